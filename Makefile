@@ -1,0 +1,26 @@
+# Quick start: `make demo` then `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test sample clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Regenerate the committed sample ledgers (deterministic).
+sample: $(STAMP)
+	$(BIN)/python sample_data/generate.py
+
+clean:
+	rm -rf out .pytest_cache

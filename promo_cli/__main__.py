@@ -1,0 +1,3 @@
+from promo_cli.cli import main
+
+main()

@@ -1,0 +1,147 @@
+"""Audit: checks on the ledgers' data, and reconciliations of the settlement's figures.
+
+Checks are a tuple of plain functions, each returning findings. Reconciliations
+return (key, expected, actual, unit) rows that the audit report shows side by side.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pandas as pd
+
+from promo_cli.model import Finding, Ledgers, Settlement, finding
+from promo_cli.money import format_display
+
+MAX_PER_CHECK = 200  # past this many findings of one check, one summing-up finding
+
+
+def check_data(ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
+               in_period: pd.DataFrame) -> list[Finding]:
+    """Run every data check; return their findings."""
+    found: list[Finding] = []
+    for check in CHECKS:
+        found += _capped(check(ledgers, orders, payments, in_period))
+    return found
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    if len(findings) <= MAX_PER_CHECK:
+        return findings
+    rest = findings[MAX_PER_CHECK:]
+    return findings[:MAX_PER_CHECK] + [finding(rest[0].severity, "more-like-this", file=rest[0].file,
+                                               sheet=rest[0].sheet, count=len(rest), like=rest[0].code)]
+
+
+def _out_of_period(ledgers, orders, payments, in_period) -> list[Finding]:
+    counts = Counter(orders.loc[orders["status"] != "counted", "status"])
+    where = ledgers.purchases.at() if ledgers.purchases else {}
+    return [finding("info", "out-of-period", **where, count=count, why=(why, ()))
+            for why, count in sorted(counts.items())]
+
+
+def _unknown_orders(ledgers, orders, payments, in_period) -> list[Finding]:
+    if ledgers.payments is None:
+        return []
+    known = set(orders["order_id"])
+    unknown = payments[~payments["order_id"].isin(known)]
+    return [finding("warning", "payment-unknown-order", **ledgers.payments.at("order_id", int(row)),
+                    value=order, order=order)
+            for order, row in zip(unknown["order_id"], unknown["_row"])]
+
+
+def _overpaid(ledgers, orders, payments, in_period) -> list[Finding]:
+    if ledgers.payments is None or payments.empty:
+        return []
+    paid = payments.groupby("order_id")["amount"].sum()
+    frame = orders[["order_id", "amount", "_row"]].join(paid.rename("paid"), on="order_id")
+    over = frame[frame["paid"].notna() & (frame["paid"] > frame["amount"].clip(lower=0))]
+    return [finding("warning", "order-overpaid", **ledgers.purchases.at("amount", int(row)),
+                    order=order, amount=format_display(int(amount)), paid=format_display(int(p)),
+                    over=format_display(int(p) - max(int(amount), 0)))
+            for order, amount, row, p in over.itertuples(index=False)]
+
+
+def _payment_customer(ledgers, orders, payments, in_period) -> list[Finding]:
+    if ledgers.payments is None or payments["customer_id"].isna().all():
+        return []
+    owner = orders.drop_duplicates("order_id").set_index("order_id")["customer_id"]
+    frame = payments.dropna(subset=["customer_id"]).join(owner.rename("owner"), on="order_id")
+    odd = frame[frame["owner"].notna() & (frame["owner"] != frame["customer_id"])]
+    return [finding("warning", "payment-customer-mismatch", **ledgers.payments.at("customer_id", int(row)),
+                    paid_by=paid_by, order=order, customer=customer)
+            for paid_by, order, customer, row in
+            odd[["customer_id", "order_id", "owner", "_row"]].itertuples(index=False)]
+
+
+def _returns_without_purchase(ledgers, orders, payments, in_period) -> list[Finding]:
+    first_buy = orders[orders["amount"] > 0].groupby("customer_id")["order_date"].min()
+    returns = orders[orders["amount"] < 0].join(first_buy.rename("first_buy"), on="customer_id")
+    orphan = returns[returns["first_buy"].isna() | (returns["first_buy"] > returns["order_date"])]
+    return [finding("warning", "return-without-purchase", **ledgers.purchases.at("amount", int(row)),
+                    customer=customer)
+            for customer, row in zip(orphan["customer_id"], orphan["_row"])]
+
+
+def _several_names(ledgers, orders, payments, in_period) -> list[Finding]:
+    names: dict[str, list[str]] = defaultdict(list)
+    rows: dict[str, int] = {}
+    for customer, name, row in orders[["customer_id", "customer_name", "_row"]].dropna().itertuples(index=False):
+        if name not in names[customer]:
+            names[customer].append(name)
+            if len(names[customer]) == 2:
+                rows[customer] = int(row)
+    return [finding("warning", "several-names", **ledgers.purchases.at("customer_name", rows[c]),
+                    customer=c, names=" / ".join(n))
+            for c, n in sorted(names.items()) if len(n) > 1]
+
+
+def _odd_amounts(ledgers, orders, payments, in_period) -> list[Finding]:
+    out = []
+    for row in orders.loc[orders["amount"] == 0, "_row"]:
+        out.append(finding("warning", "zero-amount", **ledgers.purchases.at("amount", int(row))))
+    if ledgers.payments is not None:
+        for row in payments.loc[payments["amount"] == 0, "_row"]:
+            out.append(finding("warning", "zero-amount", **ledgers.payments.at("amount", int(row))))
+    quantity = orders["quantity"]
+    has_q = quantity.notna()
+    if has_q.any():
+        signs = orders[has_q]
+        q = signs["quantity"].map(lambda v: (v > 0) - (v < 0))
+        a = signs["amount"].map(lambda v: (v > 0) - (v < 0))
+        for row in signs.loc[(q * a) < 0, "_row"]:
+            out.append(finding("warning", "sign-mismatch", **ledgers.purchases.at("quantity", int(row))))
+    return out
+
+
+def _not_in_master(ledgers, orders, payments, in_period) -> list[Finding]:
+    if ledgers.customers is None:
+        return []
+    known = set(ledgers.customers.frame["customer_id"])
+    missing = in_period[~in_period["customer_id"].isin(known)].drop_duplicates("customer_id")
+    return [finding("warning", "customer-not-in-master", **ledgers.purchases.at("customer_id", int(row)),
+                    customer=customer)
+            for customer, row in zip(missing["customer_id"], missing["_row"])]
+
+
+CHECKS = (_out_of_period, _unknown_orders, _overpaid, _payment_customer, _returns_without_purchase,
+          _several_names, _odd_amounts, _not_in_master)
+
+
+def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int, str]]:
+    """Return (key, expected, actual, unit) rows; a row reconciles when both agree."""
+    rows: list[tuple[str, int, int, str]] = []
+    counted = s.orders[s.orders["status"] == "counted"]
+    rows.append(("purchases-in-period", int(counted["amount"].sum()),
+                 sum(c.purchase_amount for c in s.customers), "money"))
+    rows.append(("purchase-rows", len(s.orders),
+                 len(counted) + int((s.orders["status"] != "counted").sum()), "count"))
+    for policy_id, total in s.total_by_policy().items():
+        lines_total = sum(line.rebate for line in s.lines if line.policy_id == policy_id)
+        rows.append((f"lines:{policy_id}", lines_total, total, "money"))
+    if s.ledgers.payments is not None:
+        matched = payments["order_id"].isin(set(s.orders["order_id"]))
+        rows.append(("payments-until-as-of", int(payments["amount"].sum()),
+                     int(payments.loc[matched, "amount"].sum()) + int(payments.loc[~matched, "amount"].sum()),
+                     "money"))
+    return rows

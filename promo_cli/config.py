@@ -1,0 +1,153 @@
+"""Campaign file: safe YAML → validated :class:`~promo_cli.model.Campaign`, or findings.
+
+Every problem names the key path (``policies[0].tiers[1].rate``) and the line. Floats
+are never built: the loader leaves ``0.005`` as the text ``"0.005"`` so that rates and
+amounts become exact Decimals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from promo_cli.model import Campaign, Finding, finding
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without the implicit float type: numbers with a point stay text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+Path_ = tuple[str | int, ...]
+
+
+def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
+    """Read and validate a campaign file.
+
+    Returns ``(campaign or None, sha256 of the file, findings)``; the campaign is None
+    whenever a finding is blocking.
+    """
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, "", [finding("error", "campaign-not-found", file=name, blocking=True)]
+    except OSError as exc:
+        return None, "", [finding("error", "file-unreadable", file=name, blocking=True,
+                                  reason=exc.strerror or str(exc))]
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return None, sha, [finding("error", "campaign-encoding", file=name, blocking=True)]
+
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, sha, [finding("error", "campaign-yaml", file=name, blocking=True,
+                                   row=mark.line + 1 if mark else None,
+                                   reason=getattr(exc, "problem", None) or str(exc))]
+    if root is None:
+        return None, sha, [finding("error", "campaign-empty", file=name, blocking=True)]
+
+    lines: dict[Path_, int] = {}
+    findings = _index_nodes(root, (), lines, name)
+    if findings:
+        return None, sha, findings
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    if not isinstance(data, dict):
+        return None, sha, [finding("error", "campaign-invalid", file=name, row=1, blocking=True,
+                                   key="(top)", reason="the file must be a mapping of keys")]
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError as exc:
+        return None, sha, [_from_pydantic(err, data, lines, name) for err in exc.errors()]
+    return campaign, sha, []
+
+
+def _index_nodes(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> list[Finding]:
+    """Record the line of every key path and report duplicate keys."""
+    lines[path] = node.start_mark.line + 1
+    problems: list[Finding] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(finding("error", "campaign-duplicate-key", file=name, row=line,
+                                        blocking=True, key=_render(path + (key,)),
+                                        first=seen[key]))
+                continue
+            seen[key] = line
+            problems += _index_nodes(value_node, path + (key,), lines, name)
+            lines[path + (key,)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _index_nodes(item, path + (index,), lines, name)
+    return problems
+
+
+def _from_pydantic(err: dict[str, Any], data: Any, lines: dict[Path_, int], name: str) -> Finding:
+    """Turn one pydantic error into a finding with the real key path and its line."""
+    path: list[str | int] = []
+    current = data
+    loc = list(err["loc"])
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, dict) and err["type"] in ("missing", "extra_forbidden"):
+            path.append(part)  # the key that is missing or unknown
+            current = None
+        # else: a discriminator tag or a union branch name, not a key in the file
+    key_path = tuple(path)
+    line = lines.get(key_path)
+    probe = key_path
+    while line is None and probe:
+        probe = probe[:-1]
+        line = lines.get(probe)
+    if err["type"] == "missing":
+        reason_code = "missing"
+    elif err["type"] == "extra_forbidden":
+        reason_code = "unknown"
+    else:
+        reason_code = "invalid"
+    message = err["msg"].removeprefix("Value error, ")
+    return finding("error", f"campaign-{reason_code}-key" if reason_code != "invalid" else "campaign-invalid",
+                   file=name, row=line, blocking=True, key=_render(key_path) or "(top)",
+                   reason=message, value=_scalar(err.get("input")) if reason_code == "invalid" else None)
+
+
+def _scalar(value: Any) -> Any:
+    return None if isinstance(value, (dict, list)) else value
+
+
+def _render(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def resolve_input(campaign_path: Path, value: str | None) -> Path | None:
+    """Return an ``inputs:`` path relative to the campaign file (None if unset)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else campaign_path.parent / path

@@ -1,0 +1,165 @@
+"""The settlement pipeline: load → read ledgers → apply policies → round → audit.
+
+Plain functions over typed data; nothing here prints, exits or writes files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from promo_cli import audit
+from promo_cli.config import load_campaign, resolve_input
+from promo_cli.io.readers import read_ledger
+from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
+                             Settlement, finding)
+from promo_cli.money import distribute_rounding
+from promo_cli.policies import REGISTRY, PolicyContext
+
+ROLES = ("purchases", "payments", "deposits", "customers")
+# Which ledgers a policy type cannot do without.
+NEEDS = {"tiered": ("purchases",), "on_time_payment": ("purchases", "payments"),
+         "group_purchase": ("purchases", "payments"), "prepaid_deposit": ("deposits",)}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A campaign with its ledgers read and typed, ready to settle."""
+
+    campaign: Campaign
+    campaign_path: Path
+    campaign_sha256: str
+    ledgers: Ledgers
+    as_of: date
+
+
+def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None
+         ) -> tuple[Loaded | None, list[Finding]]:
+    """Read the campaign and every ledger it needs; all problems are collected.
+
+    Returns None (with blocking findings) when the campaign or an input is invalid.
+    """
+    campaign, sha, findings = load_campaign(campaign_path)
+    if campaign is None:
+        return None, findings
+    paths = {role: overrides.get(role) or resolve_input(campaign_path, _first(getattr(campaign.inputs, role)))
+             for role in ROLES}
+    needed: dict[str, str] = {}
+    for policy in campaign.policies:
+        for role in NEEDS[policy.type]:
+            needed.setdefault(role, policy.id)
+    for role, policy_id in needed.items():
+        if paths[role] is None:
+            findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
+                                    policy=policy_id, role=role))
+    unsupported = [p for p in campaign.policies if p.type not in REGISTRY]
+    for policy in unsupported:
+        findings.append(finding("error", "policy-not-supported", file=campaign_path.name, blocking=True,
+                                policy=policy.id, type=policy.type))
+    ledgers: dict[str, Ledger] = {}
+    for role in ROLES:
+        if paths[role] is None:
+            continue
+        ledger, ledger_findings = read_ledger(paths[role], role)
+        findings += ledger_findings
+        if ledger is not None:
+            ledgers[role] = ledger
+    if any(f.blocking for f in findings):
+        return None, findings
+    as_of = as_of or campaign.campaign.period.end
+    return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of), findings
+
+
+def _first(value: str | list[str] | None) -> str | None:
+    return value[0] if isinstance(value, list) else value
+
+
+def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
+    """Apply every rebate policy and the data checks; return the whole result."""
+    campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
+    period = campaign.campaign.period
+    purchases = ledgers.purchases.frame if ledgers.purchases else _empty_purchases()
+    reason = classify_rows(purchases, period.start, period.end, as_of)
+    in_period = purchases[reason == "counted"]
+    payments = _payments_until(ledgers.payments, as_of)
+
+    ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases)
+    lines: list[RebateLine] = []
+    findings: list[Finding] = list(read_findings)
+    for policy in campaign.rebate_policies:
+        policy_lines, policy_findings = REGISTRY[policy.type](policy, ctx)
+        lines += policy_lines
+        findings += policy_findings
+    lines = round_lines(lines)
+
+    customers = _customers(campaign, in_period, lines, ledgers.customers)
+    orders = purchases.assign(status=reason.to_numpy())
+    findings += audit.check_data(ledgers, orders, payments, in_period)
+    settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
+                            tuple(customers), tuple(lines), orders, tuple(findings))
+    return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)))
+
+
+def classify_rows(purchases: pd.DataFrame, start: date, end: date, as_of: date) -> pd.Series:
+    """Return per purchase row ``counted``, ``before-start``, ``after-end`` or ``after-as-of``."""
+    dates = purchases["order_date"]
+    reason = pd.Series("counted", index=purchases.index, dtype=object)
+    reason[dates < pd.Timestamp(start)] = "before-start"
+    reason[dates > pd.Timestamp(end)] = "after-end"
+    reason[(dates > pd.Timestamp(as_of)) & (dates <= pd.Timestamp(end))] = "after-as-of"
+    return reason
+
+
+def _payments_until(ledger: Ledger | None, as_of: date) -> pd.DataFrame:
+    if ledger is None:
+        return pd.DataFrame({"payment_id": [], "order_id": [], "customer_id": [],
+                             "payment_date": pd.to_datetime([]), "amount": pd.array([], dtype="Int64"),
+                             "_row": []})
+    frame = ledger.frame
+    return frame[frame["payment_date"] <= pd.Timestamp(as_of)]
+
+
+def _empty_purchases() -> pd.DataFrame:
+    return pd.DataFrame({"order_id": [], "customer_id": [], "customer_name": [],
+                         "order_date": pd.to_datetime([]), "amount": pd.array([], dtype="Int64"),
+                         "quantity": [], "due_date": pd.to_datetime([]), "group_id": [],
+                         "group_proof": [], "_row": []})
+
+
+def round_lines(lines: list[RebateLine]) -> list[RebateLine]:
+    """Round each customer's total under each policy once; spread the cents over its lines."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        groups[(line.policy_id, line.customer_id)].append(index)
+    rounded = list(lines)
+    for indexes in groups.values():
+        _, parts = distribute_rounding([lines[i].exact for i in indexes])
+        for i, cents in zip(indexes, parts):
+            rounded[i] = replace(lines[i], rebate=cents)
+    return rounded
+
+
+def _customers(campaign: Campaign, in_period: pd.DataFrame, lines: list[RebateLine],
+               master: Ledger | None) -> list[CustomerResult]:
+    policy_ids = [p.id for p in campaign.rebate_policies]
+    rebates: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(policy_ids, 0))
+    for line in lines:
+        rebates[line.customer_id][line.policy_id] += line.rebate
+    amounts = in_period.groupby("customer_id", sort=True)["amount"].sum()
+    names = customer_names(in_period, master)
+    return [CustomerResult(customer, names.get(customer, ""), int(cents), dict(rebates[customer]))
+            for customer, cents in amounts.items()]
+
+
+def customer_names(purchases: pd.DataFrame, master: Ledger | None) -> dict[str, str]:
+    """Return {customer_id: name}: the master's name, else the first name in the ledger."""
+    named = purchases.dropna(subset=["customer_name"])
+    names = dict(named.drop_duplicates("customer_id")[["customer_id", "customer_name"]].to_numpy())
+    if master is not None:
+        known = master.frame.dropna(subset=["customer_name"])
+        names.update(dict(known[["customer_id", "customer_name"]].to_numpy()))
+    return names

@@ -1,0 +1,69 @@
+"""Labels of workbook headers and terminal output, in Chinese (default) and English.
+
+Only what people read changes with ``--lang``; sheet names, finding codes and the
+keys of ``summary.json`` never do.
+"""
+
+from __future__ import annotations
+
+LABELS: dict[str, tuple[str, str]] = {
+    # title block
+    "campaign": ("活动", "Campaign"), "period": ("活动期间", "Period"), "as_of": ("结算日", "As of"),
+    "status": ("状态", "Status"), "generated_at": ("生成时间", "Generated at"),
+    "tool_version": ("工具版本", "Tool version"), "currency": ("币种", "Currency"),
+    "ok": ("正常", "ok"), "needs_review": ("需复核", "needs review"),
+    # summary / lines / orders
+    "customer_id": ("客户编号", "Customer ID"), "customer_name": ("客户名称", "Customer name"),
+    "purchase_amount": ("期内净采购额", "Net purchases in period"),
+    "total_rebate": ("返利合计", "Total rebate"), "total": ("合计", "Total"),
+    "policy": ("政策", "Policy"), "kind": ("明细类型", "Line type"), "ref": ("参考", "Reference"),
+    "lower": ("档位下限", "Tier from"), "upper": ("档位上限", "Tier to"),
+    "base": ("计算基数", "Base"), "rate": ("比率", "Rate"), "exact": ("精确金额", "Exact amount"),
+    "rebate": ("返利", "Rebate"), "due_date": ("付款截止日期", "Due date"),
+    "paid_on": ("付清日期", "Paid in full on"), "note": ("说明", "Explanation"),
+    "source": ("来源", "Source"), "source_row": ("台账行号", "Ledger row"),
+    "order_id": ("订单号", "Order ID"), "order_date": ("订单日期", "Order date"),
+    "amount": ("金额", "Amount"), "quantity": ("数量", "Quantity"), "group_id": ("团购编号", "Group ID"),
+    "counted": ("计入情况", "Counted"),
+    "tier-slice": ("阶梯分段", "tier slice"), "whole": ("整额", "whole amount"),
+    "order": ("订单", "order"), "group-share": ("团购分摊", "group share"),
+    "before-start": ("早于活动开始", "before start"), "after-end": ("晚于活动结束", "after end"),
+    "after-as-of": ("晚于结算日", "after as-of"),
+    # policy sheet
+    "policy_id": ("政策编号", "Policy ID"), "policy_name": ("政策名称", "Policy name"),
+    "type": ("类型", "Type"), "parameter": ("参数", "Parameter"), "value": ("值", "Value"),
+    # budget
+    "category": ("类别", "Category"), "item": ("项目", "Item"), "planned": ("预算", "Planned"),
+    "actual": ("按实际返利测算", "With settled rebate"), "variance": ("差异", "Variance"),
+    "variance_pct": ("差异率", "Variance %"),
+    "promotion": ("宣传推广", "Promotion"), "customer_service": ("客户服务", "Customer service"),
+    "other": ("其他", "Other"), "rebate_cost": ("返利成本", "Rebate"),
+    "subtotal": ("小计", "Subtotal"), "contingency": ("不可预见费", "Contingency"),
+    "budget_total": ("预算总额", "Total budget"),
+    # audit
+    "severity": ("严重程度", "Severity"), "code": ("代码", "Code"), "message": ("说明", "Message"),
+    "file": ("文件", "File"), "sheet": ("工作表", "Sheet"), "row": ("行", "Row"),
+    "column": ("列", "Column"), "cell": ("单元格", "Cell"),
+    "error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info"),
+    "check": ("核对项", "Check"), "expected": ("应为", "Expected"), "difference": ("差额", "Difference"),
+    "agrees": ("一致", "Agrees"), "yes": ("是", "yes"), "no": ("否", "no"),
+    "role": ("角色", "Role"), "path": ("路径", "Path"), "rows": ("行数", "Rows"),
+    "purchases": ("采购", "purchases"), "payments": ("付款", "payments"),
+    "deposits": ("预存", "deposits"), "customers": ("客户档案", "customers"),
+    "campaign_file": ("活动文件", "campaign file"), "run_by": ("运行人", "Run by"),
+    "purchases-in-period": ("期内采购额:台账 = 汇总", "Purchases in period: ledger = Summary"),
+    "purchase-rows": ("采购台账行数 = 计入 + 未计入", "Purchase rows = counted + not counted"),
+    "payments-until-as-of": ("付款:台账 = 已匹配 + 未匹配", "Payments: ledger = matched + unmatched"),
+    "lines": ("明细合计 = 汇总", "Lines = Summary"),
+    # terminal
+    "findings": ("发现的问题", "Findings"), "written": ("已写入", "Written"),
+    "nothing_written": ("输入有误,未写入任何文件", "The input is invalid; nothing was written"),
+}
+
+
+def label(key: str, lang: str) -> str:
+    """Return the label of ``key`` in ``lang`` (the key itself if unknown)."""
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]

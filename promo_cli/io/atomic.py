@@ -1,0 +1,44 @@
+"""Atomic outputs: every file is written to a temporary name in the target folder,
+and all of them are renamed into place only once every one is complete."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Staging:
+    """Collects temporary files for one run; ``commit`` renames them all into place.
+
+    Used as a context manager: leaving it by an exception deletes the temporary
+    files and leaves whatever was in the folder before untouched.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.pending: list[tuple[Path, Path]] = []
+
+    def __enter__(self) -> "Staging":
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def path(self, name: str) -> Path:
+        """Return the temporary path to write ``name`` to."""
+        temp = self.out_dir / f".{name}.{os.getpid()}.tmp"
+        self.pending.append((temp, self.out_dir / name))
+        return temp
+
+    def commit(self) -> list[Path]:
+        """Flush every temporary file to disk and rename it to its final name."""
+        for temp, _ in self.pending:
+            with temp.open("rb+") as handle:
+                os.fsync(handle.fileno())
+        for temp, final in self.pending:
+            os.replace(temp, final)
+        done = [final for _, final in self.pending]
+        self.pending = []
+        return done
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for temp, _ in self.pending:
+            temp.unlink(missing_ok=True)

@@ -1,0 +1,98 @@
+"""Parsing of single ledger cells other than money (money lives in :mod:`promo_cli.money`).
+
+Each parser takes a raw cell (what calamine or the CSV reader gave) and returns the
+typed value, or raises ``ValueError`` with a short reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from promo_cli.io.columns import BOOLEANS, CHANNELS, DEPOSIT_KINDS, enum_index, normalise_header
+from promo_cli.money import parse_decimal
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31 in Excel's serial days
+
+
+def is_blank(value: object) -> bool:
+    """True for an empty cell: None, NaN, or text of only spaces."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_id(value: object) -> str:
+    """Return an id as text. A number cell 12345.0 becomes ``"12345"``; text is kept as is."""
+    if isinstance(value, bool):
+        raise ValueError("a yes/no value, not an id")
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (datetime, date)):
+        raise ValueError("a date, not an id")
+    return str(value).strip()
+
+
+def parse_text(value: object) -> str:
+    """Return a text cell stripped; numbers are shown without a spurious ``.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_date(value: object) -> date:
+    """Return a date from an Excel date, an Excel serial number or text such as
+    ``2026-11-03``, ``2026/11/3``, ``2026.11.3``, ``2026年11月3日`` or ``20261103``."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("not a date")
+    if isinstance(value, (int, float)):
+        serial = int(value)  # a fraction is the time of day
+        if _SERIAL_RANGE[0] <= serial <= _SERIAL_RANGE[1] and serial < 1_000_000:
+            return _EXCEL_EPOCH + timedelta(days=serial)
+        return parse_date(str(serial))
+    text = str(value).strip()
+    match = _DATE.match(text) or _COMPACT_DATE.match(text)
+    if not match:
+        raise ValueError("not a date")
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError("no such day") from None
+
+
+def parse_number(value: object) -> Decimal:
+    """Return a quantity as an exact Decimal."""
+    return parse_decimal(value)
+
+
+def _enum_parser(values: dict, what: str):
+    index = enum_index(values)
+
+    def parse(value: object) -> object:
+        key = normalise_header(parse_text(value))
+        if key not in index:
+            raise ValueError(f"not a known {what}")
+        return index[key]
+
+    return parse
+
+
+parse_deposit_kind = _enum_parser(DEPOSIT_KINDS, "kind")
+parse_channel = _enum_parser(CHANNELS, "channel")
+parse_bool = _enum_parser(BOOLEANS, "yes/no value")

@@ -1,0 +1,114 @@
+"""The one place that knows ledger columns: canonical names, aliases, value kinds.
+
+Headers match case- and space-insensitively against the canonical name or any alias
+(simplified Chinese, traditional Chinese, English).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ValueKind = Literal["id", "text", "money", "number", "date", "bool", "deposit_kind", "channel"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: ValueKind
+    required: bool
+    aliases: tuple[str, ...]
+
+
+def _c(name: str, kind: ValueKind, required: bool, *aliases: str) -> Column:
+    return Column(name, kind, required, aliases)
+
+
+LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "purchases": (
+        _c("order_id", "id", True, "订单号", "訂單號", "单号", "單號", "订单编号", "訂單編號",
+           "order id", "order no", "order number"),
+        _c("customer_id", "id", True, "客户编号", "客戶編號", "客户代码", "客戶代碼",
+           "customer id", "customer code", "customer no"),
+        _c("customer_name", "text", False, "客户名称", "客戶名稱", "客户", "客戶", "customer name",
+           "customer"),
+        _c("order_date", "date", True, "订单日期", "訂單日期", "日期", "合同日期", "order date", "date"),
+        _c("amount", "money", True, "金额", "金額", "采购金额", "採購金額", "含税金额", "含稅金額",
+           "amount", "purchase amount"),
+        _c("quantity", "number", False, "数量", "數量", "qty", "quantity"),
+        _c("product", "text", False, "产品", "產品", "产品编号", "產品編號", "product", "product code"),
+        _c("due_date", "date", False, "付款截止日期", "到期日", "付款期限", "due date", "payment due"),
+        _c("group_id", "id", False, "团购编号", "團購編號", "团购号", "團購號", "group id", "group"),
+        _c("group_proof", "text", False, "团购证明", "團購證明", "group proof", "proof"),
+    ),
+    "payments": (
+        _c("payment_id", "id", True, "付款单号", "付款單號", "收款单号", "收款單號", "payment id",
+           "receipt no", "voucher no"),
+        _c("order_id", "id", True, "订单号", "訂單號", "order id", "order no"),
+        _c("customer_id", "id", False, "客户编号", "客戶編號", "customer id"),
+        _c("payment_date", "date", True, "付款日期", "收款日期", "payment date", "date"),
+        _c("amount", "money", True, "金额", "金額", "付款金额", "付款金額", "收款金额", "收款金額",
+           "amount", "paid"),
+    ),
+    "deposits": (
+        _c("txn_id", "id", True, "流水号", "流水號", "txn id", "transaction id"),
+        _c("account_id", "id", False, "账户", "賬戶", "帐户", "帳戶", "account", "account id"),
+        _c("customer_id", "id", True, "客户编号", "客戶編號", "customer id"),
+        _c("txn_date", "date", True, "日期", "交易日期", "date", "txn date"),
+        _c("kind", "deposit_kind", True, "类型", "類型", "type", "kind"),
+        _c("amount", "money", True, "金额", "金額", "amount"),
+        _c("bill_amount", "money", False, "消费金额", "消費金額", "bill amount", "bill"),
+        _c("to_account", "id", False, "转入账户", "轉入賬戶", "to account"),
+        _c("approved", "bool", False, "已审核", "已審核", "approved"),
+    ),
+    "customers": (
+        _c("customer_id", "id", True, "客户编号", "客戶編號", "客户代码", "客戶代碼", "customer id"),
+        _c("customer_name", "text", False, "客户名称", "客戶名稱", "customer name", "name"),
+        _c("channel", "channel", False, "渠道", "客户类型", "客戶類型", "channel"),
+        _c("member_level", "text", False, "会员等级", "會員等級", "member level", "level"),
+        _c("referrer_id", "id", False, "推荐人", "推薦人", "推荐人编号", "推薦人編號", "referrer",
+           "referrer id"),
+        _c("family_id", "id", False, "家庭编号", "家庭編號", "family", "family id"),
+        _c("first_purchase_date", "date", False, "首次购买日期", "首次購買日期", "first purchase date",
+           "first purchase"),
+    ),
+}
+
+# Values of enumerated columns: canonical value → accepted spellings.
+DEPOSIT_KINDS = {
+    "deposit": ("deposit", "预存", "預存", "充值", "存入"),
+    "consume": ("consume", "消费", "消費", "使用"),
+    "transfer": ("transfer", "转移", "轉移", "转账", "轉賬"),
+}
+CHANNELS = {
+    "dealer": ("dealer", "经销商", "經銷商"),
+    "agent": ("agent", "代理商"),
+    "retailer": ("retailer", "零售商"),
+    "end_customer": ("end_customer", "end customer", "终端客户", "終端客戶"),
+}
+BOOLEANS = {
+    True: ("yes", "y", "true", "1", "是", "已审核", "已審核", "approved", "√", "✓"),
+    False: ("no", "n", "false", "0", "否", "未审核", "未審核", ""),
+}
+
+_SPACE = re.compile(r"[\s\u00a0\u3000_]+")
+
+
+def normalise_header(text: object) -> str:
+    """Return a header cell folded for matching: no spaces or underscores, case-folded."""
+    return _SPACE.sub("", str(text)).casefold()
+
+
+def header_index(role: str) -> dict[str, Column]:
+    """Return {normalised header: column} for a ledger role."""
+    index: dict[str, Column] = {}
+    for column in LEDGER_COLUMNS[role]:
+        for spelling in (column.name, *column.aliases):
+            index.setdefault(normalise_header(spelling), column)
+    return index
+
+
+def enum_index(values: dict) -> dict[str, object]:
+    """Return {folded spelling: canonical value} for an enumerated column."""
+    return {normalise_header(s): key for key, spellings in values.items() for s in spellings}

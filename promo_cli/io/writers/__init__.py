@@ -1,0 +1,27 @@
+"""Writers of the settlement's outputs; ``write_outputs`` writes all of them atomically."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from promo_cli.io.atomic import Staging
+from promo_cli.io.writers.audit_report import write_audit_report
+from promo_cli.io.writers.budget import write_budget
+from promo_cli.io.writers.rebate_detail import write_rebate_detail
+from promo_cli.io.writers.summary_json import dumps, summary_dict
+from promo_cli.model import Settlement
+
+WORKBOOKS = (("rebate_detail.xlsx", write_rebate_detail), ("budget.xlsx", write_budget),
+             ("audit_report.xlsx", write_audit_report))
+
+
+def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None
+                  ) -> list[Path]:
+    """Write every output into ``out_dir``; all appear together or none does."""
+    generated_at = generated_at or datetime.now().replace(microsecond=0)
+    with Staging(out_dir) as staging:
+        for name, write in WORKBOOKS:
+            write(s, staging.path(name), lang, generated_at)
+        staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
+        return staging.commit()

@@ -1,0 +1,69 @@
+"""``audit_report.xlsx``: Findings, Reconciliation and Inputs (fingerprints)."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime
+from pathlib import Path
+
+from promo_cli import __version__
+from promo_cli.i18n import label
+from promo_cli.io.writers.rebate_detail import title_pairs
+from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_table, write_title
+from promo_cli.messages import message
+from promo_cli.model import SEVERITIES, Settlement
+from promo_cli.money import cents_to_decimal
+
+
+def run_by() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime) -> None:
+    """Write the audit report workbook to ``path``."""
+    book = new_workbook(path)
+    styles = Styles(book)
+    L = lambda key: label(key, lang)  # noqa: E731
+
+    sheet = book.add_worksheet("Findings")
+    counts = {sev: sum(1 for f in s.findings if f.severity == sev) for sev in SEVERITIES}
+    top = write_title(sheet, styles, L("findings"), title_pairs(s, lang, generated_at)
+                      + [(L(sev), str(counts[sev])) for sev in SEVERITIES])
+    columns = [Col(L("severity"), "text"), Col(L("code"), "text"), Col(L("message"), "text", width=60),
+               Col(L("file"), "text"), Col(L("sheet"), "text"), Col(L("row"), "int"),
+               Col(L("column"), "text"), Col(L("cell"), "text"), Col(L("value"), "text")]
+    order = {sev: i for i, sev in enumerate(SEVERITIES)}
+    ordered = sorted(s.findings, key=lambda f: (order[f.severity], f.code, f.file or "", f.row or 0))
+    write_table(sheet, styles, columns,
+                [[L(f.severity), f.code, message(f, lang), f.file, f.sheet, f.row, f.column, f.cell, f.value]
+                 for f in ordered], top=top)
+
+    sheet = book.add_worksheet("Reconciliation")
+    columns = [Col(L("check"), "text"), Col(L("expected"), "number"), Col(L("actual"), "number"),
+               Col(L("difference"), "formula"), Col(L("agrees"), "text")]
+    rows = []
+    for key, expected, actual, unit in s.reconciliation:
+        name = L(key) if ":" not in key else f"{L(key.split(':')[0])}: {key.split(':', 1)[1]}"
+        if unit == "money":
+            expected, actual = cents_to_decimal(expected), cents_to_decimal(actual)
+        rows.append([name, expected, actual, None, L("yes") if expected == actual else L("no")])
+    write_table(sheet, styles, columns, rows,
+                row_formula=lambda r: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
+
+    sheet = book.add_worksheet("Inputs")
+    columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),
+               Col(L("rows"), "int"), Col("SHA-256", "text")]
+    rows = [[L("campaign_file"), str(s.campaign_path), None, None, s.campaign_sha256]]
+    rows += [[L(l.role), str(l.path), l.sheet, l.rows, l.sha256] for l in s.ledgers.present()]
+    layout = write_table(sheet, styles, columns, rows)
+    r = layout["last"] + 2
+    for i, (key, value) in enumerate([(L("tool_version"), f"promo {__version__}"),
+                                      (L("as_of"), f"{s.as_of:%Y-%m-%d}"),
+                                      (L("generated_at"), f"{generated_at:%Y-%m-%d %H:%M:%S}"),
+                                      (L("run_by"), run_by())]):
+        sheet.write_string(r + i, 0, key, styles.label)
+        sheet.write_string(r + i, 1, value, styles.text)
+    book.close()

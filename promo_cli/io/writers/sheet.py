@@ -1,0 +1,180 @@
+"""Shared workbook layout: named styles, a title block and a table writer.
+
+Every table gets a bold frozen header, an autofilter, widths that count CJK
+characters double, print setup (landscape, fit to width, header repeated), typed
+cells and, where asked, a totals row of live ``SUM`` formulas whose computed value is
+cached in the file. Text is always written as a string, never as a formula.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Literal, Sequence
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from promo_cli.money import cents_to_decimal
+
+Kind = Literal["text", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
+
+MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
+EXACT_FORMAT = "#,##0.00######;[Red]-#,##0.00######"
+RATE_FORMAT = "0.00##%"
+DATE_FORMAT = "yyyy-mm-dd"
+HEADER_STYLE = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                "valign": "top"}
+TOTAL_STYLE = {"bold": True, "top": 1}
+TITLE_STYLE = {"bold": True, "font_size": 14}
+MAX_WIDTH = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    header: str
+    kind: Kind = "text"
+    total: bool = False
+    width: int | None = None
+
+
+def new_workbook(path: Path) -> xlsxwriter.Workbook:
+    """Open a workbook that never turns text into formulas, numbers or links."""
+    book = xlsxwriter.Workbook(str(path), {
+        "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+        "default_date_format": DATE_FORMAT,
+    })
+    book.set_calc_mode("auto")
+    return book
+
+
+class Styles:
+    """The workbook's cell formats, made once per workbook."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.header = book.add_format(HEADER_STYLE)
+        self.title = book.add_format(TITLE_STYLE)
+        self.label = book.add_format({"bold": True})
+        self.text = book.add_format({"num_format": "@"})
+        self.wrap = book.add_format({"num_format": "@", "text_wrap": False})
+        self.money = book.add_format({"num_format": MONEY_FORMAT})
+        self.exact = book.add_format({"num_format": EXACT_FORMAT})
+        self.rate = book.add_format({"num_format": RATE_FORMAT})
+        self.date = book.add_format({"num_format": DATE_FORMAT})
+        self.int = book.add_format({"num_format": "0"})
+        self.number = book.add_format({"num_format": "#,##0.####"})
+        self.total_label = book.add_format(TOTAL_STYLE)
+        self.total_money = book.add_format({**TOTAL_STYLE, "num_format": MONEY_FORMAT})
+        self.total_exact = book.add_format({**TOTAL_STYLE, "num_format": EXACT_FORMAT})
+        self.bad = book.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        self.good = book.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
+
+    def for_kind(self, kind: Kind):
+        return {"text": self.text, "id": self.text, "money": self.money, "exact": self.exact,
+                "rate": self.rate, "date": self.date, "int": self.int, "number": self.number,
+                "formula": self.money}[kind]
+
+
+def display_width(text: str) -> int:
+    """Return how many character cells ``text`` takes (CJK and full-width count two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any) -> Any:
+    """Write one typed value; return the number it holds (for cached totals) or None."""
+    if value is None or (isinstance(value, float) and value != value):
+        sheet.write_blank(row, col, None, styles.for_kind(kind))
+        return None
+    if kind in ("text", "id"):
+        sheet.write_string(row, col, str(value), styles.text)
+        return None
+    if kind == "money":  # integer cents
+        amount = cents_to_decimal(int(value))
+        sheet.write_number(row, col, amount, styles.money)
+        return amount
+    if kind == "date":
+        if isinstance(value, datetime):
+            value = value.date()
+        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), styles.date)
+        return None
+    if kind == "formula":
+        formula, cached = value
+        sheet.write_formula(row, col, formula, styles.money, cached)
+        return cached
+    number = value if isinstance(value, (int, Decimal)) else Decimal(str(value))
+    sheet.write_number(row, col, number, styles.for_kind(kind))
+    return number
+
+
+def write_title(sheet, styles: Styles, title: str, pairs: Sequence[tuple[str, str]]) -> int:
+    """Write a title and label/value pairs from A1; return the next free row (0-based)."""
+    sheet.write_string(0, 0, title, styles.title)
+    for i, (key, value) in enumerate(pairs, start=1):
+        sheet.write_string(i, 0, key, styles.label)
+        sheet.write_string(i, 1, value, styles.text)
+    return len(pairs) + 2
+
+
+def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Sequence[Any]],
+                top: int = 0, totals_label: str | None = None, row_formula=None) -> dict[str, Any]:
+    """Write a header at row ``top`` and the rows under it; return layout facts.
+
+    ``row_formula(excel_row) -> (col index, formula, cached)`` adds a per-row formula
+    (e.g. a row total). With ``totals_label``, columns marked ``total`` get a SUM row.
+    Returns {"first": first data row, "last": last data row, "totals_row": row or None}
+    as 0-based indexes.
+    """
+    widths = [max(display_width(c.header), 8) for c in columns]
+    for j, column in enumerate(columns):
+        sheet.write_string(top, j, column.header, styles.header)
+    sums: list[Decimal] = [Decimal(0)] * len(columns)
+    r = top
+    for r, values in enumerate(rows, start=top + 1):
+        for j, (column, value) in enumerate(zip(columns, values)):
+            if row_formula is not None and column.kind == "formula":
+                formula, cached = row_formula(r)
+                value = (formula, cached)
+            number = write_cell(sheet, styles, r, j, column.kind, value)
+            if column.total and number is not None:
+                sums[j] += number
+            if column.kind in ("text", "id") and value is not None:
+                widths[j] = max(widths[j], display_width(str(value)) + 2)
+            elif column.kind in ("money", "exact", "formula") and number is not None:
+                widths[j] = max(widths[j], len(f"{number:,.2f}") + 3)
+    first, last = top + 1, r
+    totals_row = None
+    if totals_label is not None:
+        totals_row = last + 1
+        sheet.write_string(totals_row, 0, totals_label, styles.total_label)
+        for j, column in enumerate(columns):
+            if column.total:
+                letter = xl_col_to_name(j)
+                formula = f"=SUM({letter}{first + 1}:{letter}{max(last, first) + 1})"
+                style = styles.total_exact if column.kind == "exact" else styles.total_money
+                sheet.write_formula(totals_row, j, formula, style, sums[j])
+    for j, column in enumerate(columns):
+        sheet.set_column(j, j, min(column.width or widths[j], MAX_WIDTH))
+    sheet.freeze_panes(top + 1, 0)
+    sheet.autofilter(top, 0, max(last, top), len(columns) - 1)
+    sheet.repeat_rows(top)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_paper(9)  # A4
+    return {"first": first, "last": last, "totals_row": totals_row}
+
+
+def cell(row: int, col: int) -> str:
+    """Return an A1 reference for 0-based row/column."""
+    return xl_rowcol_to_cell(row, col)
+
+
+def as_date(value: Any) -> date | None:
+    """Return a pandas/py date value as ``date`` (None for NaT/None)."""
+    if value is None or value != value:
+        return None
+    if hasattr(value, "date"):
+        return value.date()
+    return value

@@ -1,0 +1,51 @@
+"""``summary.json``: the machine-readable result, exactly as CONTRACT.md section 4 pins it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from promo_cli.messages import message
+from promo_cli.model import Finding, Settlement
+from promo_cli.money import format_amount
+
+
+def finding_json(f: Finding, lang: str) -> dict[str, Any]:
+    return {"severity": f.severity, "code": f.code, "message": message(f, lang), "file": f.file,
+            "sheet": f.sheet, "row": f.row, "column": f.column, "cell": f.cell, "value": f.value}
+
+
+def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
+    """Return the summary as plain JSON data (amounts as two-decimal strings)."""
+    by_policy = s.total_by_policy()
+    return {
+        "campaign_id": s.campaign.campaign.id,
+        "as_of": f"{s.as_of:%Y-%m-%d}",
+        "currency": s.campaign.campaign.currency,
+        "status": s.status,
+        "totals": {
+            "purchase_amount": format_amount(sum(c.purchase_amount for c in s.customers)),
+            "rebate": format_amount(sum(by_policy.values())),
+            "by_policy": {pid: format_amount(total) for pid, total in by_policy.items()},
+        },
+        "customers": [
+            {"customer_id": c.customer_id, "customer_name": c.customer_name,
+             "purchase_amount": format_amount(c.purchase_amount),
+             "rebates": {pid: format_amount(c.rebates[pid]) for pid in s.policy_ids},
+             "total_rebate": format_amount(c.total_rebate)}
+            for c in s.customers
+        ],
+        "findings": [finding_json(f, lang) for f in s.findings],
+        "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
+                    "sheet": l.sheet} for l in s.ledgers.present()],
+    }
+
+
+def invalid_dict(findings: list[Finding], lang: str, campaign_id: str | None = None) -> dict[str, Any]:
+    """The ``--json`` answer when the input is invalid and nothing was settled."""
+    return {"campaign_id": campaign_id, "status": "invalid",
+            "findings": [finding_json(f, lang) for f in findings]}
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,163 @@
+"""Every finding code and line note with its message in Chinese and English.
+
+Findings carry a stable ``code`` and ``params``; the text is made here, in the run's
+language (``--lang``), so the core never formats prose and the codes never change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promo_cli.model import Finding
+
+Lang = str  # "zh" | "en"
+
+CATALOG: dict[str, tuple[str, str]] = {
+    # --- campaign file
+    "campaign-not-found": ("找不到活动文件", "campaign file not found"),
+    "campaign-encoding": ("活动文件不是 UTF-8 或 GB18030 文本", "the campaign file is not UTF-8 or GB18030 text"),
+    "campaign-yaml": ("YAML 语法错误:{reason}", "YAML syntax error: {reason}"),
+    "campaign-empty": ("活动文件是空的", "the campaign file is empty"),
+    "campaign-duplicate-key": ("键 {key} 重复出现(第一次在第 {first} 行)",
+                               "key {key} appears twice (first on line {first})"),
+    "campaign-missing-key": ("缺少必填键 {key}", "required key {key} is missing"),
+    "campaign-unknown-key": ("未知的键 {key}(拼写错误?)", "unknown key {key} (a typo?)"),
+    "campaign-invalid": ("{key}:{reason}", "{key}: {reason}"),
+    # --- reading ledgers
+    "input-missing": ("政策 {policy} 需要{role}台账:请用 --{role} 或在活动文件 inputs.{role} 中指定",
+                      "policy {policy} needs the {role} ledger: give --{role} or inputs.{role} in the campaign file"),
+    "file-not-found": ("找不到{role}文件", "{role} file not found"),
+    "file-is-folder": ("这是一个文件夹,不是{role}文件", "this is a folder, not a {role} file"),
+    "file-unreadable": ("无法读取文件:{reason}", "cannot read the file: {reason}"),
+    "file-empty": ("{role}文件是空的", "the {role} file is empty"),
+    "workbook-password": ("工作簿有密码保护:请另存为无密码的文件后再运行",
+                          "password-protected: save it without a password and run again"),
+    "workbook-corrupt": ("工作簿已损坏或不完整,无法打开({reason})",
+                         "the workbook is damaged or incomplete and cannot be opened ({reason})"),
+    "not-a-ledger": ("不是 Excel 工作簿或 CSV 文本({reason})", "not an Excel workbook or CSV text ({reason})"),
+    "csv-malformed": ("CSV 格式有误:{reason}", "the CSV is malformed: {reason}"),
+    "sheet-empty": ("工作表是空的,没有表头", "the sheet is empty: no header row"),
+    "no-data-rows": ("{role}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
+    "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases})",
+                       "required column {column} is missing (accepted headers: {aliases})"),
+    "duplicate-column": ("列“{column}”与列“{other}”都表示 {canonical}",
+                         "columns '{column}' and '{other}' both mean {canonical}"),
+    "missing-value": ("必填值为空", "required value is empty"),
+    "not-a-number": ("“{value}”不是金额或数字", "'{value}' is not an amount or a number"),
+    "not-a-date": ("“{value}”不是日期(可用 2026-11-03、2026/11/3 或 2026年11月3日)",
+                   "'{value}' is not a date (write 2026-11-03, 2026/11/3 or 2026年11月3日)"),
+    "bad-value": ("“{value}”无法识别:{reason}", "'{value}' is not understood: {reason}"),
+    "amount-rounded": ("金额“{value}”超过两位小数,已四舍五入为 {rounded}",
+                       "amount '{value}' has more than two decimals; rounded half-up to {rounded}"),
+    "duplicate-id": ("编号 {value} 重复(第一次在第 {first_row} 行)",
+                     "id {value} appears again (first on row {first_row})"),
+    "more-like-this": ("同类问题({like})还有 {count} 处未逐一列出",
+                       "{count} more problems of the same kind ({like}) not listed one by one"),
+    # --- policies
+    "missing-due-date": ("订单 {order} 没有付款截止日期,政策 {policy} 无法判断是否按时付款",
+                         "order {order} has no due date: policy {policy} cannot tell whether it was paid on time"),
+    "net-not-positive": ("客户 {customer} 期内净采购额为 {amount},政策 {policy} 不返利",
+                         "customer {customer} has a net in-period amount of {amount}: no rebate under {policy}"),
+    "group-not-qualified": ("团购 {group} 不符合政策 {policy}:{why}",
+                            "group {group} does not qualify under {policy}: {why}"),
+    # --- checks on the data
+    "out-of-period": ("{count} 行不计入返利:{why}", "{count} rows not counted for rebates: {why}"),
+    "payment-unknown-order": ("付款对应的订单 {order} 不在采购台账中",
+                              "payment for order {order}, which is not in the purchase ledger"),
+    "order-overpaid": ("订单 {order} 金额 {amount},已付 {paid},多付 {over}",
+                       "order {order} of {amount} was paid {paid}: {over} too much"),
+    "return-without-purchase": ("客户 {customer} 的退货(负数金额)之前没有采购",
+                                "a return (negative amount) of customer {customer} with no earlier purchase"),
+    "several-names": ("客户编号 {customer} 对应多个名称:{names}",
+                      "customer id {customer} has several names: {names}"),
+    "zero-amount": ("金额为零", "the amount is zero"),
+    "sign-mismatch": ("金额与数量的正负号不一致", "amount and quantity have opposite signs"),
+    "customer-not-in-master": ("客户 {customer} 不在客户档案中", "customer {customer} is not in the customer master"),
+    "payment-customer-mismatch": ("付款的客户 {paid_by} 与订单 {order} 的客户 {customer} 不一致",
+                                  "payment by customer {paid_by} for order {order} of customer {customer}"),
+    "policy-not-supported": ("政策 {policy} 的类型 {type} 本版本尚不能结算",
+                             "policy {policy} of type {type} cannot be settled by this version yet"),
+    "internal-error": ("内部错误:{reason}", "internal error: {reason}"),
+}
+
+# Reasons used inside other messages.
+WHY: dict[str, tuple[str, str]] = {
+    "before-start": ("订单日期早于活动开始", "order date before the campaign start"),
+    "after-end": ("订单日期晚于活动结束", "order date after the campaign end"),
+    "after-as-of": ("订单日期晚于结算日", "order date after the as-of date"),
+    "no-proof": ("没有团购证明", "no proof of the group purchase"),
+    "below-threshold": ("合计 {total} 未达到最低档 {threshold}", "total {total} is below the first tier {threshold}"),
+    "unpaid": ("成员订单 {orders} 在活动结束前未付清", "member orders {orders} not paid in full by the period end"),
+    "not-positive": ("团购金额不为正", "the group amount is not positive"),
+}
+
+NOTES: dict[str, tuple[str, str]] = {
+    "tier-slice": ("第 {tier} 档 {lower} 至 {upper}:{base} × {rate}",
+                   "tier {tier} {lower} to {upper}: {base} × {rate}"),
+    "whole": ("{measure} {reached} 达到第 {tier} 档(≥ {lower}),整额 {base} × {rate}",
+              "{measure} {reached} reaches tier {tier} (≥ {lower}); whole amount {base} × {rate}"),
+    "on-time": ("{due} 前付清(含宽限 {grace} 天),付清日 {paid_on}",
+                "paid in full on {paid_on}, due {due} (+{grace} grace days)"),
+    "late": ("逾期:截止 {due}(含宽限 {grace} 天),{paid_on} 才付清", "late: due {due} (+{grace} grace days), paid in full only on {paid_on}"),
+    "partial": ("截止 {due}(含宽限 {grace} 天)前只付了 {paid}", "only {paid} paid by {due} (+{grace} grace days)"),
+    "not-yet-due": ("未到截止日 {due},尚未付清(已付 {paid})", "not yet due ({due}) and not yet paid in full ({paid} so far)"),
+    "no-due-date": ("没有付款截止日期", "no due date"),
+    "scope-customer": ("按客户计:该客户有订单未按时付清,本单不返利",
+                       "customer scope: another order of this customer was not paid on time"),
+    "group-share": ("团购 {group} 合计 {group_amount}({measure} {group_basis})× {rate} = {group_rebate};"
+                    "本客户金额 {share_base} 按比例分摊",
+                    "group {group} total {group_amount} ({measure} {group_basis}) × {rate} = {group_rebate}; "
+                    "share of {share_base} by proportion"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def _fmt(template: str, params: dict[str, Any]) -> str:
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template + " " + ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def message(f: Finding, lang: Lang = "zh") -> str:
+    """Return the finding's message in ``lang``."""
+    params = dict(f.params)
+    if f.value is not None:
+        params.setdefault("value", f.value)
+    if "why" in params and isinstance(params["why"], tuple):
+        code, why_params = params["why"]
+        params["why"] = _fmt(_pick(WHY[code], lang), dict(why_params))
+    template = CATALOG.get(f.code)
+    if template is None:
+        return _fmt("{code}", {"code": f.code, **params})
+    return _fmt(_pick(template, lang), params)
+
+
+def note(code: str, params: dict[str, Any], lang: Lang = "zh") -> str:
+    """Return a Lines note in ``lang``."""
+    return _fmt(_pick(NOTES[code], lang), params)
+
+
+def location(f: Finding) -> str:
+    """Return where a finding points, as a clerk reads it: ``purchases.xlsx[销售台账]!E17``."""
+    if not f.file:
+        return ""
+    text = f.file
+    if f.sheet:
+        text += f"[{f.sheet}]"
+    if f.cell:
+        text += f"!{f.cell}"
+    elif f.row is not None:
+        text += f":{f.row}"
+    if f.column:
+        text += f" ({f.column})"
+    return text
+
+
+def render(f: Finding, lang: Lang = "zh") -> str:
+    """Return one line: ``file[sheet]!E17 (column): [code] message``."""
+    where = location(f)
+    return f"{where}: [{f.code}] {message(f, lang)}" if where else f"[{f.code}] {message(f, lang)}"

@@ -1,0 +1,367 @@
+"""Typed data passed between pipeline stages: findings, the campaign, ledgers, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from promo_cli.money import parse_decimal, parse_rate
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem or remark, pointing at the cell (or YAML line) it is about.
+
+    ``row`` is the row number as Excel shows it (header = 1), or the line of the
+    campaign file. ``blocking`` findings make the input invalid: nothing is settled
+    or written (exit 1). Non-blocking ``error`` findings are settled but need review
+    (exit 3). The message is rendered from ``code`` and ``params`` in the run's
+    language by :mod:`promo_cli.messages`.
+    """
+
+    severity: Severity
+    code: str
+    params: tuple[tuple[str, Any], ...] = ()
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    blocking: bool = False
+    cell: str | None = None        # "E17" when the column letter is known
+
+    @property
+    def param_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+def finding(severity: Severity, code: str, *, file=None, sheet=None, row=None, column=None,
+            value=None, blocking: bool = False, cell=None, **params: Any) -> Finding:
+    """Build a :class:`Finding`; keyword ``params`` feed its message template."""
+    if value is not None and not isinstance(value, str):
+        value = value if isinstance(value, (int, float)) else str(value)
+    return Finding(severity, code, tuple(params.items()), file, sheet, row, column,
+                   None if value is None else str(value)[:200], blocking, cell)
+
+
+# --------------------------------------------------------------------------- campaign
+
+def _rate(value: object) -> Decimal:
+    try:
+        rate = parse_rate(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate (write 2% or 0.02)") from None
+    if not Decimal(0) <= rate <= Decimal(1):
+        raise ValueError(f"{value!r} is not a rate between 0% and 100%")
+    return rate
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        amount = parse_decimal(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an amount") from None
+    if amount < 0:
+        raise ValueError(f"{value!r} must not be negative")
+    return amount
+
+
+Rate = Annotated[Decimal, BeforeValidator(_rate)]
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              coerce_numbers_to_str=True)
+
+
+class Period(_Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.start > self.end:
+            raise ValueError("period.start is after period.end")
+        return self
+
+
+class CampaignInfo(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+    currency: str = "CNY"
+    period: Period
+
+
+class Inputs(_Strict):
+    purchases: str | None = None
+    payments: str | None = None
+    deposits: str | list[str] | None = None
+    customers: str | None = None
+
+
+class Tier(_Strict):
+    from_: Amount = Field(alias="from")
+    rate: Rate
+
+
+def _check_tiers(tiers: list[Tier], first_from_zero: bool) -> list[Tier]:
+    if not tiers:
+        raise ValueError("at least one tier is needed")
+    if first_from_zero and tiers[0].from_ != 0:
+        raise ValueError("the first tier must start at 0")
+    for lower, upper in zip(tiers, tiers[1:]):
+        if upper.from_ <= lower.from_:
+            raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
+    return tiers
+
+
+class _Policy(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+
+
+class TieredPolicy(_Policy):
+    type: Literal["tiered"]
+    basis: Literal["amount", "quantity"] = "amount"
+    mode: Literal["marginal", "whole"] = "marginal"
+    tiers: list[Tier]
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[Tier]) -> list[Tier]:
+        return _check_tiers(tiers, first_from_zero=True)
+
+    @model_validator(mode="after")
+    def _basis(self) -> "TieredPolicy":
+        if self.basis == "quantity" and self.mode == "marginal":
+            raise ValueError("basis: quantity works only with mode: whole "
+                             "(a marginal slice of a quantity has no amount to apply a rate to)")
+        return self
+
+
+class OnTimePaymentPolicy(_Policy):
+    type: Literal["on_time_payment"]
+    rate: Rate
+    grace_days: int = Field(default=0, ge=0)
+    scope: Literal["order", "customer"] = "order"
+
+
+class GroupPurchasePolicy(_Policy):
+    type: Literal["group_purchase"]
+    basis: Literal["quantity", "amount"] = "quantity"
+    tiers: list[Tier]
+    require_proof: bool = True
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[Tier]) -> list[Tier]:
+        return _check_tiers(tiers, first_from_zero=False)
+
+
+class DepositTier(_Strict):
+    from_: Amount = Field(alias="from")
+    bonus_rate: Rate = Decimal(0)
+    voucher: Amount = Decimal(0)
+    gift: Amount = Decimal(0)
+    discount: Rate | None = None
+
+
+class DeductionCap(_Strict):
+    rate: Rate
+    amount: Amount | None = None
+
+
+class ExpiryPoints(_Strict):
+    monthly_rate: Rate
+    points_per_yuan: Amount = Decimal(1)
+
+
+class Transfers(_Strict):
+    within: Literal["family", "customer"] = "family"
+    require_approval: bool = True
+
+
+class Referral(_Strict):
+    referrer_gift: Amount = Decimal(0)
+    referee_bonus: Amount = Decimal(0)
+
+
+class Target(_Strict):
+    deposited: Amount | None = None
+    new_customers: int | None = Field(default=None, ge=0)
+
+
+class PrepaidDepositPolicy(_Policy):
+    type: Literal["prepaid_deposit"]
+    tiers: list[DepositTier]
+    deduction_cap: DeductionCap | None = None
+    validity_months: int | None = Field(default=None, ge=1)
+    expiry_points: ExpiryPoints | None = None
+    transfers: Transfers = Transfers()
+    referral: Referral | None = None
+    target: Target | None = None
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[DepositTier]) -> list[DepositTier]:
+        if not tiers:
+            raise ValueError("at least one tier is needed")
+        for lower, upper in zip(tiers, tiers[1:]):
+            if upper.from_ <= lower.from_:
+                raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
+        return tiers
+
+
+Policy = Annotated[
+    Union[TieredPolicy, OnTimePaymentPolicy, GroupPurchasePolicy, PrepaidDepositPolicy],
+    Field(discriminator="type"),
+]
+REBATE_POLICY_TYPES = ("tiered", "on_time_payment", "group_purchase")
+
+
+class Budget(_Strict):
+    promotion: dict[str, Amount] = {}
+    customer_service: dict[str, Amount] = {}
+    other: dict[str, Amount] = {}
+    rebate_estimate: Amount = Decimal(0)
+    contingency_rate: Rate = Decimal(0)
+
+
+class Campaign(_Strict):
+    campaign: CampaignInfo
+    inputs: Inputs = Inputs()
+    policies: list[Policy] = Field(min_length=1)
+    budget: Budget | None = None
+
+    @field_validator("policies")
+    @classmethod
+    def _unique_ids(cls, policies: list) -> list:
+        seen: set[str] = set()
+        for policy in policies:
+            if policy.id in seen:
+                raise ValueError(f"policy id {policy.id!r} is used twice")
+            seen.add(policy.id)
+        return policies
+
+    @property
+    def rebate_policies(self) -> list:
+        return [p for p in self.policies if p.type in REBATE_POLICY_TYPES]
+
+
+# --------------------------------------------------------------------------- ledgers
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """A ledger read from one file: canonical columns plus ``_row`` (Excel row number).
+
+    Money columns hold integer cents, date columns ``datetime64``, id and text
+    columns ``str`` (or None when empty).
+    """
+
+    role: str
+    path: Path
+    sheet: str | None
+    frame: pd.DataFrame
+    sha256: str
+    headers: dict[str, tuple[str, str]] = field(default_factory=dict)  # canonical → (header, letter)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def at(self, column: str | None = None, row: int | None = None) -> dict[str, Any]:
+        """Return finding keywords pointing at a cell of this ledger (header text, E17)."""
+        header, letter = self.headers.get(column, (column, None)) if column else (None, None)
+        return {"file": self.path.name, "sheet": self.sheet, "row": row, "column": header,
+                "cell": f"{letter}{row}" if letter and row is not None else None}
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class Ledgers:
+    purchases: Ledger | None = None
+    payments: Ledger | None = None
+    deposits: Ledger | None = None
+    customers: Ledger | None = None
+
+    def present(self) -> list[Ledger]:
+        return [l for l in (self.purchases, self.payments, self.deposits, self.customers) if l]
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass(frozen=True, slots=True)
+class RebateLine:
+    """One explained piece of a customer's rebate under one policy.
+
+    ``exact`` is the unrounded amount in yuan; ``rebate`` the cents this line
+    carries once the customer's policy total has been rounded once and spread over
+    its lines (see :func:`promo_cli.money.distribute_rounding`).
+    """
+
+    policy_id: str
+    customer_id: str
+    kind: str                      # tier-slice | whole | order | group-share
+    ref: str                       # tier number, order id or group id
+    base: Decimal                  # the amount (yuan) or quantity the rate applies to
+    rate: Decimal
+    exact: Decimal
+    rebate: int = 0
+    lower: Decimal | None = None
+    upper: Decimal | None = None
+    due_date: date | None = None
+    paid_on: date | None = None
+    note: tuple[str, tuple[tuple[str, Any], ...]] | None = None  # (message code, params)
+    source_row: int | None = None  # Excel row in the purchases ledger; None = aggregate
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerResult:
+    customer_id: str
+    customer_name: str
+    purchase_amount: int
+    rebates: dict[str, int]
+
+    @property
+    def total_rebate(self) -> int:
+        return sum(self.rebates.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Everything a settlement computed; writers and the CLI render it."""
+
+    campaign: Campaign
+    campaign_path: Path
+    campaign_sha256: str
+    as_of: date
+    ledgers: Ledgers
+    customers: tuple[CustomerResult, ...]
+    lines: tuple[RebateLine, ...]
+    orders: pd.DataFrame           # every purchase row with how it was counted
+    findings: tuple[Finding, ...]
+    reconciliation: tuple[tuple[str, int, int], ...] = field(default=())
+
+    @property
+    def status(self) -> str:
+        return "needs_review" if any(f.severity == "error" for f in self.findings) else "ok"
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return [p.id for p in self.campaign.rebate_policies]
+
+    def total_by_policy(self) -> dict[str, int]:
+        return {pid: sum(c.rebates[pid] for c in self.customers) for pid in self.policy_ids}

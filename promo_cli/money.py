@@ -1,0 +1,155 @@
+"""Money and rates: the one place that parses, rounds, allocates and formats them.
+
+Amounts travel through the program as integer cents (``int``). Exact intermediate
+results (a rate times an amount) are ``Decimal`` yuan; they are rounded half-up
+(四舍五入) to the cent exactly once, by :func:`round_cents`. Binary floats are never
+used for arithmetic: a float read from a workbook is turned into cents at once via
+its shortest decimal representation.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+from typing import Sequence
+
+CENT = Decimal("0.01")
+_HUNDRED = Decimal(100)
+
+# Currency signs, thousands separators and every kind of space a till or ERP puts in.
+_NOISE = re.compile(r"[¥￥$,，\s\u00a0\u3000]|CNY|RMB|元", re.IGNORECASE)
+_ACCOUNTING_NEGATIVE = re.compile(r"^\((.*)\)$")
+
+
+def parse_decimal(value: object) -> Decimal:
+    """Return ``value`` (a cell: str, int, float, Decimal) as an exact Decimal.
+
+    Accepts ``¥1,234.50``, ``￥ 1 234.5``, ``(12.00)`` (accounting negative) and
+    ``12.5%``-free numbers. Raises ``ValueError`` with a short reason otherwise.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a yes/no value, not a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a finite number")
+        # repr() is the shortest string that round-trips: 1234.5, not 1234.4999999…
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = _NOISE.sub("", value.strip())
+        match = _ACCOUNTING_NEGATIVE.match(text)
+        if match:
+            text = "-" + match.group(1)
+        if text.endswith("-") and text.count("-") == 1:  # trailing minus: "12.00-"
+            text = "-" + text[:-1]
+        if not text:
+            raise ValueError("empty")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+    else:
+        raise ValueError("not a number")
+    if not result.is_finite():
+        raise ValueError("not a finite number")
+    return result
+
+
+def to_cents(value: object) -> int:
+    """Return a money cell as integer cents, rounded half-up to the cent."""
+    return round_cents(parse_decimal(value))
+
+
+def round_cents(amount: Decimal | Fraction) -> int:
+    """Round an exact amount in yuan half-up (away from zero at .5) to integer cents."""
+    if isinstance(amount, Fraction):
+        amount = Decimal(amount.numerator) / Decimal(amount.denominator)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return int((amount * _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    """Return cents as a two-place Decimal in yuan (for workbooks and display)."""
+    return (Decimal(cents) / _HUNDRED).quantize(CENT)
+
+
+def format_amount(cents: int) -> str:
+    """Return cents as the pinned JSON form: ``"-12.50"`` (no separators)."""
+    return f"{cents_to_decimal(cents):.2f}"
+
+
+def format_display(cents: int) -> str:
+    """Return cents for people: ``"1,234.50"``."""
+    return f"{cents_to_decimal(cents):,.2f}"
+
+
+def parse_rate(value: object) -> Decimal:
+    """Return a rate written ``2%``, ``"0.02"`` or ``0.02`` as an exact Decimal fraction."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return parse_decimal(value.strip()[:-1]) / _HUNDRED
+    return parse_decimal(value)
+
+
+def format_rate(rate: Decimal) -> str:
+    """Return a rate for people: ``Decimal("0.005")`` → ``"0.5%"``."""
+    percent = (rate * _HUNDRED).normalize()
+    text = f"{percent:f}"
+    return f"{text}%"
+
+
+def exact_times(rate: Decimal, cents: int | Decimal) -> Decimal:
+    """Return ``rate`` × an amount in cents, as exact yuan (no rounding)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return rate * Decimal(cents) / _HUNDRED
+
+
+def allocate(total_cents: int, weights: Sequence[Fraction | Decimal | int]) -> list[int]:
+    """Split ``total_cents`` in proportion to ``weights`` by largest remainder.
+
+    Every share is the floor of its exact share or one cent more; the shares add up
+    to ``total_cents`` exactly. Ties go to the earlier weight, so callers order the
+    weights by their tie-break key (e.g. customer_id ascending). Weights must be
+    non-negative; if they are all zero, every share is zero except that a non-zero
+    total goes to the first weight.
+    """
+    fractions = [Fraction(w) for w in weights]
+    if any(w < 0 for w in fractions):
+        raise ValueError("allocation weights must not be negative")
+    whole = sum(fractions)
+    if not fractions:
+        return []
+    if whole == 0:
+        return [total_cents] + [0] * (len(fractions) - 1)
+    exact = [Fraction(total_cents) * w / whole for w in fractions]
+    return _round_to_total(total_cents, exact)
+
+
+def distribute_rounding(exact_yuan: Sequence[Decimal]) -> tuple[int, list[int]]:
+    """Round a sum of exact amounts once, and spread its cents over the parts.
+
+    Returns ``(total, parts)``: ``total`` is the half-up rounding of the exact sum,
+    ``parts`` the per-line cents (each the floor of its exact amount or one cent more,
+    by largest remainder) adding up to ``total``. This is how a detail list can show
+    cents per line and still add up to a figure that was rounded only once.
+    """
+    total = round_cents(sum(exact_yuan, Decimal(0)))
+    exact = [Fraction(value) * 100 for value in exact_yuan]
+    return total, _round_to_total(total, exact)
+
+
+def _round_to_total(total: int, exact: list[Fraction]) -> list[int]:
+    floors = [int(value // 1) for value in exact]
+    short = total - sum(floors)
+    # Largest fractional remainder first; Python's sort is stable, so ties keep order.
+    order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
+    if short < 0 or short > len(exact):  # impossible for consistent inputs
+        raise ValueError("cannot distribute the rounding over these parts")
+    for i in order[:short]:
+        floors[i] += 1
+    return floors
