@@ -26,7 +26,7 @@ from promo_cli.engine import load, settle
 from promo_cli.i18n import label
 from promo_cli.io.writers import write_outputs
 from promo_cli.io.writers.summary_json import dumps, invalid_dict, summary_dict
-from promo_cli.messages import location, message
+from promo_cli.messages import location, message, render
 from promo_cli.model import SEVERITIES, Finding, Settlement
 from promo_cli.money import format_display
 
@@ -156,11 +156,20 @@ def _report_invalid(findings: list[Finding], lang: str, as_json: bool) -> None:
 
 
 def _print_findings(console: Console, findings: list[Finding], lang: str, only_errors: bool) -> None:
-    """A table per severity (at most SHOWN_PER_SEVERITY rows each), then the counts."""
+    """A table per severity on a terminal, one line per finding elsewhere (logs, pipes);
+    at most SHOWN_PER_SEVERITY of each severity, then the counts."""
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     for severity in SEVERITIES:
         group = [f for f in findings if f.severity == severity]
         if not group or (only_errors and severity != "error"):
+            continue
+        if not console.is_terminal:
+            for f in group[:SHOWN_PER_SEVERITY]:
+                console.print(f"{label(severity, lang)}: {render(f, lang)}", soft_wrap=True,
+                              highlight=False, markup=False)
+            if len(group) > SHOWN_PER_SEVERITY:
+                console.print(f"{label(severity, lang)}: … +{len(group) - SHOWN_PER_SEVERITY} "
+                              "(audit_report.xlsx)", highlight=False)
             continue
         table = Table(title=f"{label(severity, lang)} ({len(group)})", title_style=styles[severity],
                       title_justify="left", show_lines=False, expand=False)

@@ -66,7 +66,13 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
     findings = _index_nodes(root, (), lines, name)
     if findings:
         return None, sha, findings
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:  # e.g. a !!python tag the safe loader refuses
+        mark = getattr(exc, "problem_mark", None)
+        return None, sha, [finding("error", "campaign-yaml", file=name, blocking=True,
+                                   row=mark.line + 1 if mark else None,
+                                   reason=getattr(exc, "problem", None) or str(exc))]
     if not isinstance(data, dict):
         return None, sha, [finding("error", "campaign-invalid", file=name, row=1, blocking=True,
                                    key="(top)", reason="the file must be a mapping of keys")]
@@ -105,17 +111,18 @@ def _from_pydantic(err: dict[str, Any], data: Any, lines: dict[Path_, int], name
     path: list[str | int] = []
     current = data
     loc = list(err["loc"])
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(current, dict) and part in current:
             current = current[part]
             path.append(part)
         elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             current = current[part]
             path.append(part)
-        elif isinstance(current, dict) and err["type"] in ("missing", "extra_forbidden"):
+        elif index == len(loc) - 1 and err["type"] in ("missing", "extra_forbidden"):
             path.append(part)  # the key that is missing or unknown
-            current = None
         # else: a discriminator tag or a union branch name, not a key in the file
+    if err["type"] == "union_tag_invalid" and isinstance(current, dict) and "type" in current:
+        path.append("type")
     key_path = tuple(path)
     line = lines.get(key_path)
     probe = key_path

@@ -40,6 +40,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "no-data-rows": ("{role}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
     "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases})",
                        "required column {column} is missing (accepted headers: {aliases})"),
+    "not-this-ledger": ("看起来不是{role}台账:表头中没有任何必需的列({needed});第一行是:{header}",
+                        "this does not look like a {role} ledger: none of the required columns ({needed}) "
+                        "is in the header; its first row is: {header}"),
     "duplicate-column": ("列“{column}”与列“{other}”都表示 {canonical}",
                          "columns '{column}' and '{other}' both mean {canonical}"),
     "missing-value": ("必填值为空", "required value is empty"),
@@ -124,9 +127,8 @@ def _fmt(template: str, params: dict[str, Any]) -> str:
 
 def message(f: Finding, lang: Lang = "zh") -> str:
     """Return the finding's message in ``lang``."""
-    params = dict(f.params)
-    if f.value is not None:
-        params.setdefault("value", f.value)
+    params = {"file": f.file, "sheet": f.sheet, "row": f.row, "column": f.column, "value": f.value,
+              **dict(f.params)}
     if "why" in params and isinstance(params["why"], tuple):
         code, why_params = params["why"]
         params["why"] = _fmt(_pick(WHY[code], lang), dict(why_params))

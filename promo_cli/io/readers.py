@@ -117,12 +117,11 @@ def _read_csv(raw: bytes) -> _Table:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
-                            keep_default_na=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
-                            engine="c")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise _Unreadable("csv-malformed", str(exc).strip()) from None
-    return _Table(None, frame.to_numpy(dtype=object).tolist(), 1, 0)
+        # Records as Excel numbers them (a quoted line break stays inside its record).
+        rows: list[list[object]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise _Unreadable("csv-malformed", str(exc)) from None
+    return _Table(None, rows, 1, 0)
 
 
 def _header_row(table: _Table) -> int | None:
@@ -162,7 +161,15 @@ def _pick_table(tables: list[_Table], role: str, name: str
                 continue
             seen[column.name] = position
             columns[position] = column
-        missing = [c for c in LEDGER_COLUMNS[role] if c.required and c.name not in seen]
+        required = [c for c in LEDGER_COLUMNS[role] if c.required]
+        missing = [c for c in required if c.name not in seen]
+        if missing == required:
+            shown = " | ".join(cells.parse_text(c) for c in header if not cells.is_blank(c))
+            problems.append(finding(
+                "error", "not-this-ledger", file=name, sheet=table.sheet, row=row_number,
+                blocking=True, role=role, needed=", ".join(c.name for c in required),
+                header=shown[:120]))
+            missing = []
         for column in missing:
             problems.append(finding(
                 "error", "missing-column", file=name, sheet=table.sheet, row=row_number,
@@ -238,6 +245,7 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                 value = cents
             values.append(value)
         data[column.name] = values
+    findings.sort(key=_reading_order)
     for (code, column_name), count in counts.items():
         if count > MAX_FINDINGS_PER_COLUMN:
             sample = next(f for f in findings if f.code == code)
@@ -256,10 +264,15 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
             frame[column.name] = pd.Series([None] * len(frame), dtype="Int64" if column.kind == "money"
                                            else "datetime64[ns]" if column.kind == "date" else object)
     if frame.empty:
-        findings.append(finding("error", "no-data-rows", file=name, sheet=table.sheet,
-                                blocking=True, role=role))
+        findings.append(finding("warning", "no-data-rows", file=name, sheet=table.sheet, role=role))
     findings += _duplicate_keys(frame, role, name, table, columns)
     return frame, findings
+
+
+def _reading_order(f: Finding) -> tuple:
+    """Row by row, then left to right, as a clerk reads the sheet."""
+    letters = (f.cell or "").rstrip("0123456789")
+    return (f.row or 0, len(letters), letters)
 
 
 def _duplicate_keys(frame: pd.DataFrame, role: str, name: str, table: _Table,
