@@ -26,11 +26,13 @@ MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 EXACT_FORMAT = "#,##0.00######;[Red]-#,##0.00######"
 RATE_FORMAT = "0.00##%"
 DATE_FORMAT = "yyyy-mm-dd"
-HEADER_STYLE = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                "valign": "top"}
+HEADER_STYLE = {"bold": True, "bg_color": "#DDEBF7", "pattern": 1, "border": 1, "text_wrap": True,
+                "valign": "vcenter"}
+HEADER_HEIGHT = 30  # points: two lines of a wrapped header
 TOTAL_STYLE = {"bold": True, "top": 1}
 TITLE_STYLE = {"bold": True, "font_size": 14}
-MAX_WIDTH = 60
+MAX_WIDTH = 48
+MIN_WIDTH = {"date": 12, "rate": 9, "money": 12, "exact": 14}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def display_width(text: str) -> int:
 
 def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any) -> Any:
     """Write one typed value; return the number it holds (for cached totals) or None."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value == "" or (isinstance(value, float) and value != value):
         sheet.write_blank(row, col, None, styles.for_kind(kind))
         return None
     if kind in ("text", "id"):
@@ -127,7 +129,9 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
     Returns {"first": first data row, "last": last data row, "totals_row": row or None}
     as 0-based indexes.
     """
-    widths = [max(display_width(c.header), 8) for c in columns]
+    widths = [max(min(max(display_width(c.header) // 2 + 2, 8), 24), MIN_WIDTH.get(c.kind, 0))
+              for c in columns]
+    sheet.set_row(top, HEADER_HEIGHT)
     for j, column in enumerate(columns):
         sheet.write_string(top, j, column.header, styles.header)
     sums: list[Decimal] = [Decimal(0)] * len(columns)
@@ -142,8 +146,8 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
                 sums[j] += number
             if column.kind in ("text", "id") and value is not None:
                 widths[j] = max(widths[j], display_width(str(value)) + 2)
-            elif column.kind in ("money", "exact", "formula") and number is not None:
-                widths[j] = max(widths[j], len(f"{number:,.2f}") + 3)
+            elif column.kind in ("money", "exact", "formula", "number") and number is not None:
+                widths[j] = max(widths[j], len(f"{number:,.2f}") + (5 if column.kind == "exact" else 3))
     first, last = top + 1, r
     totals_row = None
     if totals_label is not None:
