@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 
 import pandas as pd
 
-from promo_cli.model import Finding, Ledgers, Settlement, finding
+from promo_cli.model import Campaign, CustomerResult, Finding, Ledgers, Settlement, finding
 from promo_cli.money import format_display
+from promo_cli.recompute import recompute
 
 MAX_PER_CHECK = 200  # past this many findings of one check, one summing-up finding
 
@@ -128,6 +129,26 @@ CHECKS = (_out_of_period, _unknown_orders, _overpaid, _payment_customer, _return
           _several_names, _odd_amounts, _not_in_master)
 
 
+def cross_check(campaign: Campaign, customers: list[CustomerResult], purchases: pd.DataFrame,
+                payments: pd.DataFrame, as_of) -> tuple[list[tuple[str, str, int, int]], list[Finding]]:
+    """Compare the engine with the independent recomputation, customer by customer.
+
+    Returns the compared rows (customer, policy, engine, recomputed) and an ``error``
+    finding for every difference, and for a customer only one side knows.
+    """
+    second = recompute(campaign, purchases, payments, as_of)
+    rows, problems = [], []
+    engine = {(c.customer_id, pid): cents for c in customers for pid, cents in c.rebates.items()}
+    for key in sorted(set(engine) | set(second)):
+        ours, theirs = engine.get(key), second.get(key)
+        rows.append((key[0], key[1], ours, theirs))
+        if ours != theirs:
+            problems.append(finding("error", "recompute-mismatch", customer=key[0], policy=key[1],
+                                    engine="—" if ours is None else format_display(ours),
+                                    recomputed="—" if theirs is None else format_display(theirs)))
+    return rows, problems
+
+
 def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int, str]]:
     """Return (key, expected, actual, unit) rows; a row reconciles when both agree."""
     rows: list[tuple[str, int, int, str]] = []
@@ -136,12 +157,23 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
                  sum(c.purchase_amount for c in s.customers), "money"))
     rows.append(("purchase-rows", len(s.orders),
                  len(counted) + int((s.orders["status"] != "counted").sum()), "count"))
+    by_pair: dict[tuple[str, str], int] = defaultdict(int)
+    for line in s.lines:
+        by_pair[(line.customer_id, line.policy_id)] += line.rebate
+    pairs = [(c.customer_id, pid, cents) for c in s.customers for pid, cents in c.rebates.items()]
+    rows.append(("lines-per-customer", len(pairs),
+                 sum(1 for customer, pid, cents in pairs if by_pair.get((customer, pid), 0) == cents), "count"))
     for policy_id, total in s.total_by_policy().items():
-        lines_total = sum(line.rebate for line in s.lines if line.policy_id == policy_id)
+        lines_total = sum(cents for (_, pid), cents in by_pair.items() if pid == policy_id)
         rows.append((f"lines:{policy_id}", lines_total, total, "money"))
+    rows.append(("recompute-agrees", len(s.recomputed),
+                 sum(1 for _, _, ours, theirs in s.recomputed if ours == theirs), "count"))
     if s.ledgers.payments is not None:
         matched = payments["order_id"].isin(set(s.orders["order_id"]))
         rows.append(("payments-until-as-of", int(payments["amount"].sum()),
                      int(payments.loc[matched, "amount"].sum()) + int(payments.loc[~matched, "amount"].sum()),
                      "money"))
+        all_payments = s.ledgers.payments.frame
+        rows.append(("payment-rows", len(all_payments), len(payments) + int(
+            (all_payments["payment_date"] > pd.Timestamp(s.as_of)).sum()), "count"))
     return rows

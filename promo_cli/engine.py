@@ -99,8 +99,10 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     customers = _customers(campaign, in_period, lines, ledgers.customers)
     orders = purchases.assign(status=reason.to_numpy())
     findings += audit.check_data(ledgers, orders, payments, in_period)
+    compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
-                            tuple(customers), tuple(lines), orders, tuple(findings))
+                            tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
+                            recomputed=tuple(compared))
     return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)))
 
 

@@ -55,6 +55,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "purchase-rows": ("采购台账行数 = 计入 + 未计入", "Purchase rows = counted + not counted"),
     "payments-until-as-of": ("付款:台账 = 已匹配 + 未匹配", "Payments: ledger = matched + unmatched"),
     "lines": ("明细合计 = 汇总", "Lines = Summary"),
+    "lines-per-customer": ("明细 = 汇总(逐客户逐政策,一致的个数)",
+                           "Lines = Summary per customer and policy (pairs that agree)"),
+    "recompute-agrees": ("独立复算一致(逐客户逐政策,一致的个数)",
+                         "Independent recomputation agrees (pairs that agree)"),
+    "payment-rows": ("付款台账行数 = 结算日前 + 结算日后", "Payment rows = until as-of + after as-of"),
+    "engine": ("引擎结果", "Engine"), "recomputed": ("独立复算", "Recomputed"),
     # terminal
     "findings": ("发现的问题", "Findings"), "written": ("已写入", "Written"),
     "nothing_written": ("输入有误,未写入任何文件", "The input is invalid; nothing was written"),

@@ -80,6 +80,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                                   "payment by customer {paid_by} for order {order} of customer {customer}"),
     "policy-not-supported": ("政策 {policy} 的类型 {type} 本版本尚不能结算",
                              "policy {policy} of type {type} cannot be settled by this version yet"),
+    "recompute-mismatch": ("复核不一致:客户 {customer} 政策 {policy} 引擎算得 {engine},独立复算得 {recomputed}",
+                           "recomputation differs: customer {customer}, policy {policy}: engine {engine}, "
+                           "independent recomputation {recomputed}"),
     "internal-error": ("内部错误:{reason}", "internal error: {reason}"),
 }
 

@@ -353,7 +353,9 @@ class Settlement:
     lines: tuple[RebateLine, ...]
     orders: pd.DataFrame           # every purchase row with how it was counted
     findings: tuple[Finding, ...]
-    reconciliation: tuple[tuple[str, int, int], ...] = field(default=())
+    reconciliation: tuple[tuple[str, int, int, str], ...] = field(default=())
+    # (customer_id, policy_id, engine cents, independently recomputed cents)
+    recomputed: tuple[tuple[str, str, int, int], ...] = field(default=())
 
     @property
     def status(self) -> str:

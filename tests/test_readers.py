@@ -1,6 +1,7 @@
 """Reading ledgers as they really come: value forms, encodings, aliases, bad inputs."""
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,3 +146,14 @@ def test_header_only_ledger_is_a_warning(tmp_path):
     ledger, findings = read_ledger(path, "payments")
     assert ledger is not None and ledger.rows == 0
     assert [(f.code, f.severity, f.blocking) for f in findings] == [("no-data-rows", "warning", False)]
+
+
+def test_old_xls_workbooks(tmp_path):
+    """tests/data/purchases.xls: a BIFF8 workbook saved by LibreOffice, traditional headers."""
+    source = Path(__file__).parent / "data" / "purchases.xls"
+    ledger, findings = read_ledger(source, "purchases")
+    assert findings == []
+    assert list(ledger.frame["order_id"]) == ["00012345", "A2"]
+    assert list(ledger.frame["customer_id"]) == ["007", "C2"]
+    assert list(ledger.frame["amount"]) == [123450, 200000]
+    assert [d.date() for d in ledger.frame["order_date"]] == [date(2026, 8, 1), date(2026, 8, 3)]

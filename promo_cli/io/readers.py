@@ -253,12 +253,15 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                                     column=sample.column, blocking=sample.blocking,
                                     count=count - MAX_FINDINGS_PER_COLUMN, like=code))
 
-    frame = pd.DataFrame(data)
-    for column in columns.values():
-        if column.kind == "money":
-            frame[column.name] = frame[column.name].astype("Int64")
-        elif column.kind == "date":
-            frame[column.name] = pd.to_datetime(frame[column.name])
+    # Explicit dtypes: text stays Python str with None for blanks (pandas 3 would
+    # otherwise infer its own string dtype with NaN), money nullable Int64 cents.
+    by_name = {c.name: c for c in columns.values()}
+    frame = pd.DataFrame({
+        name: pd.Series(values, dtype="int64") if name == "_row"
+        else pd.array(values, dtype="Int64") if by_name[name].kind == "money"
+        else pd.to_datetime(pd.Series(values, dtype=object)) if by_name[name].kind == "date"
+        else pd.Series(values, dtype=object)
+        for name, values in data.items()})
     for column in LEDGER_COLUMNS[role]:  # optional columns absent from the file: all empty
         if column.name not in frame:
             frame[column.name] = pd.Series([None] * len(frame), dtype="Int64" if column.kind == "money"

@@ -53,6 +53,20 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     write_table(sheet, styles, columns, rows,
                 row_formula=lambda r: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
 
+    sheet = book.add_worksheet("Recompute")
+    columns = [Col(L("customer_id"), "id"), Col(L("policy"), "text"), Col(L("engine"), "money", total=True),
+               Col(L("recomputed"), "money", total=True), Col(L("difference"), "formula"),
+               Col(L("agrees"), "text")]
+    rows = [[customer, policy, ours, theirs, None, L("yes") if ours == theirs else L("no")]
+            for customer, policy, ours, theirs in s.recomputed]
+
+    def difference(r: int):
+        _, _, ours, theirs, _, _ = rows[r - 1]
+        cached = cents_to_decimal((theirs or 0) - (ours or 0))
+        return f"={cell(r, 3)}-{cell(r, 2)}", cached
+
+    write_table(sheet, styles, columns, rows, totals_label=L("total"), row_formula=difference)
+
     sheet = book.add_worksheet("Inputs")
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),
                Col(L("rows"), "int"), Col("SHA-256", "text")]
