@@ -115,8 +115,10 @@ def settle_command(campaign: CampaignArg,
         sys.stdout.write(dumps(summary_dict(settlement, lang.value)))
     elif not quiet:
         _print_summary(console, settlement, lang.value)
+        console.print(f"{label('written', lang.value)}: " + ", ".join(str(p) for p in written),
+                      soft_wrap=True)
         _print_findings(console, list(settlement.findings), lang.value, only_errors=False)
-        console.print(f"{label('written', lang.value)}: " + ", ".join(str(p) for p in written))
+        console.print(f"{label('audit_report', lang.value)}: {out / 'audit_report.xlsx'}", soft_wrap=True)
     elif settlement.status != "ok":
         _print_findings(Console(stderr=True), list(settlement.findings), lang.value, only_errors=True)
     raise typer.Exit(EXIT_OK if settlement.status == "ok" else EXIT_REVIEW)

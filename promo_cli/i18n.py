@@ -62,7 +62,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "payment-rows": ("付款台账行数 = 结算日前 + 结算日后", "Payment rows = until as-of + after as-of"),
     "engine": ("引擎结果", "Engine"), "recomputed": ("独立复算", "Recomputed"),
     # terminal
-    "findings": ("发现的问题", "Findings"), "written": ("已写入", "Written"),
+    "findings": ("发现的问题", "Findings"), "audit_report": ("审计报告", "Audit report"), "written": ("已写入", "Written"),
     "nothing_written": ("输入有误,未写入任何文件", "The input is invalid; nothing was written"),
 }
 
