@@ -40,6 +40,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "other": ("其他", "Other"), "rebate_cost": ("返利成本", "Rebate"),
     "subtotal": ("小计", "Subtotal"), "contingency": ("不可预见费", "Contingency"),
     "budget_total": ("预算总额", "Total budget"),
+    "online": ("线上", "online"), "offline": ("线下", "offline"), "hotline": ("热线", "hotline"),
+    "follow_up": ("回访", "follow-up"), "materials": ("物料", "materials"),
+    "rebate_estimate": ("返利预估", "rebate estimate"),
     # audit
     "severity": ("严重程度", "Severity"), "code": ("代码", "Code"), "message": ("说明", "Message"),
     "file": ("文件", "File"), "sheet": ("工作表", "Sheet"), "row": ("行", "Row"),

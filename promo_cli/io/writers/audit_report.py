@@ -32,7 +32,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     counts = {sev: sum(1 for f in s.findings if f.severity == sev) for sev in SEVERITIES}
     top = write_title(sheet, styles, L("findings"), title_pairs(s, lang, generated_at)
                       + [(L(sev), str(counts[sev])) for sev in SEVERITIES])
-    columns = [Col(L("severity"), "text"), Col(L("code"), "text"), Col(L("message"), "text", width=60),
+    columns = [Col(L("severity"), "text"), Col(L("code"), "text"), Col(L("message"), "longtext", width=60),
                Col(L("file"), "text"), Col(L("sheet"), "text"), Col(L("row"), "int"),
                Col(L("column"), "text"), Col(L("cell"), "text"), Col(L("value"), "text")]
     order = {sev: i for i, sev in enumerate(SEVERITIES)}

@@ -45,8 +45,8 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime) -
     for section in ("promotion", "customer_service", "other"):
         for item, amount in getattr(budget, section).items():
             cents = round_cents(amount)
-            rows.append([L(section), item, cents, cents])
-    rows.append([L("rebate_cost"), "rebate_estimate", round_cents(budget.rebate_estimate), settled])
+            rows.append([L(section), L(item), cents, cents])
+    rows.append([L("rebate_cost"), L("rebate_estimate"), round_cents(budget.rebate_estimate), settled])
     columns = [Col(L("category"), "text"), Col(L("item"), "text"), Col(L("planned"), "money", total=True),
                Col(L("actual"), "money", total=True), Col(L("variance"), "formula"),
                Col(L("variance_pct"), "rate")]

@@ -71,7 +71,7 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
                Col(L("kind"), "text"), Col(L("ref"), "id"), Col(L("lower"), "number"),
                Col(L("upper"), "number"), Col(L("base"), "number"), Col(L("rate"), "rate"),
                Col(L("exact"), "exact", total=True), Col(L("rebate"), "money", total=True),
-               Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "text", width=60),
+               Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
     rows = []
     for line in sorted(s.lines, key=lambda l: (l.customer_id, policy_order(policies, l.policy_id))):

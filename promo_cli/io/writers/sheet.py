@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from promo_cli.money import cents_to_decimal
 
-Kind = Literal["text", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
+Kind = Literal["text", "longtext", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 EXACT_FORMAT = "#,##0.00######;[Red]-#,##0.00######"
@@ -32,7 +32,7 @@ HEADER_HEIGHT = 30  # points: two lines of a wrapped header
 TOTAL_STYLE = {"bold": True, "top": 1}
 TITLE_STYLE = {"bold": True, "font_size": 14}
 MAX_WIDTH = 48
-MIN_WIDTH = {"date": 12, "rate": 9, "money": 12, "exact": 14}
+MIN_WIDTH = {"date": 12, "rate": 11, "money": 12, "exact": 14}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class Styles:
         self.title = book.add_format(TITLE_STYLE)
         self.label = book.add_format({"bold": True})
         self.text = book.add_format({"num_format": "@"})
-        self.wrap = book.add_format({"num_format": "@", "text_wrap": False})
+        self.wrap = book.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
         self.money = book.add_format({"num_format": MONEY_FORMAT})
         self.exact = book.add_format({"num_format": EXACT_FORMAT})
         self.rate = book.add_format({"num_format": RATE_FORMAT})
@@ -75,7 +75,7 @@ class Styles:
         self.good = book.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
 
     def for_kind(self, kind: Kind):
-        return {"text": self.text, "id": self.text, "money": self.money, "exact": self.exact,
+        return {"text": self.text, "longtext": self.wrap, "id": self.text, "money": self.money, "exact": self.exact,
                 "rate": self.rate, "date": self.date, "int": self.int, "number": self.number,
                 "formula": self.money}[kind]
 
@@ -90,8 +90,8 @@ def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any
     if value is None or value == "" or (isinstance(value, float) and value != value):
         sheet.write_blank(row, col, None, styles.for_kind(kind))
         return None
-    if kind in ("text", "id"):
-        sheet.write_string(row, col, str(value), styles.text)
+    if kind in ("text", "id", "longtext"):
+        sheet.write_string(row, col, str(value), styles.for_kind(kind))
         return None
     if kind == "money":  # integer cents
         amount = cents_to_decimal(int(value))
@@ -160,7 +160,7 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
                 style = styles.total_exact if column.kind == "exact" else styles.total_money
                 sheet.write_formula(totals_row, j, formula, style, sums[j])
     for j, column in enumerate(columns):
-        sheet.set_column(j, j, min(column.width or widths[j], MAX_WIDTH))
+        sheet.set_column(j, j, column.width or min(widths[j], MAX_WIDTH))
     sheet.freeze_panes(top + 1, 0)
     sheet.autofilter(top, 0, max(last, top), len(columns) - 1)
     sheet.repeat_rows(top)
