@@ -24,12 +24,14 @@ from rich.table import Table
 from promo_cli import __version__
 from promo_cli.engine import load, settle
 from promo_cli.i18n import label
+from promo_cli.io.inspect import Limits
 from promo_cli.io.writers import write_outputs
 from promo_cli.io.writers.summary_json import dumps, invalid_dict, summary_dict
 from promo_cli.messages import location, message, render
 from promo_cli.model import SEVERITIES, Finding, Settlement
 from promo_cli.money import format_display
 
+DEFAULT_LIMITS = Limits()
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4
 SHOWN_PER_SEVERITY = 25
 
@@ -51,6 +53,10 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
                                                 help="Settle as of this date (default: the period end).")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of headers and messages.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of the summary.")]
+MaxUnzippedOpt = Annotated[int, typer.Option(
+    "--max-unzipped-mb", min=1, help="Refuse a workbook that unpacks to more than this (protects memory).")]
+MaxRatioOpt = Annotated[int, typer.Option(
+    "--max-zip-ratio", min=1, help="Refuse a workbook part packed more than this many times (zip bombs).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something is wrong.")]
 
 
@@ -86,11 +92,11 @@ def _as_of(value: str | None) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-11-30", param_hint="--as-of") from None
 
 
-def _run(campaign: Path, purchases, payments, deposits, customers, as_of: str | None
+def _run(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits
          ) -> tuple[Settlement | None, list[Finding]]:
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers}
-    loaded, findings = load(campaign, overrides, _as_of(as_of))
+    loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
     if loaded is None:
         return None, findings
     return settle(loaded, findings), findings
@@ -103,9 +109,12 @@ def settle_command(campaign: CampaignArg,
                    purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
                    deposits: DepositsOpt = None, customers: CustomersOpt = None,
                    as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
-                   json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+                   json: JsonOpt = False, quiet: QuietOpt = False,
+                   max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
+                   max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
-    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of)
+    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of,
+                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
     console = Console(stderr=json)
     if settlement is None:
         _report_invalid(findings, lang.value, json)
@@ -129,9 +138,12 @@ def settle_command(campaign: CampaignArg,
 def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
                      deposits: DepositsOpt = None, customers: CustomersOpt = None,
                      as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
-                     json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+                     json: JsonOpt = False, quiet: QuietOpt = False,
+                     max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
+                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
     """Check the campaign file and the ledgers and run every check; write nothing."""
-    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of)
+    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of,
+                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
     if settlement is None:
         _report_invalid(findings, lang.value, json)
         raise typer.Exit(EXIT_INVALID)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from promo_cli import audit
 from promo_cli.config import load_campaign, resolve_input
+from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import read_ledger
 from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
                              Settlement, finding)
@@ -37,8 +38,8 @@ class Loaded:
     as_of: date
 
 
-def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None
-         ) -> tuple[Loaded | None, list[Finding]]:
+def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
+         limits: Limits = Limits()) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
     Returns None (with blocking findings) when the campaign or an input is invalid.
@@ -64,7 +65,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for role in ROLES:
         if paths[role] is None:
             continue
-        ledger, ledger_findings = read_ledger(paths[role], role)
+        ledger, ledger_findings = read_ledger(paths[role], role, limits)
         findings += ledger_findings
         if ledger is not None:
             ledgers[role] = ledger

@@ -34,6 +34,27 @@ CATALOG: dict[str, tuple[str, str]] = {
                           "password-protected: save it without a password and run again"),
     "workbook-corrupt": ("工作簿已损坏或不完整,无法打开({reason})",
                          "the workbook is damaged or incomplete and cannot be opened ({reason})"),
+    "workbook-truncated": ("文件不完整(下载或复制中断?):请重新保存或下载后再运行",
+                           "the file is incomplete (an interrupted download or copy?): save or download it again"),
+    "not-a-workbook": ("这是一个压缩包,但不是 Excel 工作簿(没有 xl/workbook.xml)",
+                       "a zip archive, but not an Excel workbook (no xl/workbook.xml)"),
+    "zip-bomb": ("工作簿中的 {part} 解压后约 {size} MB,是压缩大小的 {ratio} 倍(上限 {limit} 倍):"
+                 "疑似“压缩炸弹”,已拒绝;若确为真实台账,可调高 --max-zip-ratio",
+                 "{part} in the workbook unpacks to about {size} MB, {ratio} times its packed size "
+                 "(limit {limit}): refused as a likely zip bomb; if it is a genuine ledger, raise --max-zip-ratio"),
+    "zip-too-large": ("工作簿解压后共 {size} MB,超过上限 {limit} MB(--max-unzipped-mb)",
+                      "the workbook unpacks to {size} MB, over the limit of {limit} MB (--max-unzipped-mb)"),
+    "xml-entities": ("工作簿的 {part} 含有 XML 实体声明(Excel 从不写入),为安全起见已拒绝",
+                     "{part} in the workbook declares XML entities, which Excel never writes: refused as unsafe"),
+    "sheet-too-wide": ("工作表 {part} 用到了第 {column} 列,超过台账允许的 {max} 列:为保护内存已拒绝",
+                       "sheet {part} uses column {column}, beyond the {max} columns a ledger may have: "
+                       "refused to protect memory"),
+    "sheet-too-large": ("工作表 {part} 声明了 {rows} 行 × {columns} 列({cells} 个单元格),超过上限 {max}:"
+                        "为保护内存已拒绝",
+                        "sheet {part} declares {rows} rows × {columns} columns ({cells} cells), over the "
+                        "limit of {max}: refused to protect memory"),
+    "mislabelled": ("文件扩展名是 {extension},内容其实是 {actual},已按 {actual} 读取",
+                    "the file is named {extension} but is really {actual}; read as {actual}"),
     "not-a-ledger": ("不是 Excel 工作簿或 CSV 文本({reason})", "not an Excel workbook or CSV text ({reason})"),
     "csv-malformed": ("CSV 格式有误:{reason}", "the CSV is malformed: {reason}"),
     "sheet-empty": ("工作表是空的,没有表头", "the sheet is empty: no header row"),

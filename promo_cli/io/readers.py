@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name
 
 from promo_cli.io import cells
+from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_index, normalise_header
 from promo_cli.model import Finding, Ledger, finding
 from promo_cli.money import parse_decimal, round_cents
@@ -30,7 +31,6 @@ MAX_FINDINGS_PER_COLUMN = 20
 UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "txn_id",
               "customers": "customer_id"}
 
-_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class _Table:
     header: tuple[str, ...] = ()
 
 
-def read_ledger(path: Path, role: str) -> tuple[Ledger | None, list[Finding]]:
+def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledger | None, list[Finding]]:
     """Read and type one ledger; returns None with blocking findings if it is unusable."""
     name = path.name
     try:
@@ -60,47 +60,53 @@ def read_ledger(path: Path, role: str) -> tuple[Ledger | None, list[Finding]]:
         return None, [finding("error", "file-empty", file=name, blocking=True, role=role)]
     sha = hashlib.sha256(raw).hexdigest()
 
+    findings: list[Finding] = []
+    kind = sniff(raw)
+    expected = _EXTENSIONS.get(path.suffix.lower())
+    if expected and expected != kind:
+        findings.append(finding("info", "mislabelled", file=name, extension=path.suffix.lower(),
+                                actual=_KIND_NAMES[kind]))
     try:
-        tables = _read_tables(path, raw)
-    except _Unreadable as exc:
-        return None, [finding("error", exc.code, file=name, blocking=True, reason=exc.reason)]
+        tables = _read_tables(raw, kind, limits)
+    except Unreadable as exc:
+        return None, findings + [finding("error", exc.code, file=name, blocking=True, **exc.params)]
 
-    table, columns, findings = _pick_table(tables, role, name)
+    table, columns, problems = _pick_table(tables, role, name)
     if table is None:
-        return None, findings
+        return None, findings + problems
     frame, cell_findings = _build_frame(table, columns, role, name)
-    findings += cell_findings
     headers = {c.name: (table.header[p], xl_col_to_name(table.first_col + p)) for p, c in columns.items()}
     return Ledger(role=role, path=path, sheet=table.sheet, frame=frame, sha256=sha,
-                  headers=headers), findings
+                  headers=headers), findings + cell_findings
 
 
-class _Unreadable(Exception):
-    def __init__(self, code: str, reason: str = "") -> None:
-        super().__init__(reason)
-        self.code, self.reason = code, reason
+_EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "ole", ".csv": "text", ".txt": "text"}
+_KIND_NAMES = {"xlsx": "xlsx", "ole": "xls", "text": "CSV"}
 
 
-def _read_tables(path: Path, raw: bytes) -> list[_Table]:
-    """Return the sheets of a workbook (visible worksheets only) or the CSV as one table."""
-    if raw.startswith(_ZIP) or raw.startswith(_OLE):
-        try:
-            workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
-            tables = []
-            for meta in workbook.sheets_metadata:
-                if str(meta.typ).endswith("WorkSheet") and str(meta.visible).endswith("Visible"):
-                    sheet = workbook.get_sheet_by_name(meta.name)
-                    start = sheet.start
-                    if start is None:
-                        tables.append(_Table(meta.name, [], 1, 0))
-                        continue
-                    tables.append(_Table(meta.name, sheet.to_python(), start[0] + 1, start[1]))
-            return tables
-        except Exception as exc:  # calamine raises several unrelated types
-            if raw.startswith(_OLE) and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00" in raw[:65536]:
-                raise _Unreadable("workbook-password") from None
-            raise _Unreadable("workbook-corrupt", f"{type(exc).__name__}: {exc}") from None
-    return [_read_csv(raw)]
+def _read_tables(raw: bytes, kind: str, limits: Limits) -> list[_Table]:
+    """Return the visible worksheets of a workbook, or the CSV as one table."""
+    if kind == "text":
+        return [_read_csv(raw)]
+    inspect_workbook(raw, limits)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
+        tables = []
+        for meta in workbook.sheets_metadata:
+            if str(meta.typ).endswith("WorkSheet") and str(meta.visible).endswith("Visible"):
+                sheet = workbook.get_sheet_by_name(meta.name)
+                start = sheet.start
+                if start is None:
+                    tables.append(_Table(meta.name, [], 1, 0))
+                    continue
+                tables.append(_Table(meta.name, sheet.to_python(), start[0] + 1, start[1]))
+        return tables
+    except BaseException as exc:  # calamine raises many types, and pyo3 panics are BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise
+        if isinstance(exc, PasswordError):
+            raise Unreadable("workbook-password") from None
+        raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
 def _read_csv(raw: bytes) -> _Table:
@@ -111,16 +117,16 @@ def _read_csv(raw: bytes) -> _Table:
         except UnicodeDecodeError:
             continue
     else:
-        raise _Unreadable("not-a-ledger", "neither UTF-8 nor GB18030 text")
+        raise Unreadable("not-a-ledger", reason="neither UTF-8 nor GB18030 text")
     if "\x00" in text[:4096]:
-        raise _Unreadable("not-a-ledger", "binary data")
+        raise Unreadable("not-a-ledger", reason="binary data")
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     try:
         # Records as Excel numbers them (a quoted line break stays inside its record).
         rows: list[list[object]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise _Unreadable("csv-malformed", str(exc)) from None
+        raise Unreadable("csv-malformed", reason=str(exc)) from None
     return _Table(None, rows, 1, 0)
 
 

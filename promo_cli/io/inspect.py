@@ -1,0 +1,154 @@
+"""Look at a workbook's bytes before any parser does, and refuse what would hurt.
+
+The readers' own behaviour on hostile files is to abort the process (a zip bomb makes
+calamine's Rust side abort), hang, or fail with a message a clerk cannot use. So:
+- the real format is sniffed from the bytes, whatever the extension says;
+- a zip's declared sizes and compression ratios are checked against limits, then the
+  XML parts are inflated as a stream (never into memory) to check the real sizes, the
+  CRCs, entity declarations (billion laughs), and columns far beyond any ledger;
+- an encrypted OLE file is recognised as password-protected.
+Every refusal is an ``Unreadable(code, params)`` that the reader turns into a finding.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from xlsxwriter.utility import xl_cell_to_rowcol
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_WIDE_CELL = re.compile(rb'\sr="([A-Z]{3,})\d+"')
+_DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+\d+)(?::([A-Z]+\d+))?"')
+_STRING_COUNT = re.compile(rb'<sst\b[^>]*?\b(?:uniqueCount|count)="(\d+)"')
+_MIN_STRING_BYTES = 8  # "<si><t/></si>" and more: a shared string never takes fewer bytes
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a workbook may be. The defaults let a real 1,000,000-row ledger through."""
+
+    max_unzipped_mb: int = 2048      # all parts of the xlsx together, inflated
+    max_zip_ratio: int = 200         # inflated ÷ compressed size of one part (real sheets: 5–50)
+    max_columns: int = 702           # column ZZ; a ledger has a few dozen
+    max_cells: int = 150_000_000     # rows × columns a sheet may declare
+
+
+class Unreadable(Exception):
+    """A file the readers must not or cannot parse; ``code`` and ``params`` make the finding."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code, self.params = code, params
+
+
+def sniff(raw: bytes) -> str:
+    """Return ``xlsx`` (a zip), ``ole`` (xls or an encrypted workbook) or ``text``."""
+    if raw.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if raw.startswith(OLE_MAGIC):
+        return "ole"
+    return "text"
+
+
+def inspect_workbook(raw: bytes, limits: Limits) -> None:
+    """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken."""
+    try:
+        _inspect(raw, limits)
+    except Unreadable:
+        raise
+    except Exception as exc:  # zipfile raises ValueError, OSError, struct.error … on damaged headers
+        raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _inspect(raw: bytes, limits: Limits) -> None:
+    kind = sniff(raw)
+    if kind == "ole":
+        if _ENCRYPTED in raw:
+            raise Unreadable("workbook-password")
+        return
+    if kind != "xlsx":
+        return
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise Unreadable("workbook-truncated") from None
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "xl/workbook.xml" not in names:
+            raise Unreadable("not-a-workbook")
+        declared = sum(info.file_size for info in infos)
+        if declared > limits.max_unzipped_mb * _MB:
+            raise Unreadable("zip-too-large", size=declared // _MB, limit=limits.max_unzipped_mb)
+        for info in infos:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > _MB and ratio > limits.max_zip_ratio:
+                raise Unreadable("zip-bomb", part=info.filename, size=info.file_size // _MB,
+                                 ratio=int(ratio), limit=limits.max_zip_ratio)
+        budget = limits.max_unzipped_mb * _MB
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                budget -= _stream_part(archive, info, budget, limits)
+
+
+def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, limits: Limits) -> int:
+    """Inflate one part as a stream: check its real size, CRC and content; return its size."""
+    is_sheet = info.filename.startswith("xl/worksheets/")
+    declared_strings = 0
+    seen, tail = 0, b""
+    try:
+        with archive.open(info) as part:
+            while chunk := part.read(_MB):
+                seen += len(chunk)
+                if seen > budget or seen > info.file_size + _MB:
+                    raise Unreadable("zip-bomb", part=info.filename, size=seen // _MB,
+                                     ratio=seen // max(info.compress_size, 1), limit=limits.max_zip_ratio)
+                window = tail + chunk
+                if seen <= 4 * _MB and _ENTITY.search(window):
+                    raise Unreadable("xml-entities", part=info.filename)
+                if seen == len(chunk) and info.filename == "xl/sharedStrings.xml":
+                    counts = _STRING_COUNT.findall(chunk[:4096])
+                    declared_strings = max((int(c) for c in counts), default=0)
+                if is_sheet:
+                    if seen == len(chunk):
+                        _check_dimension(window, info.filename, limits)
+                    wide = _WIDE_CELL.search(window)
+                    if wide and _column_number(wide.group(1)) > limits.max_columns:
+                        raise Unreadable("sheet-too-wide", part=info.filename,
+                                         column=wide.group(1).decode(), max=limits.max_columns)
+                tail = chunk[-64:]
+    except zipfile.BadZipFile:
+        raise Unreadable("workbook-corrupt", reason=f"{info.filename}: bad CRC") from None
+    except (zlib.error, EOFError, NotImplementedError) as exc:
+        raise Unreadable("workbook-corrupt", reason=f"{info.filename}: {exc}") from None
+    if declared_strings * _MIN_STRING_BYTES > seen + _MB:
+        # calamine reserves memory for the declared count up front: a forged count aborts it
+        raise Unreadable("workbook-corrupt", reason=f"{info.filename} declares {declared_strings} strings "
+                                                    f"but holds only {seen} bytes")
+    return seen
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.decode():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _check_dimension(head: bytes, part: str, limits: Limits) -> None:
+    match = _DIMENSION.search(head[:4096])
+    if not match or not match.group(2):
+        return
+    (r1, c1), (r2, c2) = (xl_cell_to_rowcol(m.decode()) for m in match.groups())
+    rows, columns = r2 - r1 + 1, c2 - c1 + 1
+    if columns > limits.max_columns or rows * columns > limits.max_cells:
+        raise Unreadable("sheet-too-large", part=part, rows=rows, columns=columns,
+                         cells=rows * columns, max=limits.max_cells)
