@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory
+	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -166,6 +166,10 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
     for policy_id, total in s.total_by_policy().items():
         lines_total = sum(cents for (_, pid), cents in by_pair.items() if pid == policy_id)
         rows.append((f"lines:{policy_id}", lines_total, total, "money"))
+    for policy_id, result in s.deposits.items():
+        t = result.totals()
+        rows.append((f"deposits:{policy_id}", t["deposited"] + t["bonus"] - t["consumed"] - t["expired"],
+                     t["closing_balance"], "money"))
     rows.append(("recompute-agrees", len(s.recomputed),
                  sum(1 for _, _, ours, theirs in s.recomputed if ours == theirs), "count"))
     if s.ledgers.payments is not None:

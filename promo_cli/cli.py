@@ -202,19 +202,32 @@ def _print_findings(console: Console, findings: list[Finding], lang: str, only_e
 
 def _print_summary(console: Console, s: Settlement, lang: str) -> None:
     info = s.campaign.campaign
-    table = Table(title=f"{info.name or info.id} · {label('as_of', lang)} {s.as_of:%Y-%m-%d} · "
-                        f"{label(s.status, lang)}", title_justify="left")
-    table.add_column(label("policy", lang))
-    table.add_column(label("rebate", lang), justify="right")
-    by_policy = s.total_by_policy()
-    for policy in s.campaign.rebate_policies:
-        table.add_row(f"{policy.name} ({policy.id})" if policy.name else policy.id,
-                      format_display(by_policy[policy.id]))
-    table.add_row(f"[bold]{label('total_rebate', lang)}[/]",
-                  f"[bold]{format_display(sum(by_policy.values()))}[/]")
-    console.print(table)
-    console.print(f"{label('customers', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
-                  f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")
+    console.print(f"[bold]{info.name or info.id}[/] · {label('as_of', lang)} {s.as_of:%Y-%m-%d} · "
+                  f"{label(s.status, lang)}", highlight=False)
+    if s.campaign.rebate_policies:
+        table = Table(title_justify="left")
+        table.add_column(label("policy", lang))
+        table.add_column(label("rebate", lang), justify="right")
+        by_policy = s.total_by_policy()
+        for policy in s.campaign.rebate_policies:
+            table.add_row(f"{policy.name} ({policy.id})" if policy.name else policy.id,
+                          format_display(by_policy[policy.id]))
+        table.add_row(f"[bold]{label('total_rebate', lang)}[/]",
+                      f"[bold]{format_display(sum(by_policy.values()))}[/]")
+        console.print(table)
+        console.print(f"{label('customers', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
+                      f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")
+    for policy_id, result in s.deposits.items():
+        totals = result.totals()
+        table = Table(title=policy_id, title_justify="left", show_header=False)
+        table.add_column()
+        table.add_column(justify="right", no_wrap=True)
+        for key, total in (("deposited", "deposited"), ("bonus", "bonus"), ("consumed", "consumed"),
+                           ("expired", "expired"), ("closing", "closing_balance")):
+            table.add_row(label(key, lang), format_display(totals[total]))
+        table.add_row(label("cap-violation", lang), str(len(result.cap_violations)))
+        table.add_row(label("overdraft", lang), str(len(result.overdrafts)))
+        console.print(table)
 
 
 def main() -> None:

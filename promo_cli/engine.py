@@ -19,7 +19,7 @@ from promo_cli.io.readers import read_ledger
 from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
                              Settlement, finding)
 from promo_cli.money import distribute_rounding
-from promo_cli.policies import REGISTRY, PolicyContext
+from promo_cli.policies import DEPOSIT_REGISTRY, REGISTRY, PolicyContext
 
 ROLES = ("purchases", "payments", "deposits", "customers")
 # Which ledgers a policy type cannot do without.
@@ -57,7 +57,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         if paths[role] is None:
             findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
                                     policy=policy_id, role=role))
-    unsupported = [p for p in campaign.policies if p.type not in REGISTRY]
+    unsupported = [p for p in campaign.policies if p.type not in REGISTRY and p.type not in DEPOSIT_REGISTRY]
     for policy in unsupported:
         findings.append(finding("error", "policy-not-supported", file=campaign_path.name, blocking=True,
                                 policy=policy.id, type=policy.type))
@@ -96,6 +96,12 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
         lines += policy_lines
         findings += policy_findings
     lines = round_lines(lines)
+    deposits = {}
+    for policy in campaign.policies:
+        if policy.type in DEPOSIT_REGISTRY:
+            deposits[policy.id], policy_findings = DEPOSIT_REGISTRY[policy.type](
+                policy, ledgers.deposits, ledgers.customers, period.start, period.end, as_of)
+            findings += policy_findings
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
     orders = purchases.assign(status=reason.to_numpy())
@@ -103,7 +109,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
-                            recomputed=tuple(compared))
+                            recomputed=tuple(compared), deposits=deposits)
     return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)))
 
 

@@ -356,6 +356,7 @@ class Settlement:
     reconciliation: tuple[tuple[str, int, int, str], ...] = field(default=())
     # (customer_id, policy_id, engine cents, independently recomputed cents)
     recomputed: tuple[tuple[str, str, int, int], ...] = field(default=())
+    deposits: dict[str, Any] = field(default_factory=dict)  # policy id → DepositResult
 
     @property
     def status(self) -> str:

@@ -7,7 +7,10 @@ Writes, next to this script:
   group purchases with and without proof;
 - ``payments.csv``: the receipts ledger as Chinese Excel exports it (GB18030), with late,
   partial and missing payments, a payment for an unknown order and an overpayment;
-- ``customers.csv``: the customer master (UTF-8 with BOM).
+- ``customers.csv``: the customer master (UTF-8 with BOM), with families and referrers;
+- ``deposits.xlsx``: a store's prepaid ledger (sheet 预存流水): deposits at every tier, purchases
+  paid from the deposit (some over the deduction cap), approved transfers within families,
+  lots that expire before the period end.
 
 Run: ``python sample_data/generate.py`` (or ``make sample``).
 """
@@ -38,7 +41,10 @@ def main() -> None:
     _write_purchases(rng, orders, HERE / "purchases.xlsx")
     _write_payments(payments, HERE / "payments.csv")
     _write_customers(customers, HERE / "customers.csv")
-    print(f"{len(customers)} customers, {len(orders)} purchase rows, {len(payments)} payments")
+    deposits = _deposits(rng, customers)
+    _write_deposits(deposits, HERE / "deposits.xlsx")
+    print(f"{len(customers)} customers, {len(orders)} purchase rows, {len(payments)} payments, "
+          f"{len(deposits)} deposit ledger rows")
 
 
 def _customers(rng: random.Random) -> list[dict]:
@@ -48,7 +54,11 @@ def _customers(rng: random.Random) -> list[dict]:
         cid = f"{n:08d}" if n % 5 == 0 else f"C{n:04d}"
         name = f"{rng.choice(CITIES)}{rng.choice(WORDS)}{rng.choice(KINDS)}"
         out.append({"id": cid, "name": name, "channel": rng.choice(CHANNELS),
-                    "size": rng.choice([0.3, 0.6, 1, 1, 1.5, 3, 6])})
+                    "size": rng.choice([0.3, 0.6, 1, 1, 1.5, 3, 6]),
+                    "family": f"F{(n + 1) // 2:03d}" if n <= 60 else "",   # pairs of relatives
+                    "referrer": ""})
+    for n in range(150, 170):                                       # referred by older customers
+        out[n]["referrer"] = out[n - 140]["id"]
     out[41]["name"] = "=HYPERLINK(\"http://example.invalid\",\"点我\")"
     out[42]["name"] = "@SUM(1+1)商贸行"
     return out
@@ -191,9 +201,66 @@ def _write_payments(payments: list[dict], path: Path) -> None:
 def _write_customers(customers: list[dict], path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["客户编号", "客户名称", "渠道"])
+        writer.writerow(["客户编号", "客户名称", "渠道", "家庭编号", "推荐人编号"])
         for c in customers:
-            writer.writerow([c["id"], c["name"], c["channel"]])
+            writer.writerow([c["id"], c["name"], c["channel"], c["family"], c["referrer"]])
+
+
+DEPOSIT_START, DEPOSIT_END = date(2026, 9, 1), date(2026, 12, 31)
+
+
+def _deposits(rng: random.Random, customers: list[dict]) -> list[dict]:
+    """Deposits and their use: validity 3 months, cap 50% of the bill and at most 2,000."""
+    rows: list[dict] = []
+    balance: dict[str, int] = {}
+    for customer in rng.sample(customers, 120):
+        cid = customer["id"]
+        day = DEPOSIT_START + timedelta(days=rng.randint(0, 60))
+        amount = rng.choice([1000, 2000, 5000, 5000, 8000, 20000, 30000]) * 100
+        rows.append({"kind": "预存", "customer": cid, "date": day, "amount": amount})
+        balance[cid] = amount
+        for _ in range(rng.randint(0, 6)):
+            day += timedelta(days=rng.randint(3, 20))
+            if day > DEPOSIT_END or day >= DEPOSIT_START + timedelta(days=85):  # before the 3-month expiry
+                break
+            bill = rng.randint(200, 9000) * 100
+            use = min(bill // 2, 200000, balance[cid])
+            if rng.random() < 0.06:
+                use = min(balance[cid], use + 5000)       # the till let a little too much through
+            if use <= 0:
+                break
+            rows.append({"kind": "消费", "customer": cid, "date": day, "amount": use, "bill": bill})
+            balance[cid] -= use
+    for customer in customers[:40:2]:                      # relatives share deposits, approved
+        cid, relative = customer["id"], customers[customers.index(customer) + 1]["id"]
+        if balance.get(cid, 0) > 20000:
+            rows.append({"kind": "转移", "customer": cid, "date": date(2026, 11, 20), "amount": 10000,
+                         "to": relative, "approved": "是"})
+            balance[cid] -= 10000
+    rows.sort(key=lambda r: (r["date"], r["customer"]))
+    for n, row in enumerate(rows, start=1):
+        row["txn_id"] = f"YC{n:06d}"
+    return rows
+
+
+def _write_deposits(rows: list[dict], path: Path) -> None:
+    book = xlsxwriter.Workbook(path, {"strings_to_numbers": False, "strings_to_formulas": False})
+    book.set_properties({"created": _EPOCH})
+    sheet = book.add_worksheet("预存流水")
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["流水号", "客户编号", "交易日期", "类型", "金额", "消费金额", "转入账户", "已审核"])
+    for r, row in enumerate(rows, start=1):
+        sheet.write_string(r, 0, row["txn_id"])
+        sheet.write_string(r, 1, row["customer"])
+        sheet.write_datetime(r, 2, row["date"], date_format)
+        sheet.write_string(r, 3, row["kind"])
+        sheet.write_number(r, 4, row["amount"] / 100)
+        if "bill" in row:
+            sheet.write_number(r, 5, row["bill"] / 100)
+        if "to" in row:
+            sheet.write_string(r, 6, row["to"])
+            sheet.write_string(r, 7, row["approved"])
+    book.close()
 
 
 _EPOCH = __import__("datetime").datetime(2026, 1, 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from promo_cli import __version__
 from promo_cli.i18n import label
+from promo_cli.io.writers.deposits import write_deposit_sheets
 from promo_cli.io.writers.sheet import Col, Styles, as_date, cell, new_workbook, write_table, write_title
 from promo_cli.messages import note
 from promo_cli.model import Settlement
@@ -39,6 +40,23 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     styles = Styles(book)
     L = lambda key: label(key, lang)  # noqa: E731
 
+    if s.campaign.rebate_policies:
+        _write_rebate_sheets(book, styles, s, lang, generated_at)
+    for policy_id, result in s.deposits.items():
+        write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
+                             suffix=f" {policy_id}" if len(s.deposits) > 1 else "")
+
+    # --- Policy
+    sheet = book.add_worksheet("Policy")
+    columns = [Col(L("policy_id"), "id"), Col(L("policy_name"), "text"), Col(L("type"), "text"),
+               Col(L("parameter"), "text"), Col(L("value"), "text")]
+    write_table(sheet, styles, columns, policy_rows(s))
+    book.close()
+
+
+def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime) -> None:
+    """Summary (per customer), Lines (every amount explained) and Orders (every purchase row)."""
+    L = lambda key: label(key, lang)  # noqa: E731
     # --- Summary
     sheet = book.add_worksheet("Summary")
     top = write_title(sheet, styles, L("campaign") + ": " + (s.campaign.campaign.name or s.campaign.campaign.id),
@@ -99,12 +117,6 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
                 orders["group_id"], orders["status"]))
     write_table(sheet, styles, columns, rows)
 
-    # --- Policy
-    sheet = book.add_worksheet("Policy")
-    columns = [Col(L("policy_id"), "id"), Col(L("policy_name"), "text"), Col(L("type"), "text"),
-               Col(L("parameter"), "text"), Col(L("value"), "text")]
-    write_table(sheet, styles, columns, policy_rows(s))
-    book.close()
 
 
 def policy_order(policies, policy_id: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promo_cli.io.writers.deposits import deposits_json
 from promo_cli.messages import message
 from promo_cli.model import Finding, Settlement
 from promo_cli.money import format_amount
@@ -35,6 +36,8 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
              "total_rebate": format_amount(c.total_rebate)}
             for c in s.customers
         ],
+        **({"deposits": {pid: deposits_json(result) for pid, result in s.deposits.items()}}
+           if s.deposits else {}),
         "findings": [finding_json(f, lang) for f in s.findings],
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
                     "sheet": l.sheet} for l in s.ledgers.present()],

@@ -1,0 +1,290 @@
+"""``prepaid_deposit``: stored value in lots, with bonuses, caps, expiry, transfers, referrals.
+
+Each deposit row opens a lot worth its amount plus the bonus of the highest tier that
+single deposit reaches (rounded to the cent). A lot expires ``validity_months`` after
+its deposit date (same day of month, clamped to the month's end) and cannot be used
+from that day on. Rows are applied in date order, then ``txn_id``: a consume row draws
+from the account's usable lots oldest first; a transfer moves lots (keeping their
+expiry) to another account of the same customer or family. The simulation emits dated
+events; every figure (totals, per-account roll-forward, daily series) is a sum of them.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from promo_cli.model import Finding, Ledger, PrepaidDepositPolicy, finding
+from promo_cli.money import format_display, round_cents
+
+# Sign of each event kind in an account's balance.
+SIGN = {"deposit": 1, "bonus": 1, "referral": 1, "consume": -1, "transfer_in": 1, "transfer_out": -1,
+        "expire": -1}
+
+
+@dataclass(slots=True)
+class Lot:
+    lot_id: str
+    account: str
+    customer: str
+    opened: date
+    expires: date | None
+    source_row: int
+    value: int               # cents the lot was opened (or transferred in) with
+    remaining: int
+    origin: str              # deposit | referral | transfer
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    day: date
+    account: str
+    customer: str
+    kind: str
+    cents: int
+    txn_id: str
+    row: int
+
+
+@dataclass(slots=True)
+class DepositResult:
+    """What a prepaid policy computed, for the writers and summary.json."""
+
+    policy: PrepaidDepositPolicy
+    as_of: date
+    events: list[Event] = field(default_factory=list)
+    lots: list[Lot] = field(default_factory=list)
+    cap_violations: list[dict] = field(default_factory=list)
+    overdrafts: list[dict] = field(default_factory=list)
+    costs: dict[str, int] = field(default_factory=dict)       # vouchers, gifts, discounts, referral gifts
+    points: dict[str, int] = field(default_factory=dict)      # converted, to_convert
+    new_depositors: int = 0
+    deposited_in_period: int = 0
+
+    def total(self, kind: str) -> int:
+        return sum(e.cents for e in self.events if e.kind == kind)
+
+    def totals(self) -> dict[str, int]:
+        """Whole-ledger totals up to as-of: closing = deposited + bonus − consumed − expired."""
+        bonus = self.total("bonus") + self.total("referral")
+        deposited, consumed, expired = self.total("deposit"), self.total("consume"), self.total("expire")
+        return {"deposited": deposited, "bonus": bonus, "consumed": consumed, "expired": expired,
+                "closing_balance": sum(lot.remaining for lot in self.lots if lot.remaining and
+                                       not (lot.expires and lot.expires <= self.as_of))}
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def full_months(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end`` (0 if end is before start + 1 month)."""
+    if end < start:
+        return 0
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months if add_months(start, months) <= end else months - 1
+
+
+def _tier(policy: PrepaidDepositPolicy, cents: int):
+    reached = None
+    for tier in policy.tiers:
+        if Decimal(cents) / 100 >= tier.from_:
+            reached = tier
+    return reached
+
+
+def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customers: Ledger | None,
+                          period_start: date, period_end: date, as_of: date
+                          ) -> tuple[DepositResult, list[Finding]]:
+    """Simulate the deposit ledger up to ``as_of``; return the result and its findings."""
+    result = DepositResult(policy, as_of)
+    findings: list[Finding] = []
+    frame = ledger.frame
+    rows = frame[frame["txn_date"] <= pd.Timestamp(as_of)].sort_values(["txn_date", "txn_id"], kind="stable")
+    master = customers.frame.set_index("customer_id") if customers is not None else None
+
+    def known(customer: str) -> bool:
+        return master is not None and customer in master.index
+
+    def master_value(customer: str, column: str) -> str | None:
+        if master is None or customer not in master.index or column not in master:
+            return None
+        value = master.at[customer, column]
+        return value if isinstance(value, str) and value else None
+
+    owner: dict[str, str] = {}
+    for account, customer in zip(frame["account_id"], frame["customer_id"]):
+        owner.setdefault(account if isinstance(account, str) else customer, customer)
+    lots: dict[str, list[Lot]] = defaultdict(list)
+    member_tier: dict[str, object] = {}
+    first_deposit_seen: set[str] = set()
+    earlier_depositors = set(frame.loc[(frame["kind"] == "deposit") &
+                                       (frame["txn_date"] < pd.Timestamp(period_start)), "customer_id"])
+    new_depositors: set[str] = set()
+    costs = defaultdict(int)
+
+    def event(day, account, customer, kind, cents, txn, row):
+        if cents:
+            result.events.append(Event(day, account, customer, kind, cents, txn, row))
+
+    def usable(account: str, day: date) -> list[Lot]:
+        return [lot for lot in lots[account]
+                if lot.remaining > 0 and (lot.expires is None or day < lot.expires)]
+
+    for txn, account, customer, day, kind, cents, bill, to_account, approved, row in zip(
+            rows["txn_id"], rows["account_id"], rows["customer_id"], rows["txn_date"], rows["kind"],
+            rows["amount"], rows["bill_amount"], rows["to_account"], rows["approved"], rows["_row"]):
+        day, row, cents = day.date(), int(row), int(cents)
+        account = account if isinstance(account, str) else customer
+        if cents < 0:
+            findings.append(finding("error", "deposit-negative", **ledger.at("amount", row), value=cents / 100))
+            continue
+        expires = add_months(day, policy.validity_months) if policy.validity_months else None
+        if kind == "deposit":
+            tier = _tier(policy, cents)
+            bonus = round_cents(tier.bonus_rate * Decimal(cents) / 100) if tier else 0
+            lots[account].append(Lot(txn, account, customer, day, expires, row, cents + bonus,
+                                     cents + bonus, "deposit"))
+            event(day, account, customer, "deposit", cents, txn, row)
+            event(day, account, customer, "bonus", bonus, txn, row)
+            if tier is not None:
+                costs["vouchers"] += round_cents(tier.voucher)
+                costs["gifts"] += round_cents(tier.gift)
+                best = member_tier.get(account)
+                if best is None or tier.from_ > best.from_:
+                    member_tier[account] = tier
+            in_period = period_start <= day <= period_end
+            if in_period:
+                result.deposited_in_period += cents
+                if customer not in earlier_depositors:
+                    new_depositors.add(customer)
+            if not in_period:
+                findings.append(finding("warning", "deposit-outside-period", **ledger.at("txn_date", row),
+                                        txn=txn))
+            referrer = master_value(customer, "referrer_id")
+            if policy.referral and referrer and in_period and customer not in first_deposit_seen:
+                extra = round_cents(policy.referral.referee_bonus)
+                if extra:
+                    lots[account].append(Lot(f"{txn}/referral", account, customer, day, expires, row,
+                                             extra, extra, "referral"))
+                    event(day, account, customer, "referral", extra, txn, row)
+                costs["referral_gifts"] += round_cents(policy.referral.referrer_gift)
+            if in_period:
+                first_deposit_seen.add(customer)
+        elif kind == "consume":
+            if bill is None or pd.isna(bill):
+                findings.append(finding("error", "consume-without-bill", **ledger.at("bill_amount", row), txn=txn))
+            else:
+                bill = int(bill)
+                if policy.deduction_cap is not None:
+                    cap = round_cents(policy.deduction_cap.rate * Decimal(bill) / 100)
+                    if policy.deduction_cap.amount is not None:
+                        cap = min(cap, round_cents(policy.deduction_cap.amount))
+                    if cents > cap:
+                        result.cap_violations.append({"txn_id": txn, "account": account, "day": day, "row": row,
+                                                      "amount": cents, "bill": bill, "cap": cap})
+                        findings.append(finding("warning", "cap-violation", **ledger.at("amount", row), txn=txn,
+                                                amount=format_display(cents), cap=format_display(cap),
+                                                bill=format_display(bill)))
+                tier = member_tier.get(account)
+                if tier is not None and tier.discount is not None:
+                    costs["discounts"] += round_cents((1 - tier.discount) * Decimal(bill) / 100)
+            drawn = _draw(usable(account, day), cents)
+            for lot, part in drawn:
+                lot.remaining -= part
+            taken = sum(part for _, part in drawn)
+            event(day, account, customer, "consume", taken, txn, row)
+            if taken < cents:
+                result.overdrafts.append({"txn_id": txn, "account": account, "day": day, "row": row,
+                                          "amount": cents, "available": taken})
+                findings.append(finding("error", "overdraft", **ledger.at("amount", row), txn=txn,
+                                        amount=format_display(cents), available=format_display(taken)))
+        elif kind == "transfer":
+            problem = _transfer_problem(policy, customer, to_account, approved, owner, known, master_value)
+            if problem:
+                code, params = problem
+                column = "approved" if code == "transfer-unapproved" else "to_account"
+                findings.append(finding("error", code, **ledger.at(column, row), txn=txn, **params))
+                continue
+            available = usable(account, day)
+            if sum(lot.remaining for lot in available) < cents:
+                findings.append(finding("error", "overdraft", **ledger.at("amount", row), txn=txn,
+                                        amount=format_display(cents),
+                                        available=format_display(sum(lot.remaining for lot in available))))
+                continue
+            target_customer = owner.get(to_account, to_account)
+            for lot, part in _draw(available, cents):
+                lot.remaining -= part
+                lots[to_account].append(Lot(f"{lot.lot_id}>{txn}", to_account, target_customer, lot.opened,
+                                            lot.expires, row, part, part, "transfer"))
+            event(day, account, customer, "transfer_out", cents, txn, row)
+            event(day, to_account, target_customer, "transfer_in", cents, txn, row)
+
+    all_lots = [lot for account_lots in lots.values() for lot in account_lots]
+    points = defaultdict(int)
+    for lot in all_lots:
+        if lot.expires is not None and lot.expires <= as_of and lot.remaining > 0:
+            event(lot.expires, lot.account, lot.customer, "expire", lot.remaining, lot.lot_id, lot.source_row)
+            if policy.expiry_points is not None:
+                whole = Decimal(lot.remaining) / 100 * policy.expiry_points.points_per_yuan
+                share = min(Decimal(1), full_months(lot.expires, as_of) * policy.expiry_points.monthly_rate)
+                converted = _points(whole * share)
+                points["converted"] += converted
+                points["to_convert"] += _points(whole) - converted
+    result.lots = all_lots
+    result.costs = dict(costs)
+    result.points = dict(points)
+    result.new_depositors = len(new_depositors)
+    return result, findings
+
+
+def _points(value: Decimal) -> int:
+    """Loyalty points are whole numbers, rounded half-up."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _draw(lots: list[Lot], cents: int) -> list[tuple[Lot, int]]:
+    """Take ``cents`` from lots oldest first (their order is their age); less if short."""
+    taken = []
+    for lot in sorted(lots, key=lambda lot: lot.opened):
+        if cents <= 0:
+            break
+        part = min(lot.remaining, cents)
+        taken.append((lot, part))
+        cents -= part
+    return taken
+
+
+def _transfer_problem(policy, customer, to_account, approved, owner, known, master_value):
+    """Return (finding code, params) when a transfer may not be applied, else None."""
+    if not isinstance(to_account, str) or not to_account:
+        return "transfer-without-target", {}
+    if to_account not in owner and not known(to_account):
+        return "transfer-unknown-account", {"target": to_account}
+    if policy.transfers.require_approval and approved is not True:
+        return "transfer-unapproved", {"target": to_account}
+    target_customer = owner.get(to_account, to_account)
+    if target_customer == customer:
+        return None
+    family, other = master_value(customer, "family_id"), master_value(target_customer, "family_id")
+    if policy.transfers.within == "family" and family and family == other:
+        return None
+    return "transfer-outside-family", {"target": to_account}
+
+
+def expiring_within(lots: list[Lot], as_of: date, days: int) -> dict[str, int]:
+    """Per account, the value of lots that expire in the ``days`` after as-of."""
+    horizon = as_of + timedelta(days=days)
+    out: dict[str, int] = defaultdict(int)
+    for lot in lots:
+        if lot.remaining and lot.expires is not None and as_of < lot.expires <= horizon:
+            out[lot.account] += lot.remaining
+    return out
