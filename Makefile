@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory
-	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid
+	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite
+	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,9 +9,12 @@ log is kept for the report).
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import tempfile
 import traceback
+from contextlib import contextmanager
+from dataclasses import asdict, replace
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -23,12 +26,14 @@ from rich.table import Table
 
 from promo_cli import __version__
 from promo_cli.engine import load, settle
+from promo_cli.history import DEFAULT_NAME, EXIT_APPROVED, History, HistoryError, default_path, run_lock
+from promo_cli.io.writers.audit_report import run_by
 from promo_cli.i18n import label
 from promo_cli.io.inspect import Limits
 from promo_cli.io.writers import write_outputs
 from promo_cli.io.writers.summary_json import dumps, invalid_dict, summary_dict
 from promo_cli.messages import location, message, render
-from promo_cli.model import SEVERITIES, Finding, Settlement
+from promo_cli.model import SEVERITIES, Finding, Settlement, finding
 from promo_cli.money import format_display
 
 DEFAULT_LIMITS = Limits()
@@ -102,6 +107,10 @@ def _run(campaign: Path, purchases, payments, deposits, customers, as_of: str | 
     return settle(loaded, findings), findings
 
 
+HistoryOpt = Annotated[Optional[Path], typer.Option(
+    "--history", help="Settlement history file (default: promo-history.sqlite next to the campaign).")]
+
+
 @app.command("settle")
 @_guarded
 def settle_command(campaign: CampaignArg,
@@ -111,26 +120,98 @@ def settle_command(campaign: CampaignArg,
                    as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
                    json: JsonOpt = False, quiet: QuietOpt = False,
                    max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
-                   max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
+                   max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio,
+                   history: HistoryOpt = None,
+                   reopen: Annotated[Optional[str], typer.Option(
+                       "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
+                   log_file: Annotated[Optional[Path], typer.Option(
+                       "--log-file", help="Append a timestamped log of the run to this file.")] = None) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
-    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of,
-                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
+    history_path = history or default_path(campaign)
+    with run_log(log_file) as log:
+        log.info("settle %s --out %s (promo %s)", campaign, out, __version__)
+        try:
+            with run_lock(history_path):
+                code = _settle(campaign, out, purchases, payments, deposits, customers, as_of, lang.value, json,
+                               quiet, Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
+                               history_path, reopen, log)
+        except HistoryError as exc:
+            _refuse(exc, lang.value, log)
+            code = exc.code
+        log.info("exit %d", code)
+    raise typer.Exit(code)
+
+
+def _settle(campaign, out, purchases, payments, deposits, customers, as_of, lang, json, quiet, limits,
+            history_path, reopen, log) -> int:
+    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of, limits)
     console = Console(stderr=json)
     if settlement is None:
-        _report_invalid(findings, lang.value, json)
-        raise typer.Exit(EXIT_INVALID)
-    written = write_outputs(settlement, out, lang.value)
+        _report_invalid(findings, lang, json)
+        log.info("input invalid: %d blocking findings; nothing written", sum(f.blocking for f in findings))
+        return EXIT_INVALID
+    for ledger in settlement.ledgers.present():
+        log.info("input %s %s sha256=%s rows=%d", ledger.role, ledger.path, ledger.sha256, ledger.rows)
+    book = History(history_path)
+    try:
+        campaign_id, as_of_text = settlement.campaign.campaign.id, f"{settlement.as_of:%Y-%m-%d}"
+        approved = book.approved_for(campaign_id, as_of_text)
+        if approved and not reopen:
+            raise HistoryError("history-approved", EXIT_APPROVED, campaign=campaign_id, as_of=as_of_text,
+                               by=approved.approved_by, run=approved.id)
+        base, before = book.settled_before(campaign_id, as_of_text)
+        settlement = replace(settlement, settled_before=before)
+        payable = sum(c.total_rebate for c in settlement.customers) - sum(before.values())
+        with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
+            settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
+                                                  "repeat_of": repeat_of, "reopen_reason": reopen})
+            written = write_outputs(settlement, out, lang)
+    finally:
+        book.close()
+    log.info("run %d recorded in %s%s; status %s; rebate %s; payable %s", run_id, history_path,
+             f" (repeat of run {repeat_of}: same inputs, same figures)" if repeat_of else "", settlement.status,
+             format_display(sum(c.total_rebate for c in settlement.customers)), format_display(payable))
+    log.info("findings: %s", ", ".join(f"{sev} {sum(f.severity == sev for f in settlement.findings)}"
+                                        for sev in SEVERITIES))
+    log.info("written: %s", ", ".join(map(str, written)))
     if json:
-        sys.stdout.write(dumps(summary_dict(settlement, lang.value)))
+        sys.stdout.write(dumps(summary_dict(settlement, lang)))
     elif not quiet:
-        _print_summary(console, settlement, lang.value)
-        console.print(f"{label('written', lang.value)}: " + ", ".join(str(p) for p in written),
-                      soft_wrap=True)
-        _print_findings(console, list(settlement.findings), lang.value, only_errors=False)
-        console.print(f"{label('audit_report', lang.value)}: {out / 'audit_report.xlsx'}", soft_wrap=True)
+        _print_summary(console, settlement, lang)
+        console.print(f"{label('written', lang)}: " + ", ".join(str(p) for p in written), soft_wrap=True)
+        console.print(f"{label('run', lang)} {run_id} · {history_path}"
+                      + (f" · {label('repeat_of', lang)} {repeat_of}" if repeat_of else ""), soft_wrap=True,
+                      highlight=False)
+        _print_findings(console, list(settlement.findings), lang, only_errors=False)
+        console.print(f"{label('audit_report', lang)}: {out / 'audit_report.xlsx'}", soft_wrap=True)
     elif settlement.status != "ok":
-        _print_findings(Console(stderr=True), list(settlement.findings), lang.value, only_errors=True)
-    raise typer.Exit(EXIT_OK if settlement.status == "ok" else EXIT_REVIEW)
+        _print_findings(Console(stderr=True), list(settlement.findings), lang, only_errors=True)
+    return EXIT_OK if settlement.status == "ok" else EXIT_REVIEW
+
+
+def _refuse(exc: HistoryError, lang: str, log) -> None:
+    text = message(finding("error", exc.key, **exc.params), lang)
+    Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False)
+    log.info("refused: %s", text)
+
+
+@contextmanager
+def run_log(path: Path | None):
+    """A logger that appends timestamped lines to ``path`` (or discards them)."""
+    log = logging.getLogger(f"promo.run.{id(path)}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler: logging.Handler = logging.NullHandler()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
 
 @app.command("validate")
@@ -152,6 +233,131 @@ def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, paym
     elif not quiet or settlement.status != "ok":
         _print_findings(Console(), list(settlement.findings), lang.value, only_errors=quiet)
     raise typer.Exit(EXIT_OK if settlement.status == "ok" else EXIT_REVIEW)
+
+
+history_app = typer.Typer(help="Settlement history: list the runs, or show one.", invoke_without_command=True,
+                          add_completion=False)
+app.add_typer(history_app, name="history")
+CampaignOpt = Annotated[Optional[Path], typer.Option("--campaign", help="Use the history next to this campaign file.")]
+
+
+def _open_history(history: Path | None, campaign: Path | None) -> History:
+    path = history or (default_path(campaign) if campaign else Path.cwd() / DEFAULT_NAME)
+    if not path.exists():
+        raise HistoryError("history-missing", EXIT_INVALID, path=str(path))
+    return History(path)
+
+
+def _history_command(command):
+    """Render a HistoryError (no such run, no history file…) as a message and its exit code."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except HistoryError as exc:
+            _refuse(exc, kwargs.get("lang", Lang.zh).value, logging.getLogger("promo.null"))
+            raise typer.Exit(exc.code) from None
+    return wrapper
+
+
+@history_app.callback()
+@_guarded
+@_history_command
+def history_command(ctx: typer.Context, history: HistoryOpt = None, campaign: CampaignOpt = None,
+                    lang: LangOpt = Lang.zh) -> None:
+    """List the settlement runs (newest last)."""
+    if ctx.invoked_subcommand:
+        return
+    book = _open_history(history, campaign)
+    L = lambda key: label(key, lang.value)  # noqa: E731
+    table = Table(title=str(book.path), title_justify="left")
+    for key in ("run", "campaign", "as_of", "status", "total_rebate", "payable", "approved_by", "repeat_of",
+                "started_at"):
+        table.add_column(L(key), justify="right" if key in ("total_rebate", "payable") else "left",
+                         overflow="fold", no_wrap=key in ("as_of", "total_rebate", "payable"))
+    for run in book.runs():
+        table.add_row(str(run.id), run.campaign_id, run.as_of, L(run.status), format_display(run.total_rebate),
+                      format_display(run.payable), run.approved_by or "", str(run.repeat_of or ""),
+                      run.started_at.replace("T", " "))
+    Console().print(table)
+    book.close()
+
+
+@history_app.command("show")
+@_guarded
+@_history_command
+def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
+                         history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Show one run: its inputs, approval and amounts per customer and policy."""
+    book = _open_history(history, campaign)
+    entry = book.run(run)
+    console = Console()
+    for key, value in asdict(entry).items():
+        if key != "inputs":
+            console.print(f"{key}: {value}", highlight=False, soft_wrap=True)
+    for item in entry.inputs:
+        console.print(f"input {item['role']}: {item['path']} sha256={item['sha256']} rows={item['rows']}",
+                      highlight=False, soft_wrap=True)
+    table = Table()
+    for key in ("customer_id", "policy", "rebate"):
+        table.add_column(label(key, lang.value), justify="right" if key == "rebate" else "left")
+    for (customer, policy), cents in sorted(book.amounts(entry.id).items()):
+        table.add_row(customer, policy, format_display(cents))
+    console.print(table)
+    book.close()
+
+
+@app.command("approve")
+@_guarded
+@_history_command
+def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
+                    by: Annotated[str, typer.Option("--by", help="Who approves (the audit sign-off).")],
+                    note: Annotated[Optional[str], typer.Option("--note", help="A remark kept with the approval.")] = None,
+                    history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Approve a run: its amounts count as settled for later runs, and its as-of date is closed."""
+    book = _open_history(history, campaign)
+    entry = book.approve(run, by, note)
+    text = {"zh": f"运行 {entry.id}({entry.campaign_id},截至 {entry.as_of})已由 {by} 审核",
+            "en": f"run {entry.id} ({entry.campaign_id} as of {entry.as_of}) approved by {by}"}[lang.value]
+    Console().print(text, highlight=False)
+    if entry.status != "ok":
+        Console(stderr=True).print({"zh": "注意:该运行有需复核的错误", "en": "note: this run has error findings"}[lang.value])
+    book.close()
+
+
+@app.command("diff")
+@_guarded
+@_history_command
+def diff_command(run_a: Annotated[str, typer.Argument(help="The earlier run (id or latest).")],
+                 run_b: Annotated[str, typer.Argument(help="The later run (id or latest).")],
+                 history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Show per customer and policy what changed between two runs, and why."""
+    book = _open_history(history, campaign)
+    a, b = book.run(run_a), book.run(run_b)
+    console = Console()
+    reasons = []
+    if a.as_of != b.as_of:
+        reasons.append(f"as-of {a.as_of} → {b.as_of}")
+    if a.campaign_sha256 != b.campaign_sha256:
+        reasons.append({"zh": "活动文件(政策)已改变", "en": "the campaign file (policy) changed"}[lang.value])
+    inputs_a = {i["role"]: i["sha256"] for i in a.inputs}
+    for item in b.inputs:
+        if inputs_a.get(item["role"]) != item["sha256"]:
+            reasons.append({"zh": f"{item['role']} 台账已改变", "en": f"the {item['role']} ledger changed"}[lang.value])
+    console.print(f"{label('reason', lang.value)}: " + ("; ".join(reasons) or "—"), highlight=False)
+    amounts_a, amounts_b = book.amounts(a.id), book.amounts(b.id)
+    table = Table()
+    for key in ("customer_id", "policy"):
+        table.add_column(label(key, lang.value))
+    for head in (f"{label('run', lang.value)} {a.id}", f"{label('run', lang.value)} {b.id}", label("change", lang.value)):
+        table.add_column(head, justify="right")
+    for key in sorted(set(amounts_a) | set(amounts_b)):
+        before, after = amounts_a.get(key, 0), amounts_b.get(key, 0)
+        if before != after:
+            table.add_row(key[0], key[1], format_display(before), format_display(after),
+                          format_display(after - before))
+    console.print(table)
+    book.close()
 
 
 @app.command("version")

@@ -82,6 +82,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "achievement": ("达成率", "Achievement"), "deposited_in_period": ("期内预存额", "Deposited in period"),
     "new_depositors": ("新预存客户", "New depositors"), "count": ("笔数", "Count"),
     "daily_deposits": ("每日预存", "Daily deposits"),
+    # history
+    "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
+    "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),
+    "started_at": ("开始时间", "Started"), "campaign_id": ("活动编号", "Campaign"), "change": ("变动", "Change"), "reason": ("原因", "Reason"),
     # terminal
     "findings": ("发现的问题", "Findings"), "audit_report": ("审计报告", "Audit report"), "written": ("已写入", "Written"),
     "nothing_written": ("输入有误,未写入任何文件", "The input is invalid; nothing was written"),

@@ -121,6 +121,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "recompute-mismatch": ("复核不一致:客户 {customer} 政策 {policy} 引擎算得 {engine},独立复算得 {recomputed}",
                            "recomputation differs: customer {customer}, policy {policy}: engine {engine}, "
                            "independent recomputation {recomputed}"),
+    "history-approved": ("活动 {campaign} 截至 {as_of} 的结算已由 {by} 审核(运行 {run}),不能再次结算;"
+                         "如确需重算,请加 --reopen \"原因\"",
+                         "the settlement of {campaign} as of {as_of} was approved by {by} (run {run}) and cannot be "
+                         "settled again; to redo it, add --reopen \"reason\""),
+    "history-locked": ("另一个结算正在运行({holder}),本次未运行;锁文件 {path}",
+                       "another settlement is running ({holder}); this one did not run. Lock file: {path}"),
+    "history-no-run": ("结算历史 {path} 中没有运行 {run}", "no run {run} in the settlement history {path}"),
+    "history-missing": ("找不到结算历史 {path}", "no settlement history at {path}"),
+    "history-already-approved": ("运行 {run} 已于 {at} 由 {by} 审核", "run {run} was already approved by {by} at {at}"),
     "internal-error": ("内部错误:{reason}", "internal error: {reason}"),
 }
 

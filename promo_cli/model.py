@@ -357,6 +357,9 @@ class Settlement:
     # (customer_id, policy_id, engine cents, independently recomputed cents)
     recomputed: tuple[tuple[str, str, int, int], ...] = field(default=())
     deposits: dict[str, Any] = field(default_factory=dict)  # policy id → DepositResult
+    # What approved earlier runs already settled, per (customer, policy); None = no history.
+    settled_before: dict[tuple[str, str], int] | None = None
+    run: dict[str, Any] = field(default_factory=dict)        # id, settled_before_run, repeat_of
 
     @property
     def status(self) -> str:
@@ -368,3 +371,18 @@ class Settlement:
 
     def total_by_policy(self) -> dict[str, int]:
         return {pid: sum(c.rebates[pid] for c in self.customers) for pid in self.policy_ids}
+
+    def before(self, customer: str, policy: str) -> int:
+        return (self.settled_before or {}).get((customer, policy), 0)
+
+    def dropped(self) -> list[tuple[str, str]]:
+        """(customer, policy) pairs settled earlier that this run no longer has (full claw-back)."""
+        current = {c.customer_id for c in self.customers}
+        return sorted(k for k in (self.settled_before or {}) if k[0] not in current)
+
+    def settled_before_by_policy(self) -> dict[str, int]:
+        out = dict.fromkeys(self.policy_ids, 0)
+        for (_, pid), cents in (self.settled_before or {}).items():
+            if pid in out:
+                out[pid] += cents
+        return out

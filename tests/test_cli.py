@@ -37,13 +37,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def test_settle_the_sample(tmp_path):
-    result = runner.invoke(app, ["settle", str(SAMPLE), "--out", str(tmp_path / "out"), "--lang", "en"])
+    result = runner.invoke(app, ["settle", str(SAMPLE), "--out", str(tmp_path / "out"), "--lang", "en",
+                                 "--history", str(tmp_path / "h.sqlite")])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "audit_report.xlsx", "budget.xlsx", "rebate_detail.xlsx", "summary.json"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
-                             "findings", "inputs"]
+                             "run", "findings", "inputs"]
+    assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \
         ("factory-2026h2", "2026-12-31", "CNY", "ok")
     customers = summary["customers"]
@@ -67,8 +69,10 @@ def test_json_prints_the_summary(tmp_path):
     assert result.exit_code == 0
     printed = json.loads(result.stdout)
     assert printed == json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
-    assert printed["customers"] == [{"customer_id": "C1", "customer_name": "甲", "purchase_amount": "1000.00",
-                                     "rebates": {"on_time": "10.00"}, "total_rebate": "10.00"}]
+    assert printed["customers"] == [{
+        "customer_id": "C1", "customer_name": "甲", "purchase_amount": "1000.00",
+        "rebates": {"on_time": "10.00"}, "total_rebate": "10.00", "settled_before": "0.00", "payable": "10.00",
+        "by_policy": {"on_time": {"to_date": "10.00", "settled_before": "0.00", "payable": "10.00"}}}]
 
 
 def test_invalid_input_writes_nothing_and_keeps_earlier_outputs(tmp_path):

@@ -20,7 +20,15 @@ class Staging:
 
     def __enter__(self) -> "Staging":
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
         return self
+
+    def _remove_stale(self) -> None:
+        """Delete temporary files left by a run that was killed (its pid no longer runs)."""
+        for temp in self.out_dir.glob(".*.tmp"):
+            pid = temp.suffixes[-2].lstrip(".") if len(temp.suffixes) >= 2 else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                temp.unlink(missing_ok=True)
 
     def path(self, name: str) -> Path:
         """Return the temporary path to write ``name`` to."""
@@ -42,3 +50,13 @@ class Staging:
     def __exit__(self, exc_type, exc, tb) -> None:
         for temp, _ in self.pending:
             temp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

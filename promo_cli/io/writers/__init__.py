@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,4 +26,13 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
         for name, write in WORKBOOKS:
             write(s, staging.path(name), lang, generated_at)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
+        _pause_for_tests()
         return staging.commit()
+
+
+def _pause_for_tests() -> None:
+    """Test hook: PROMO_PAUSE_BEFORE_COMMIT=SECONDS holds every output complete but not yet in
+    place, so a test can kill the run at the worst moment and check nothing was half-done."""
+    seconds = os.environ.get("PROMO_PAUSE_BEFORE_COMMIT")
+    if seconds:
+        time.sleep(float(seconds))

@@ -51,7 +51,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
             expected, actual = cents_to_decimal(expected), cents_to_decimal(actual)
         rows.append([name, expected, actual, None, L("yes") if expected == actual else L("no")])
     write_table(sheet, styles, columns, rows,
-                row_formula=lambda r: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
+                row_formula=lambda r, j: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
 
     sheet = book.add_worksheet("Recompute")
     columns = [Col(L("customer_id"), "id"), Col(L("policy"), "text"), Col(L("engine"), "money", total=True),
@@ -60,7 +60,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     rows = [[customer, policy, ours, theirs, None, L("yes") if ours == theirs else L("no")]
             for customer, policy, ours, theirs in s.recomputed]
 
-    def difference(r: int):
+    def difference(r: int, j: int):
         _, _, ours, theirs, _, _ = rows[r - 1]
         cached = cents_to_decimal((theirs or 0) - (ours or 0))
         return f"={cell(r, 3)}-{cell(r, 2)}", cached

@@ -58,7 +58,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime) -
         row += [(f"={cell(excel_row, 3)}-{cell(excel_row, 2)}", cents_to_decimal(variance)),
                 None if row[2] == 0 else Decimal(variance) / Decimal(row[2])]
     layout = write_table(sheet, styles, columns, rows, top=top, totals_label=L("subtotal"),
-                         row_formula=lambda r: rows[r - first][4])
+                         row_formula=lambda r, j: rows[r - first][4])
     sub = layout["totals_row"]
     rate = budget.contingency_rate
     sheet.write_string(sub + 1, 0, L("contingency"), styles.total_label)

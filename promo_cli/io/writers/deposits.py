@@ -88,7 +88,7 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
                Col(L("expiring_60"), "money", total=True), Col(L("expiring_90"), "money", total=True)]
     rows = account_rows(result, start)
 
-    def closing(r: int):
+    def closing(r: int, j: int):
         c = lambda j: cell(r, j)  # noqa: E731
         return (f"={c(2)}+{c(3)}+{c(4)}-{c(5)}+{c(6)}-{c(7)}-{c(8)}", Decimal(rows[r - 1][9]) / 100)
 

@@ -66,18 +66,28 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("purchase_amount"), "money", total=True)]
     columns += [Col(policy_header(p, lang), "money", total=True) for p in policies]
     columns += [Col(L("total_rebate"), "formula", total=True)]
+    if s.settled_before is not None:
+        columns += [Col(L("settled_before"), "money", total=True), Col(L("payable"), "formula", total=True)]
     first_policy, last_policy = 3, 2 + len(policies)
     by_customer = {c.customer_id: c for c in s.customers}
 
-    def row_total(r: int):
-        customer = summary_rows[r - top - 1][0]
-        return (f"=SUM({cell(r, first_policy)}:{cell(r, last_policy)})",
-                cents_to_decimal(by_customer[customer].total_rebate))
+    total_col = last_policy + 1
+
+    def row_formula(r: int, j: int):
+        customer = by_customer[summary_rows[r - top - 1][0]]
+        if j == total_col:
+            return (f"=SUM({cell(r, first_policy)}:{cell(r, last_policy)})",
+                    cents_to_decimal(customer.total_rebate))
+        before = sum(s.before(customer.customer_id, p.id) for p in policies)
+        return f"={cell(r, total_col)}-{cell(r, total_col + 1)}", cents_to_decimal(customer.total_rebate - before)
 
     summary_rows = [[c.customer_id, c.customer_name, c.purchase_amount,
-                     *[c.rebates[p.id] for p in policies], None] for c in s.customers]
+                     *[c.rebates[p.id] for p in policies], None]
+                    + ([sum(s.before(c.customer_id, p.id) for p in policies), None]
+                       if s.settled_before is not None else [])
+                    for c in s.customers]
     write_table(sheet, styles, columns, summary_rows, top=top, totals_label=L("total"),
-                row_formula=row_total)
+                row_formula=row_formula)
 
     # --- Lines
     sheet = book.add_worksheet("Lines")

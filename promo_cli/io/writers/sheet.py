@@ -124,8 +124,8 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
                 top: int = 0, totals_label: str | None = None, row_formula=None) -> dict[str, Any]:
     """Write a header at row ``top`` and the rows under it; return layout facts.
 
-    ``row_formula(excel_row) -> (col index, formula, cached)`` adds a per-row formula
-    (e.g. a row total). With ``totals_label``, columns marked ``total`` get a SUM row.
+    ``row_formula(row, col) -> (formula, cached value)`` fills the ``formula`` columns
+    (e.g. a row total), 0-based. With ``totals_label``, columns marked ``total`` get a SUM row.
     Returns {"first": first data row, "last": last data row, "totals_row": row or None}
     as 0-based indexes.
     """
@@ -139,7 +139,7 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
     for r, values in enumerate(rows, start=top + 1):
         for j, (column, value) in enumerate(zip(columns, values)):
             if row_formula is not None and column.kind == "formula":
-                formula, cached = row_formula(r)
+                formula, cached = row_formula(r, j)
                 value = (formula, cached)
             number = write_cell(sheet, styles, r, j, column.kind, value)
             if column.total and number is not None:

@@ -19,7 +19,7 @@ def finding_json(f: Finding, lang: str) -> dict[str, Any]:
 def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
     """Return the summary as plain JSON data (amounts as two-decimal strings)."""
     by_policy = s.total_by_policy()
-    return {
+    return add_delta({
         "campaign_id": s.campaign.campaign.id,
         "as_of": f"{s.as_of:%Y-%m-%d}",
         "currency": s.campaign.campaign.currency,
@@ -38,10 +38,40 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         ],
         **({"deposits": {pid: deposits_json(result) for pid, result in s.deposits.items()}}
            if s.deposits else {}),
+        **({"run": s.run} if s.run else {}),
         "findings": [finding_json(f, lang) for f in s.findings],
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
                     "sheet": l.sheet} for l in s.ledgers.present()],
-    }
+    }, s)
+
+
+def add_delta(data: dict[str, Any], s: Settlement) -> dict[str, Any]:
+    """Add what earlier approved runs settled and what is payable this run (issue: delta payouts).
+
+    The pinned keys keep their meaning (amounts to date). Per customer: ``settled_before``,
+    ``payable`` and ``by_policy``; in totals: ``settled_before``, ``payable`` and
+    ``delta_by_policy`` (``totals.by_policy`` is pinned to amounts to date).
+    """
+    if s.settled_before is None:
+        return data
+    for entry, customer in zip(data["customers"], s.customers):
+        by_policy = {pid: {"to_date": customer.rebates[pid], "settled_before": s.before(customer.customer_id, pid)}
+                     for pid in s.policy_ids}
+        before = sum(v["settled_before"] for v in by_policy.values())
+        entry["settled_before"] = format_amount(before)
+        entry["payable"] = format_amount(customer.total_rebate - before)
+        entry["by_policy"] = {pid: {"to_date": format_amount(v["to_date"]),
+                                    "settled_before": format_amount(v["settled_before"]),
+                                    "payable": format_amount(v["to_date"] - v["settled_before"])}
+                              for pid, v in by_policy.items()}
+    before_by_policy = s.settled_before_by_policy()
+    to_date = s.total_by_policy()
+    data["totals"]["settled_before"] = format_amount(sum(before_by_policy.values()))
+    data["totals"]["payable"] = format_amount(sum(to_date.values()) - sum(before_by_policy.values()))
+    data["totals"]["delta_by_policy"] = {
+        pid: {"to_date": format_amount(to_date[pid]), "settled_before": format_amount(before_by_policy[pid]),
+              "payable": format_amount(to_date[pid] - before_by_policy[pid])} for pid in s.policy_ids}
+    return data
 
 
 def invalid_dict(findings: list[Finding], lang: str, campaign_id: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,221 @@
+"""Settlement history in SQLite: runs, amounts to date, approvals, deltas, a run lock.
+
+A month-end settlement is repeated every month over a growing period. What approved
+earlier runs already settled must not be paid again: each run records, per customer and
+policy, its amount to date; ``payable`` is that minus what the latest approved earlier
+run recorded (negative = claw-back, e.g. after returns).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from promo_cli import __version__
+from promo_cli.model import Settlement
+
+DEFAULT_NAME = "promo-history.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    campaign_id TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    campaign_sha256 TEXT NOT NULL,
+    inputs TEXT NOT NULL,            -- JSON: [{role, path, sha256, rows}]
+    fingerprint TEXT NOT NULL,       -- campaign + inputs + as-of + tool version
+    out_dir TEXT NOT NULL,
+    total_rebate INTEGER NOT NULL,   -- cents, to date
+    payable INTEGER NOT NULL,        -- cents, this run
+    repeat_of INTEGER REFERENCES runs(id),
+    reopen_reason TEXT,
+    run_by TEXT,
+    approved_by TEXT,
+    approved_at TEXT,
+    approval_note TEXT
+);
+CREATE TABLE IF NOT EXISTS amounts (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    customer_id TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    cents INTEGER NOT NULL,
+    PRIMARY KEY (run_id, customer_id, policy_id)
+);
+"""
+
+
+class HistoryError(Exception):
+    """A refusal the CLI reports with its own exit code (``code``) and message key."""
+
+    def __init__(self, key: str, code: int, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.code, self.params = key, code, params
+
+
+EXIT_APPROVED, EXIT_LOCKED = 5, 6
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    campaign_id: str
+    as_of: str
+    started_at: str
+    status: str
+    campaign_sha256: str
+    inputs: list[dict]
+    fingerprint: str
+    out_dir: str
+    total_rebate: int
+    payable: int
+    repeat_of: int | None
+    reopen_reason: str | None
+    run_by: str | None
+    approved_by: str | None
+    approved_at: str | None
+    approval_note: str | None
+
+
+def default_path(campaign_path: Path) -> Path:
+    """The history file next to the campaign file."""
+    return campaign_path.resolve().parent / DEFAULT_NAME
+
+
+def fingerprint(s: Settlement) -> str:
+    """Same campaign file, same input files, same as-of, same tool: the same settlement."""
+    parts = [s.campaign_sha256, f"{s.as_of:%Y-%m-%d}", __version__]
+    parts += sorted(f"{l.role}:{l.sha256}" for l in s.ledgers.present())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+class History:
+    """One SQLite file; every write happens in a transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ reading
+    def runs(self, campaign_id: str | None = None) -> list[Run]:
+        query = "SELECT * FROM runs" + (" WHERE campaign_id = ?" if campaign_id else "") + " ORDER BY id"
+        return [_run(row) for row in self.db.execute(query, (campaign_id,) if campaign_id else ())]
+
+    def run(self, ref: str) -> Run:
+        """A run by id, or ``latest``."""
+        if ref == "latest":
+            row = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        elif ref.isdigit():
+            row = self.db.execute("SELECT * FROM runs WHERE id = ?", (int(ref),)).fetchone()
+        else:
+            row = None
+        if row is None:
+            raise HistoryError("history-no-run", 1, run=ref, path=str(self.path))
+        return _run(row)
+
+    def amounts(self, run_id: int) -> dict[tuple[str, str], int]:
+        rows = self.db.execute("SELECT customer_id, policy_id, cents FROM amounts WHERE run_id = ?", (run_id,))
+        return {(r["customer_id"], r["policy_id"]): r["cents"] for r in rows}
+
+    def approved_for(self, campaign_id: str, as_of: str) -> Run | None:
+        row = self.db.execute("SELECT * FROM runs WHERE campaign_id = ? AND as_of = ? AND approved_by IS NOT NULL "
+                              "ORDER BY id DESC LIMIT 1", (campaign_id, as_of)).fetchone()
+        return _run(row) if row else None
+
+    def settled_before(self, campaign_id: str, as_of: str) -> tuple[Run | None, dict[tuple[str, str], int]]:
+        """The latest approved run with an earlier as-of, and its amounts to date."""
+        row = self.db.execute("SELECT * FROM runs WHERE campaign_id = ? AND as_of < ? AND approved_by IS NOT NULL "
+                              "ORDER BY as_of DESC, id DESC LIMIT 1", (campaign_id, as_of)).fetchone()
+        if row is None:
+            return None, {}
+        return _run(row), self.amounts(row["id"])
+
+    # ------------------------------------------------------------------ writing
+    @contextmanager
+    def recording(self, s: Settlement, out_dir: Path, payable: int, reopen_reason: str | None,
+                  run_by: str) -> Iterator[tuple[int, int | None]]:
+        """Insert the run in a transaction that commits only if the body (writing the
+        outputs) completes; yields (new run id, id of an identical earlier run or None)."""
+        print_ = fingerprint(s)
+        total = sum(c.total_rebate for c in s.customers)
+        earlier = self.db.execute("SELECT id, total_rebate FROM runs WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                                  (print_,)).fetchone()
+        repeat_of = earlier["id"] if earlier and earlier["total_rebate"] == total else None
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self.db.execute(
+                "INSERT INTO runs (campaign_id, as_of, started_at, status, campaign_sha256, inputs, fingerprint, "
+                "out_dir, total_rebate, payable, repeat_of, reopen_reason, run_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (s.campaign.campaign.id, f"{s.as_of:%Y-%m-%d}", datetime.now().isoformat(timespec="seconds"),
+                 s.status, s.campaign_sha256,
+                 json.dumps([{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows}
+                             for l in s.ledgers.present()], ensure_ascii=False),
+                 print_, str(out_dir), total, payable, repeat_of, reopen_reason, run_by))
+            run_id = cursor.lastrowid
+            self.db.executemany("INSERT INTO amounts VALUES (?, ?, ?, ?)",
+                                [(run_id, c.customer_id, pid, cents)
+                                 for c in s.customers for pid, cents in c.rebates.items()])
+            yield run_id, repeat_of
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def approve(self, ref: str, by: str, note: str | None) -> Run:
+        run = self.run(ref)
+        if run.approved_by:
+            raise HistoryError("history-already-approved", 1, run=run.id, by=run.approved_by, at=run.approved_at)
+        self.db.execute("UPDATE runs SET approved_by = ?, approved_at = ?, approval_note = ? WHERE id = ?",
+                        (by, datetime.now().isoformat(timespec="seconds"), note, run.id))
+        return self.run(str(run.id))
+
+
+def _run(row: sqlite3.Row) -> Run:
+    data = dict(row)
+    data["inputs"] = json.loads(data["inputs"])
+    return Run(**data)
+
+
+@contextmanager
+def run_lock(history_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for one settlement of the campaigns sharing this history.
+
+    A second run finds the lock taken and is refused at once (exit 6), naming the holder.
+    The lock is released by the OS if the holder dies, so a killed run never blocks the next.
+    """
+    lock_path = history_path.with_name(history_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise HistoryError("history-locked", EXIT_LOCKED, holder=handle.read().strip() or "?",
+                               path=str(lock_path)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now().isoformat(timespec='seconds')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)

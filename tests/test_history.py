@@ -1,0 +1,134 @@
+"""Month after month: history, delta payouts, approval, locking, killed runs, repeats."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from promo_cli.cli import app
+from promo_cli.history import History, run_lock
+from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, write_campaign, write_csv
+
+runner = CliRunner()
+POLICY = "- {id: ladder, type: tiered, tiers: [{from: 0, rate: 1%}]}\n"
+MONTHS = {"2026-07-31": [order("A1", "C1", "2026-07-05", "1000"), order("B1", "C2", "2026-07-06", "400")],
+          "2026-08-31": [order("A2", "C1", "2026-08-05", "2000")],
+          "2026-09-30": [order("A3", "C1", "2026-09-10", "-2500")]}   # a return: claw-back
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    rows = [row for month in MONTHS.values() for row in month]
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, rows)
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    return write_campaign(tmp_path, POLICY, period=("2026-07-01", "2026-09-30"))
+
+
+def settle(campaign, as_of, *extra):
+    out = campaign.parent / f"out-{as_of}"
+    result = runner.invoke(app, ["settle", str(campaign), "--out", str(out), "--as-of", as_of, "--json", *extra])
+    summary = json.loads(result.stdout) if result.exit_code in (0, 3) else None
+    return result, summary, out
+
+
+def customers(summary):
+    return {c["customer_id"]: (c["total_rebate"], c["settled_before"], c["payable"]) for c in summary["customers"]}
+
+
+def test_three_months_with_approval_and_a_claw_back(campaign):
+    _, first, _ = settle(campaign, "2026-07-31")
+    assert customers(first) == {"C1": ("10.00", "0.00", "10.00"), "C2": ("4.00", "0.00", "4.00")}
+    assert runner.invoke(app, ["approve", "latest", "--by", "审计部 王五", "--campaign", str(campaign)]).exit_code == 0
+
+    _, second, _ = settle(campaign, "2026-08-31")
+    assert customers(second) == {"C1": ("30.00", "10.00", "20.00"), "C2": ("4.00", "4.00", "0.00")}
+    assert second["totals"]["payable"] == "20.00" and second["totals"]["settled_before"] == "14.00"
+    assert second["run"]["settled_before_run"] == 1
+    assert runner.invoke(app, ["approve", "2", "--by", "王五", "--campaign", str(campaign)]).exit_code == 0
+
+    _, third, _ = settle(campaign, "2026-09-30")
+    assert customers(third) == {"C1": ("5.00", "30.00", "-25.00"), "C2": ("4.00", "4.00", "0.00")}
+    assert third["customers"][0]["by_policy"] == {"ladder": {"to_date": "5.00", "settled_before": "30.00",
+                                                             "payable": "-25.00"}}
+    assert third["totals"]["delta_by_policy"]["ladder"]["payable"] == "-25.00"
+    assert third["totals"]["by_policy"] == {"ladder": "9.00"}   # the pinned key keeps its meaning: to date
+
+
+def test_an_approved_as_of_is_not_settled_again_unless_reopened(campaign):
+    settle(campaign, "2026-07-31")
+    runner.invoke(app, ["approve", "latest", "--by", "王五", "--campaign", str(campaign)])
+    out = campaign.parent / "out-2026-07-31"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result, _, _ = settle(campaign, "2026-07-31", "--lang", "en")
+    assert result.exit_code == 5
+    assert "approved by 王五" in result.output and "--reopen" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    result, summary, _ = settle(campaign, "2026-07-31", "--reopen", "late credit note from the ERP")
+    assert result.exit_code == 0 and summary["run"]["reopen_reason"] == "late credit note from the ERP"
+    book = History(campaign.parent / "promo-history.sqlite")
+    assert [r.reopen_reason for r in book.runs()] == [None, "late credit note from the ERP"]
+
+
+def test_a_second_concurrent_run_is_refused(campaign):
+    with run_lock(campaign.parent / "promo-history.sqlite"):
+        result, _, out = settle(campaign, "2026-07-31", "--lang", "en")
+    assert result.exit_code == 6 and "another settlement is running" in result.output
+    assert not out.exists()
+    assert settle(campaign, "2026-07-31")[0].exit_code == 0   # the lock is gone with its holder
+
+
+def test_a_run_killed_while_writing_leaves_everything_as_it_was(campaign):
+    _, _, out = settle(campaign, "2026-07-31")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    env = {**os.environ, "PROMO_PAUSE_BEFORE_COMMIT": "60"}
+    proc = subprocess.Popen([sys.executable, "-m", "promo_cli", "settle", str(campaign), "--out", str(out),
+                             "--as-of", "2026-07-31", "--quiet"], env=env)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".summary.json.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(out.glob(".*.tmp")), "the run never reached the point of renaming"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    visible = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    assert visible == before                                  # earlier outputs intact
+    assert len(History(campaign.parent / "promo-history.sqlite").runs()) == 1   # no half-recorded run
+    assert settle(campaign, "2026-07-31")[0].exit_code == 0
+    assert not list(out.glob(".*.tmp"))                       # the next run swept the debris
+
+
+def test_identical_runs_give_identical_figures_and_are_marked_as_repeats(campaign):
+    _, first, _ = settle(campaign, "2026-08-31")
+    _, second, _ = settle(campaign, "2026-08-31")
+    assert second["run"]["repeat_of"] == first["run"]["id"] == 1
+    assert {k: v for k, v in first.items() if k != "run"} == {k: v for k, v in second.items() if k != "run"}
+
+
+def test_history_show_and_diff(campaign):
+    settle(campaign, "2026-07-31")
+    settle(campaign, "2026-09-30")
+    listing = runner.invoke(app, ["history", "--campaign", str(campaign), "--lang", "en"], terminal_width=200)
+    assert listing.exit_code == 0 and "2026-07-31" in listing.output and "2026-09-30" in listing.output
+    shown = runner.invoke(app, ["history", "show", "1", "--campaign", str(campaign)], terminal_width=200)
+    assert shown.exit_code == 0 and "C1" in shown.output and "sha256=" in shown.output
+    diff = runner.invoke(app, ["diff", "1", "2", "--campaign", str(campaign), "--lang", "en"], terminal_width=200)
+    assert diff.exit_code == 0
+    assert "as-of 2026-07-31 → 2026-09-30" in diff.output and "-5.00" in diff.output
+    missing = runner.invoke(app, ["history", "show", "9", "--campaign", str(campaign), "--lang", "en"])
+    assert missing.exit_code == 1 and "no run 9" in missing.output
+    again = runner.invoke(app, ["approve", "1", "--by", "x", "--campaign", str(campaign)])
+    assert again.exit_code == 0
+    assert runner.invoke(app, ["approve", "1", "--by", "y", "--campaign", str(campaign)]).exit_code == 1
+
+
+def test_log_file(campaign):
+    log = campaign.parent / "logs" / "promo.log"
+    settle(campaign, "2026-07-31", "--log-file", str(log))
+    text = log.read_text(encoding="utf-8")
+    assert "settle" in text and "input purchases" in text and "run 1 recorded" in text and "exit 0" in text
+    assert text.splitlines()[0][:4] == "2026" or text.splitlines()[0][:2] == "20"
