@@ -82,6 +82,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "achievement": ("达成率", "Achievement"), "deposited_in_period": ("期内预存额", "Deposited in period"),
     "new_depositors": ("新预存客户", "New depositors"), "count": ("笔数", "Count"),
     "daily_deposits": ("每日预存", "Daily deposits"),
+    "detail_in_csv": ("共 {rows} 行,行数太多不宜在此逐行复核:明细在本工作簿旁的 {file}(UTF-8,可用 Excel 打开)",
+                      "{rows} rows, too many to review here: the detail is in {file} beside this workbook "
+                      "(UTF-8, opens in Excel)"),
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),

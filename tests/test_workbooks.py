@@ -152,3 +152,27 @@ def test_audit_report(out):
     inputs = [[c.value for c in row] for row in wb["Inputs"].iter_rows(min_row=2, max_row=4)]
     assert [r[0] for r in inputs] == ["campaign file", "purchases", "payments"]
     assert all(len(r[4]) == 64 for r in inputs)
+
+
+def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
+    from promo_cli.io.writers import sheet
+
+    monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
+        order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
+        order("B1", "00012", "2026-08-03", "1001.00", due_date="2026-08-31", customer_name="-2+3")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
+    campaign = write_campaign(tmp_path, POLICIES)
+    loaded, findings = load(campaign, {})
+    written = write_outputs(settle(loaded, findings), tmp_path / "out", "en", GENERATED)
+    assert sorted(p.name for p in written) == ["audit_report.xlsx", "budget.xlsx", "lines.csv", "orders.csv",
+                                               "rebate_detail.xlsx", "recompute.csv", "summary.json"]
+    lines = (tmp_path / "out" / "lines.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("Customer ID,Customer name,Policy")
+    assert len(lines) == 1 + 7   # 00012: 2 slices + 1 order; C1: 2 slices + 2 orders
+    assert "'=HYPERLINK" in lines[-1] or any(l.split(",")[1].startswith('"\'=HYPERLINK') for l in lines[1:])
+    orders = (tmp_path / "out" / "orders.csv").read_text(encoding="utf-8-sig")
+    assert "'-2+3" in orders and ",00012," in orders
+    note = book(tmp_path / "out", "rebate_detail.xlsx")["Lines"]["A1"].value
+    assert "7 rows" in note and "lines.csv" in note

@@ -24,7 +24,7 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
     generated_at = generated_at or datetime.now().replace(microsecond=0)
     with Staging(out_dir) as staging:
         for name, write in WORKBOOKS:
-            write(s, staging.path(name), lang, generated_at)
+            write(s, staging.path(name), lang, generated_at, side=staging.path)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
         _pause_for_tests()
         return staging.commit()

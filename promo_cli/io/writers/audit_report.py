@@ -9,7 +9,8 @@ from pathlib import Path
 from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.rebate_detail import title_pairs
-from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_table, write_title
+from promo_cli.io.writers import sheet as sheet_layout
+from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_detail, write_table, write_title
 from promo_cli.messages import message
 from promo_cli.model import SEVERITIES, Settlement
 from promo_cli.money import cents_to_decimal
@@ -22,7 +23,7 @@ def run_by() -> str:
         return ""
 
 
-def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime) -> None:
+def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
     """Write the audit report workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
@@ -53,7 +54,6 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     write_table(sheet, styles, columns, rows,
                 row_formula=lambda r, j: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
 
-    sheet = book.add_worksheet("Recompute")
     columns = [Col(L("customer_id"), "id"), Col(L("policy"), "text"), Col(L("engine"), "money", total=True),
                Col(L("recomputed"), "money", total=True), Col(L("difference"), "formula"),
                Col(L("agrees"), "text")]
@@ -65,7 +65,13 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
         cached = cents_to_decimal((theirs or 0) - (ours or 0))
         return f"={cell(r, 3)}-{cell(r, 2)}", cached
 
-    write_table(sheet, styles, columns, rows, totals_label=L("total"), row_formula=difference)
+    if len(rows) <= sheet_layout.DETAIL_ROWS_LIMIT:
+        write_table(book.add_worksheet("Recompute"), styles, columns, rows, totals_label=L("total"),
+                    row_formula=difference)
+    else:
+        write_detail(book, styles, "Recompute", columns,
+                     [row[:4] + [(None, cents_to_decimal((row[3] or 0) - (row[2] or 0)))] + row[5:] for row in rows],
+                     side, "recompute.csv", L("detail_in_csv"))
 
     sheet = book.add_worksheet("Inputs")
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),

@@ -31,7 +31,7 @@ def budget_figures(budget: Budget, settled_rebate: int) -> dict[str, int]:
     return out
 
 
-def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime) -> None:
+def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
     """Write the budget workbook to ``path``."""
     budget = s.campaign.budget or Budget()
     book = new_workbook(path)

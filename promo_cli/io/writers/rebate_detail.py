@@ -10,7 +10,8 @@ from pathlib import Path
 from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.deposits import write_deposit_sheets
-from promo_cli.io.writers.sheet import Col, Styles, as_date, cell, new_workbook, write_table, write_title
+from promo_cli.io.writers.sheet import (Col, Styles, as_date, cell, new_workbook, write_detail, write_table,
+                                        write_title)
 from promo_cli.messages import note
 from promo_cli.model import Settlement
 from promo_cli.money import cents_to_decimal, format_rate
@@ -34,14 +35,14 @@ def policy_header(policy, lang: str) -> str:
     return f"{policy.name} ({policy.id})" if policy.name else policy.id
 
 
-def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: datetime) -> None:
+def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
     """Write the rebate detail workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
     L = lambda key: label(key, lang)  # noqa: E731
 
     if s.campaign.rebate_policies:
-        _write_rebate_sheets(book, styles, s, lang, generated_at)
+        _write_rebate_sheets(book, styles, s, lang, generated_at, side)
     for policy_id, result in s.deposits.items():
         write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
                              suffix=f" {policy_id}" if len(s.deposits) > 1 else "")
@@ -54,7 +55,7 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     book.close()
 
 
-def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime) -> None:
+def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime, side) -> None:
     """Summary (per customer), Lines (every amount explained) and Orders (every purchase row)."""
     L = lambda key: label(key, lang)  # noqa: E731
     # --- Summary
@@ -90,7 +91,6 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                 row_formula=row_formula)
 
     # --- Lines
-    sheet = book.add_worksheet("Lines")
     names = {c.customer_id: c.customer_name for c in s.customers}
     policy_names = {p.id: policy_header(p, lang) for p in policies}
     source = s.ledgers.purchases
@@ -110,22 +110,23 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                      note(code, dict(params), lang) if code else None,
                      f"{where}!{line.source_row}" if line.source_row else
                      (f"{L('group_id')} {line.ref}" if line.kind == "group-share" else L("customer_id"))])
-    write_table(sheet, styles, columns, rows, totals_label=L("total"))
+    write_detail(book, styles, "Lines", columns, rows, side, "lines.csv", L("detail_in_csv"),
+                 totals_label=L("total"))
 
     # --- Orders
-    sheet = book.add_worksheet("Orders")
     columns = [Col(L("source_row"), "int"), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
                Col(L("customer_name"), "text"), Col(L("order_date"), "date"), Col(L("amount"), "money"),
                Col(L("quantity"), "number"), Col(L("due_date"), "date"), Col(L("group_id"), "id"),
                Col(L("counted"), "text")]
     orders = s.orders
-    rows = ([row, order, customer, name, as_date(day), amount, quantity, as_date(due), group,
-             L("yes") if status == "counted" else L(status)]
+    status_label = {key: L("yes") if key == "counted" else L(key)
+                    for key in ("counted", "before-start", "after-end", "after-as-of")}
+    rows = [[row, order, customer, name, as_date(day), amount, quantity, as_date(due), group, status_label[status]]
             for row, order, customer, name, day, amount, quantity, due, group, status in zip(
                 orders["_row"], orders["order_id"], orders["customer_id"], orders["customer_name"],
                 orders["order_date"], orders["amount"], orders["quantity"], orders["due_date"],
-                orders["group_id"], orders["status"]))
-    write_table(sheet, styles, columns, rows)
+                orders["group_id"], orders["status"])]
+    write_detail(book, styles, "Orders", columns, rows, side, "orders.csv", L("detail_in_csv"))
 
 
 

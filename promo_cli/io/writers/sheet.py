@@ -32,6 +32,10 @@ HEADER_HEIGHT = 30  # points: two lines of a wrapped header
 TOTAL_STYLE = {"bold": True, "top": 1}
 TITLE_STYLE = {"bold": True, "font_size": 14}
 MAX_WIDTH = 48
+# A detail table longer than this goes to a CSV file beside the workbook: an accountant filters
+# such a list in Excel from the CSV, and writing millions of styled cells would dominate the run.
+DETAIL_ROWS_LIMIT = 50_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH = {"date": 12, "rate": 11, "money": 12, "exact": 14}
 
 
@@ -182,3 +186,42 @@ def as_date(value: Any) -> date | None:
     if hasattr(value, "date"):
         return value.date()
     return value
+
+
+def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: list, side, csv_name: str,
+                 note: str, totals_label: str | None = None) -> dict[str, Any] | None:
+    """Write a detail table as a sheet, or, past DETAIL_ROWS_LIMIT rows, as ``csv_name`` beside
+    the workbook (``side(name)`` gives its temporary path) with a sheet that says so."""
+    sheet = book.add_worksheet(name)
+    if len(rows) <= DETAIL_ROWS_LIMIT or side is None:
+        return write_table(sheet, styles, columns, rows, totals_label=totals_label)
+    write_csv(side(csv_name), columns, rows)
+    sheet.write_string(0, 0, note.format(rows=f"{len(rows):,}", file=csv_name), styles.label)
+    sheet.set_column(0, 0, 100)
+    return None
+
+
+def write_csv(path: Path, columns: Sequence[Col], rows: Iterable[Sequence[Any]]) -> None:
+    """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula."""
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([c.header for c in columns])
+        kinds = [c.kind for c in columns]
+        writer.writerows([_csv_value(kind, value) for kind, value in zip(kinds, row)] for row in rows)
+
+
+def _csv_value(kind: Kind, value: Any) -> str:
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return ""
+    if kind in ("text", "id", "longtext"):
+        text = str(value)
+        return "'" + text if text.startswith(_FORMULA_START) else text   # OWASP CSV injection
+    if kind == "money":
+        return f"{cents_to_decimal(int(value))}"
+    if kind == "date":
+        return value.isoformat()[:10]
+    if kind == "formula":
+        return str(value[1])
+    return str(value)
