@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from datetime import date, datetime
 import io
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from promo_cli.io import cells
 from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_index, normalise_header
 from promo_cli.model import Finding, Ledger, finding
-from promo_cli.money import parse_decimal, round_cents
+from promo_cli.money import format_amount, parse_decimal, round_cents
 
 # Problems of one kind in one column past this many are summed up in one finding.
 MAX_FINDINGS_PER_COLUMN = 20
@@ -228,8 +229,28 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
         letter = xl_col_to_name(table.first_col + position)
         header_cell = table.header[position]
         values: list[object] = []
+        text_kind, kind = column.kind in ("id", "text"), column.kind
         for excel_row, row in zip(data["_row"], rows):
             raw = row[position] if position < len(row) else None
+            # Fast paths for what calamine and the csv module give nearly always.
+            raw_type = type(raw)
+            if raw_type is str:
+                if text_kind:
+                    stripped = raw.strip()
+                    if stripped:
+                        values.append(stripped)
+                        continue
+            elif raw_type is float and kind == "money":
+                scaled = raw * 100
+                cents = round(scaled)
+                # exact for any float that is the nearest double to a two-decimal amount;
+                # anything else (1234.505) takes the Decimal path below and is reported
+                if abs(scaled - cents) < 1e-6 and abs(cents) < 2**52:
+                    values.append(cents)
+                    continue
+            elif kind == "date" and (raw_type is date or raw_type is datetime):
+                values.append(raw if raw_type is date else raw.date())
+                continue
             if cells.is_blank(raw):
                 if column.required:
                     report("missing-value", column, header_cell, letter, excel_row, None)
@@ -247,7 +268,7 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                 if value.as_tuple().exponent < -2 and value * 100 != cents:
                     report("amount-rounded", column, header_cell, letter, excel_row, raw,
                            severity="warning", blocking=False,
-                           rounded=f"{cents / 100:.2f}" if abs(cents) < 10**15 else str(cents))
+                           rounded=format_amount(cents))
                 value = cents
             values.append(value)
         data[column.name] = values

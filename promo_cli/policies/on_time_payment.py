@@ -37,32 +37,34 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
         for order, row in zip(orders.loc[~has_due, "order_id"], orders.loc[~has_due, "_row"])
     ]
     as_of = pd.Timestamp(ctx.as_of)
+    grace = policy.grace_days
+    late = paid["full_on"].notna().to_numpy()
+    not_yet_due = (deadline > as_of).to_numpy()
     lines = []
-    for (_, order), paid_row, ok, customer_ok in zip(
-            orders.iterrows(), paid.itertuples(index=False), qualifies, all_ok):
-        cents = int(order["amount"])
-        base = Decimal(cents) / 100
-        due = order["due_date"].date() if pd.notna(order["due_date"]) else None
-        grace = policy.grace_days
+    for customer, order_id, row, cents, due, ok, customer_ok, paid_on, full_on, paid_cents, paid_total, \
+            is_late, pending in zip(
+            orders["customer_id"], orders["order_id"], orders["_row"], orders["amount"].astype("int64"),
+            orders["due_date"], qualifies, all_ok, paid["paid_on"], paid["full_on"], paid["paid"],
+            paid["paid_total"], late, not_yet_due):
+        due = None if pd.isna(due) else due.date()
         common = (("due", due), ("grace", grace))
         if ok and customer_ok:
             exact = exact_times(policy.rate, cents)
-            note = ("on-time", common + (("paid_on", paid_row.paid_on.date()),))
+            note = ("on-time", common + (("paid_on", paid_on.date()),))
         else:
             exact = Decimal(0)
             if due is None:
                 note = ("no-due-date", ())
             elif ok:
                 note = ("scope-customer", ())
-            elif pd.notna(paid_row.full_on):
-                note = ("late", common + (("paid_on", paid_row.full_on.date()),))
-            elif deadline[order.name] > as_of:
-                note = ("not-yet-due", common + (("paid", format_display(int(paid_row.paid_total))),))
+            elif is_late:
+                note = ("late", common + (("paid_on", full_on.date()),))
+            elif pending:
+                note = ("not-yet-due", common + (("paid", format_display(int(paid_total))),))
             else:
-                note = ("partial", common + (("paid", format_display(int(paid_row.paid))),))
+                note = ("partial", common + (("paid", format_display(int(paid_cents))),))
         lines.append(RebateLine(
-            policy.id, order["customer_id"], "order", order["order_id"], base, policy.rate, exact,
-            due_date=due,
-            paid_on=paid_row.paid_on.date() if pd.notna(paid_row.paid_on) else None,
-            note=note, source_row=int(order["_row"])))
+            policy.id, customer, "order", order_id, Decimal(int(cents)) / 100, policy.rate, exact,
+            due_date=due, paid_on=None if pd.isna(paid_on) else paid_on.date(), note=note,
+            source_row=int(row)))
     return lines, findings

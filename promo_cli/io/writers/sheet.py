@@ -205,23 +205,25 @@ def write_csv(path: Path, columns: Sequence[Col], rows: Iterable[Sequence[Any]])
     """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula."""
     import csv
 
+    convert = [_CSV_CONVERTERS.get(c.kind, _plain) for c in columns]
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([c.header for c in columns])
-        kinds = [c.kind for c in columns]
-        writer.writerows([_csv_value(kind, value) for kind, value in zip(kinds, row)] for row in rows)
+        writer.writerows([f(value) if value is not None else "" for f, value in zip(convert, row)] for row in rows)
 
 
-def _csv_value(kind: Kind, value: Any) -> str:
-    if value is None or value == "" or (isinstance(value, float) and value != value):
-        return ""
-    if kind in ("text", "id", "longtext"):
-        text = str(value)
-        return "'" + text if text.startswith(_FORMULA_START) else text   # OWASP CSV injection
-    if kind == "money":
-        return f"{cents_to_decimal(int(value))}"
-    if kind == "date":
-        return value.isoformat()[:10]
-    if kind == "formula":
-        return str(value[1])
-    return str(value)
+def _text(value: Any) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text   # OWASP CSV injection
+
+
+def _plain(value: Any) -> str:
+    return "" if isinstance(value, float) and value != value else str(value)
+
+
+_CSV_CONVERTERS = {
+    "text": _text, "id": _text, "longtext": _text,
+    "money": lambda cents: str(cents_to_decimal(int(cents))),
+    "date": lambda day: "" if day != day else day.isoformat()[:10],
+    "formula": lambda pair: str(pair[1]),
+}
