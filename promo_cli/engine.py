@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from promo_cli import audit
+from promo_cli.budget import budget_figures, settled_cost
+from promo_cli.evaluation import evaluate
 from promo_cli.config import load_campaign, resolve_input
 from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import read_ledger
@@ -21,7 +23,7 @@ from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers,
 from promo_cli.money import distribute_rounding
 from promo_cli.policies import DEPOSIT_REGISTRY, REGISTRY, PolicyContext
 
-ROLES = ("purchases", "payments", "deposits", "customers")
+ROLES = ("purchases", "payments", "deposits", "customers", "baseline")
 # Which ledgers a policy type cannot do without.
 NEEDS = {"tiered": ("purchases",), "on_time_payment": ("purchases", "payments"),
          "group_purchase": ("purchases", "payments"), "prepaid_deposit": ("deposits",)}
@@ -65,10 +67,11 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for role in ROLES:
         if paths[role] is None:
             continue
-        ledger, ledger_findings = read_ledger(paths[role], role, limits)
+        # a baseline is a purchase ledger of another period
+        ledger, ledger_findings = read_ledger(paths[role], "purchases" if role == "baseline" else role, limits)
         findings += ledger_findings
         if ledger is not None:
-            ledgers[role] = ledger
+            ledgers[role] = replace(ledger, role=role)
     if any(f.blocking for f in findings):
         return None, findings
     as_of = as_of or campaign.campaign.period.end
@@ -110,7 +113,27 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits)
-    return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)))
+    return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
+                   evaluation=evaluate_settlement(settlement))
+
+
+def evaluate_settlement(s: Settlement) -> dict | None:
+    """The campaign's evaluation, when there is a purchase ledger to evaluate."""
+    if s.ledgers.purchases is None:
+        return None
+    period = s.campaign.campaign.period
+    purchases = s.orders[s.orders["order_date"] <= pd.Timestamp(s.as_of)]
+    master = s.ledgers.customers.frame if s.ledgers.customers is not None else None
+    channels = dict(master[["customer_id", "channel"]].dropna().to_numpy()) if master is not None else {}
+    first = ({c: d.date() for c, d in master[["customer_id", "first_purchase_date"]].dropna().to_numpy()}
+             if master is not None else {})
+    cost = settled_cost(s)
+    budget = s.campaign.budget
+    figures = budget_figures(budget, cost) if budget is not None else None
+    return evaluate(purchases, s.ledgers.baseline.frame if s.ledgers.baseline else None, channels, first,
+                    period.start, min(period.end, s.as_of),
+                    figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
+                    s.campaign.evaluation.margin_rate)
 
 
 def classify_rows(purchases: pd.DataFrame, start: date, end: date, as_of: date) -> pd.Series:

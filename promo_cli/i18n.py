@@ -85,6 +85,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail_in_csv": ("共 {rows} 行,行数太多不宜在此逐行复核:明细在本工作簿旁的 {file}(UTF-8,可用 Excel 打开)",
                       "{rows} rows, too many to review here: the detail is in {file} beside this workbook "
                       "(UTF-8, opens in Excel)"),
+    # evaluation
+    "campaign_window": ("活动期间", "Campaign"), "prior_period": ("前一同长期间", "Period just before"),
+    "year_ago": ("去年同期", "Same period a year earlier"), "window": ("期间", "Period"), "from": ("起", "From"),
+    "to": ("止", "To"), "sales": ("销售额", "Sales"), "growth": ("增长率", "Growth"),
+    "participants": ("参与客户", "Participating customers"), "new_customers": ("新客户", "New customers"),
+    "returning_customers": ("老客户", "Returning customers"), "campaign_cost": ("活动实际成本", "Campaign cost"),
+    "incremental_sales": ("增量销售额", "Incremental sales"), "incremental_margin": ("增量毛利", "Incremental margin"),
+    "product": ("产品", "Product"), "channel": ("渠道", "Channel"), "month": ("月份", "Month"),
+    "in_campaign": ("活动期内", "In the campaign"), "sales_by_month": ("每月销售额", "Sales by month"),
+    "baseline_vs_campaign": ("活动期与基期对比", "Campaign against baselines"),
+    "dealer": ("经销商", "dealer"), "agent": ("代理商", "agent"), "retailer": ("零售商", "retailer"),
+    "end_customer": ("终端客户", "end customer"),
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),

@@ -107,6 +107,7 @@ class Inputs(_Strict):
     payments: str | None = None
     deposits: str | list[str] | None = None
     customers: str | None = None
+    baseline: str | None = None       # a purchase ledger of an earlier period, for the evaluation
 
 
 class Tier(_Strict):
@@ -237,11 +238,16 @@ class Budget(_Strict):
     contingency_rate: Rate = Decimal(0)
 
 
+class Evaluation(_Strict):
+    margin_rate: Rate | None = None     # gross margin on sales, for the ROI
+
+
 class Campaign(_Strict):
     campaign: CampaignInfo
     inputs: Inputs = Inputs()
     policies: list[Policy] = Field(min_length=1)
     budget: Budget | None = None
+    evaluation: Evaluation = Evaluation()
 
     @field_validator("policies")
     @classmethod
@@ -296,9 +302,10 @@ class Ledgers:
     payments: Ledger | None = None
     deposits: Ledger | None = None
     customers: Ledger | None = None
+    baseline: Ledger | None = None
 
     def present(self) -> list[Ledger]:
-        return [l for l in (self.purchases, self.payments, self.deposits, self.customers) if l]
+        return [l for l in (self.purchases, self.payments, self.deposits, self.customers, self.baseline) if l]
 
 
 # --------------------------------------------------------------------------- results
@@ -360,6 +367,7 @@ class Settlement:
     # What approved earlier runs already settled, per (customer, policy); None = no history.
     settled_before: dict[tuple[str, str], int] | None = None
     run: dict[str, Any] = field(default_factory=dict)        # id, settled_before_run, repeat_of
+    evaluation: dict[str, Any] | None = None                  # see promo_cli.evaluation
 
     @property
     def status(self) -> str:

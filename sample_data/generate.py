@@ -7,6 +7,7 @@ Writes, next to this script:
   group purchases with and without proof;
 - ``payments.csv``: the receipts ledger as Chinese Excel exports it (GB18030), with late,
   partial and missing payments, a payment for an unknown order and an overpayment;
+- ``purchases_2025h2.xlsx``: last year's second half, the baseline of the evaluation;
 - ``customers.csv``: the customer master (UTF-8 with BOM), with families and referrers;
 - ``deposits.xlsx``: a store's prepaid ledger (sheet 预存流水): deposits at every tier, purchases
   paid from the deposit (some over the deduction cap), approved transfers within families,
@@ -43,6 +44,8 @@ def main() -> None:
     _write_customers(customers, HERE / "customers.csv")
     deposits = _deposits(rng, customers)
     _write_deposits(deposits, HERE / "deposits.xlsx")
+    baseline = _baseline_orders(random.Random(2025), customers)
+    _write_purchases(random.Random(2025), baseline, HERE / "purchases_2025h2.xlsx")
     print(f"{len(customers)} customers, {len(orders)} purchase rows, {len(payments)} payments, "
           f"{len(deposits)} deposit ledger rows")
 
@@ -97,6 +100,22 @@ def _orders(rng: random.Random, customers: list[dict]) -> list[dict]:
             quantity = rng.randint(60, 700)
             add(customer, when, quantity * 4890, quantity, group=f"TG{g:03d}",
                 proof=proof if i == 0 else "")
+    orders.sort(key=lambda o: (o["date"], o["order_id"]))
+    return orders
+
+
+def _baseline_orders(rng: random.Random, customers: list[dict]) -> list[dict]:
+    """Last year's second half: the same customers buying about a tenth less, for the evaluation."""
+    orders = []
+    for n, customer in enumerate(customers[:185]):       # the last 15 customers are new this year
+        for i in range(rng.randint(4, 18)):
+            when = date(2025, 7, 1) + timedelta(days=rng.randint(0, 183))
+            quantity = rng.randint(5, 360)
+            unit = rng.choice([2350, 4890, 12000, 18800, 36550])
+            orders.append({"order_id": f"SO25{n:03d}{i:02d}", "customer": customer, "date": when,
+                           "amount": int(quantity * unit * customer["size"]), "quantity": quantity,
+                           "product": rng.choice(PRODUCTS), "due": when + timedelta(days=30), "group": "",
+                           "proof": ""})
     orders.sort(key=lambda o: (o["date"], o["order_id"]))
     return orders
 

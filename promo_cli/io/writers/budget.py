@@ -10,25 +10,10 @@ from pathlib import Path
 from promo_cli.i18n import label
 from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
 from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_table, write_title
+from promo_cli.budget import budget_figures, settled_cost
+from promo_cli.evaluation import monthly_sales
 from promo_cli.model import Budget, Settlement
 from promo_cli.money import cents_to_decimal, round_cents
-
-
-def budget_figures(budget: Budget, settled_rebate: int) -> dict[str, int]:
-    """Return the budget totals in cents: planned and with the settled rebate.
-
-    contingency = contingency_rate × (promotion + rebate + service + other), rounded
-    half-up to the cent; total = that sum + contingency (the source plan's formula).
-    """
-    base = sum(round_cents(v) for section in (budget.promotion, budget.customer_service, budget.other)
-               for v in section.values())
-    out = {}
-    for key, rebate in (("planned", round_cents(budget.rebate_estimate)), ("actual", settled_rebate)):
-        subtotal = base + rebate
-        contingency = round_cents(budget.contingency_rate * Decimal(subtotal) / 100)
-        out[f"{key}_subtotal"], out[f"{key}_contingency"] = subtotal, contingency
-        out[f"{key}_total"] = subtotal + contingency
-    return out
 
 
 def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
@@ -40,7 +25,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     sheet = book.add_worksheet("Budget")
     top = write_title(sheet, styles, L("budget_total"), title_pairs(s, lang, generated_at))
     by_policy = s.total_by_policy()
-    settled = sum(by_policy.values())
+    settled = settled_cost(s)
     rows: list[list] = []
     for section in ("promotion", "customer_service", "other"):
         for item, amount in getattr(budget, section).items():
@@ -79,4 +64,74 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
                 [[policy_header(p, lang), by_policy[p.id]] for p in s.campaign.rebate_policies],
                 top=r0, totals_label=L("total"))
     sheet.freeze_panes(top + 1, 0)
+
+    chart = book.add_chart({"type": "bar"})
+    for col, key in ((2, "planned"), (3, "actual")):
+        chart.add_series({"name": L(key), "categories": ["Budget", first, 1, first + len(rows) - 1, 1],
+                          "values": ["Budget", first, col, first + len(rows) - 1, col]})
+    chart.set_title({"name": f"{L('planned')} / {L('actual')}"})
+    chart.set_size({"width": 640, "height": 320})
+    sheet.insert_chart(cell(r0 + len(by_policy) + 4, 0), chart)
+
+    if s.evaluation is not None:
+        _write_evaluation(book, styles, s, lang)
     book.close()
+
+
+def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
+    """Campaign against its baselines, by product and channel; participants; cost and ROI; charts."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    ev = s.evaluation
+    sheet = book.add_worksheet("Evaluation")
+    pct = lambda text: None if text is None else Decimal(text)  # noqa: E731
+    money = lambda text: None if text is None else round_cents(Decimal(text))  # noqa: E731
+    windows = [[L("campaign_window"), ev["window"]["start"], ev["window"]["end"], money(ev["sales"]), None]]
+    for key, base in ev["baselines"].items():
+        windows.append([L(key), base["start"], base["end"], money(base["sales"]), pct(base["growth"])])
+    columns = [Col(L("window"), "text"), Col(L("from"), "text"), Col(L("to"), "text"),
+               Col(L("sales"), "money"), Col(L("growth"), "rate")]
+    layout = write_table(sheet, styles, columns, windows)
+    r = layout["last"] + 2
+    facts = [[L("participants"), ev["participants"]["total"], None], [L("new_customers"), ev["participants"]["new"], None],
+             [L("returning_customers"), ev["participants"]["returning"], None],
+             [L("campaign_cost"), None, money(ev["campaign_cost"])], [L("budget_total"), None, money(ev["budget_total"])],
+             [L("incremental_sales"), None, money(ev["incremental_sales"])],
+             [L("incremental_margin"), None, money(ev["incremental_margin"])]]
+    layout = write_table(sheet, styles, [Col(L("item"), "text"), Col(L("count"), "int"), Col(L("amount"), "money")],
+                         facts, top=r)
+    r = layout["last"] + 1
+    sheet.write_string(r, 0, "ROI", styles.label)
+    if ev["roi"] is not None:
+        sheet.write_number(r, 2, Decimal(ev["roi"]), styles.rate)
+    r += 2
+    for key, name in (("by_product", "product"), ("by_channel", "channel")):
+        rows = [[item[name] if key == "by_product" else L(item[name]), money(item["sales"]), money(item["year_ago"]),
+                 pct(item["growth"])] for item in ev[key]]
+        layout = write_table(sheet, styles, [Col(L(name), "text"), Col(L("sales"), "money", total=True),
+                                             Col(L("year_ago"), "money", total=True), Col(L("growth"), "rate")],
+                             rows, top=r, totals_label=L("total"))
+        r = layout["totals_row"] + 2
+    months = dict(monthly_sales(s.orders))
+    if s.ledgers.baseline is not None:
+        months = {**dict(monthly_sales(s.ledgers.baseline.frame)), **months}
+    months = sorted(months.items())
+    start, end = ev["window"]["start"][:7], ev["window"]["end"][:7]
+    layout = write_table(sheet, styles, [Col(L("month"), "text"), Col(L("sales"), "money"),
+                                         Col(L("in_campaign"), "text")],
+                         [[m, cents, L("yes") if start <= m <= end else L("no")] for m, cents in months], top=r)
+    sheet.freeze_panes(1, 0)
+    if months:
+        chart = book.add_chart({"type": "column"})
+        chart.add_series({"name": L("sales"), "categories": ["Evaluation", layout["first"], 0, layout["last"], 0],
+                          "values": ["Evaluation", layout["first"], 1, layout["last"], 1]})
+        chart.set_title({"name": L("sales_by_month")})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 640, "height": 300})
+        sheet.insert_chart("G2", chart)
+    compare = book.add_chart({"type": "column"})
+    compare.add_series({"name": L("sales"), "categories": ["Evaluation", 1, 0, len(windows), 0],
+                        "values": ["Evaluation", 1, 3, len(windows), 3]})
+    compare.set_title({"name": L("baseline_vs_campaign")})
+    compare.set_legend({"none": True})
+    compare.set_size({"width": 640, "height": 300})
+    sheet.insert_chart("G18", compare)

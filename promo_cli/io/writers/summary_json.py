@@ -38,6 +38,7 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         ],
         **({"deposits": {pid: deposits_json(result) for pid, result in s.deposits.items()}}
            if s.deposits else {}),
+        **({"evaluation": s.evaluation} if s.evaluation is not None else {}),
         **({"run": s.run} if s.run else {}),
         "findings": [finding_json(f, lang) for f in s.findings],
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,

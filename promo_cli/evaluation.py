@@ -1,0 +1,128 @@
+"""Campaign evaluation (source plans 000 §11, 001 §10–11): sales in the campaign window
+against baselines, by product and by channel, participants new and returning, cost
+against budget, and ROI.
+
+Windows: the campaign window is ``[period.start, min(period.end, as_of)]``; the prior
+baseline is the same number of days just before it; the year-ago baseline is the same
+dates one year earlier. The history is the purchase ledger plus a ``--baseline`` ledger
+when given; a baseline counts only when the history covers it: every calendar month of
+the window has rows. ROI = (incremental sales × margin_rate − campaign
+cost) / campaign cost, incremental against the year-ago baseline when there is one,
+else the prior period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from promo_cli.money import format_amount, round_cents
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    key: str
+    start: date
+    end: date
+
+
+def _shift_year(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def windows(start: date, end: date) -> tuple[Window, Window, Window]:
+    """The campaign window and its two baselines."""
+    days = (end - start).days + 1
+    return (Window("campaign", start, end),
+            Window("prior_period", start - timedelta(days=days), start - timedelta(days=1)),
+            Window("year_ago", _shift_year(start, -1), _shift_year(end, -1)))
+
+
+def _sales(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
+    dates = frame["order_date"]
+    return frame[(dates >= pd.Timestamp(window.start)) & (dates <= pd.Timestamp(window.end))]
+
+
+def _growth(now: int, before: int | None) -> str | None:
+    if not before:
+        return None
+    return str((Decimal(now - before) / Decimal(before)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def evaluate(purchases: pd.DataFrame, baseline: pd.DataFrame | None, channels: dict[str, str],
+             first_purchase: dict[str, date], start: date, end: date, campaign_cost: int, budget_total: int | None,
+             margin_rate: Decimal | None) -> dict:
+    """Return the evaluation as plain JSON data (amounts as two-decimal strings)."""
+    campaign, prior, year_ago = windows(start, end)
+    base = purchases if baseline is None else pd.concat([baseline, purchases], ignore_index=True)
+    months_present = set(base["order_date"].dt.strftime("%Y-%m"))
+    in_window = _sales(purchases, campaign)
+    sales = int(in_window["amount"].sum())
+    baselines = {}
+    for window in (prior, year_ago):
+        months = pd.period_range(window.start, window.end, freq="M").strftime("%Y-%m")
+        covered = set(months) <= months_present
+        amount = int(_sales(base, window)["amount"].sum()) if covered else None
+        baselines[window.key] = {"start": window.start.isoformat(), "end": window.end.isoformat(),
+                                 "covered": covered,
+                                 "sales": None if amount is None else format_amount(amount),
+                                 "growth": _growth(sales, amount)}
+
+    def breakdown(column: str, keys_of) -> list[dict]:
+        now = in_window.assign(_key=keys_of(in_window)).groupby("_key")["amount"].sum()
+        rows = []
+        ago = _sales(base, year_ago) if baselines["year_ago"]["covered"] else None
+        before = ago.assign(_key=keys_of(ago)).groupby("_key")["amount"].sum() if ago is not None else None
+        for key in sorted(set(now.index) | (set(before.index) if before is not None else set())):
+            amount = int(now.get(key, 0))
+            previous = None if before is None else int(before.get(key, 0))
+            rows.append({column: key, "sales": format_amount(amount),
+                         "year_ago": None if previous is None else format_amount(previous),
+                         "growth": _growth(amount, previous)})
+        return rows
+
+    by_product = breakdown("product", lambda f: f["product"].fillna("—") if "product" in f
+                           else pd.Series("—", index=f.index))
+    by_channel = breakdown("channel", lambda f: f["customer_id"].map(channels).astype(object).fillna("—"))
+
+    participants = sorted(set(in_window["customer_id"]))
+    earliest = base.groupby("customer_id")["order_date"].min()
+    new = 0
+    for customer in participants:
+        first = first_purchase.get(customer)
+        first = first if first is not None else earliest[customer].date()
+        new += first >= start
+    reference = baselines["year_ago"] if baselines["year_ago"]["covered"] else baselines["prior_period"]
+    incremental = None if reference["sales"] is None else sales - round_cents(Decimal(reference["sales"]))
+    margin = None if incremental is None or margin_rate is None else round_cents(margin_rate * incremental / 100)
+    roi = None if margin is None or not campaign_cost else \
+        str((Decimal(margin - campaign_cost) / Decimal(campaign_cost)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+    return {
+        "window": {"start": campaign.start.isoformat(), "end": campaign.end.isoformat()},
+        "sales": format_amount(sales),
+        "baselines": baselines,
+        "by_product": by_product,
+        "by_channel": by_channel,
+        "participants": {"total": len(participants), "new": int(new), "returning": len(participants) - int(new)},
+        "campaign_cost": format_amount(campaign_cost),
+        "budget_total": None if budget_total is None else format_amount(budget_total),
+        "cost_vs_budget": _growth(campaign_cost, budget_total) if budget_total else None,
+        "margin_rate": None if margin_rate is None else str(margin_rate),
+        "incremental_sales": None if incremental is None else format_amount(incremental),
+        "incremental_margin": None if margin is None else format_amount(margin),
+        "roi": roi,
+    }
+
+
+def monthly_sales(purchases: pd.DataFrame) -> list[tuple[str, int]]:
+    """Net sales per calendar month over the whole ledger: [("2026-07", cents), …]."""
+    if purchases.empty:
+        return []
+    months = purchases["order_date"].dt.strftime("%Y-%m")
+    return [(month, int(cents)) for month, cents in purchases.groupby(months)["amount"].sum().items()]
