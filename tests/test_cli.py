@@ -59,7 +59,7 @@ def test_settle_the_sample(tmp_path):
     for pid, total in summary["totals"]["by_policy"].items():
         assert cents(total) == sum(cents(c["rebates"][pid]) for c in customers)
     assert cents(summary["totals"]["rebate"]) == sum(cents(c["total_rebate"]) for c in customers)
-    assert {i["role"] for i in summary["inputs"]} == {"purchases", "payments", "customers"}
+    assert {i["role"] for i in summary["inputs"]} == {"purchases", "payments", "customers", "baseline"}
     assert "Total rebate" in result.output
 
 
