@@ -62,8 +62,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     policy_columns = [Col(L("policy"), "text"), Col(L("rebate"), "money", total=True)]
     write_table(sheet, styles, policy_columns,
                 [[policy_header(p, lang), by_policy[p.id]] for p in s.campaign.rebate_policies],
-                top=r0, totals_label=L("total"))
-    sheet.freeze_panes(top + 1, 0)
+                top=r0, totals_label=L("total"), secondary=True)
 
     chart = book.add_chart({"type": "bar"})
     for col, key in ((2, "planned"), (3, "actual")):
@@ -71,7 +70,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
                           "values": ["Budget", first, col, first + len(rows) - 1, col]})
     chart.set_title({"name": f"{L('planned')} / {L('actual')}"})
     chart.set_size({"width": 640, "height": 320})
-    sheet.insert_chart(cell(r0 + len(by_policy) + 4, 0), chart)
+    sheet.insert_chart(cell(top, 7), chart)
 
     if s.evaluation is not None:
         _write_evaluation(book, styles, s, lang)
@@ -98,7 +97,7 @@ def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
              [L("incremental_sales"), None, money(ev["incremental_sales"])],
              [L("incremental_margin"), None, money(ev["incremental_margin"])]]
     layout = write_table(sheet, styles, [Col(L("item"), "text"), Col(L("count"), "int"), Col(L("amount"), "money")],
-                         facts, top=r)
+                         facts, top=r, secondary=True)
     r = layout["last"] + 1
     sheet.write_string(r, 0, "ROI", styles.label)
     if ev["roi"] is not None:
@@ -109,7 +108,7 @@ def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
                  pct(item["growth"])] for item in ev[key]]
         layout = write_table(sheet, styles, [Col(L(name), "text"), Col(L("sales"), "money", total=True),
                                              Col(L("year_ago"), "money", total=True), Col(L("growth"), "rate")],
-                             rows, top=r, totals_label=L("total"))
+                             rows, top=r, totals_label=L("total"), secondary=True)
         r = layout["totals_row"] + 2
     months = dict(monthly_sales(s.orders))
     if s.ledgers.baseline is not None:
@@ -118,13 +117,14 @@ def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
     start, end = ev["window"]["start"][:7], ev["window"]["end"][:7]
     layout = write_table(sheet, styles, [Col(L("month"), "text"), Col(L("sales"), "money"),
                                          Col(L("in_campaign"), "text")],
-                         [[m, cents, L("yes") if start <= m <= end else L("no")] for m, cents in months], top=r)
-    sheet.freeze_panes(1, 0)
+                         [[m, cents, L("yes") if start <= m <= end else L("no")] for m, cents in months], top=r,
+                         secondary=True)
     if months:
         chart = book.add_chart({"type": "column"})
         chart.add_series({"name": L("sales"), "categories": ["Evaluation", layout["first"], 0, layout["last"], 0],
                           "values": ["Evaluation", layout["first"], 1, layout["last"], 1]})
         chart.set_title({"name": L("sales_by_month")})
+        chart.set_y_axis({"min": 0})
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
         sheet.insert_chart("G2", chart)
@@ -133,5 +133,6 @@ def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
                         "values": ["Evaluation", 1, 3, len(windows), 3]})
     compare.set_title({"name": L("baseline_vs_campaign")})
     compare.set_legend({"none": True})
+    compare.set_y_axis({"min": 0})
     compare.set_size({"width": 640, "height": 300})
     sheet.insert_chart("G18", compare)

@@ -127,7 +127,7 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
             [L("new_depositors"), result.new_depositors, None if not target else target.new_customers,
              None if not target or not target.new_customers else Decimal(result.new_depositors) / target.new_customers]]
     write_table(sheet, styles, [Col(L("target"), "text"), Col(L("actual"), "number"), Col(L("planned"), "number"),
-                                Col(L("achievement"), "rate")], rows, top=r0)
+                                Col(L("achievement"), "rate")], rows, top=r0, secondary=True)
 
     sheet = book.add_worksheet(f"Daily deposits{suffix}")
     daily: dict[date, list[int]] = defaultdict(lambda: [0, 0])

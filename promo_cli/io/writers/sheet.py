@@ -125,13 +125,15 @@ def write_title(sheet, styles: Styles, title: str, pairs: Sequence[tuple[str, st
 
 
 def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Sequence[Any]],
-                top: int = 0, totals_label: str | None = None, row_formula=None) -> dict[str, Any]:
+                top: int = 0, totals_label: str | None = None, row_formula=None,
+                secondary: bool = False) -> dict[str, Any]:
     """Write a header at row ``top`` and the rows under it; return layout facts.
 
     ``row_formula(row, col) -> (formula, cached value)`` fills the ``formula`` columns
     (e.g. a row total), 0-based. With ``totals_label``, columns marked ``total`` get a SUM row.
     Returns {"first": first data row, "last": last data row, "totals_row": row or None}
-    as 0-based indexes.
+    as 0-based indexes. A ``secondary`` table (a second table on a sheet) leaves the
+    sheet's frozen header, filter and print titles to the first.
     """
     widths = [max(min(max(display_width(c.header) // 2 + 2, 8), 24), MIN_WIDTH.get(c.kind, 0))
               for c in columns]
@@ -163,8 +165,15 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
                 formula = f"=SUM({letter}{first + 1}:{letter}{max(last, first) + 1})"
                 style = styles.total_exact if column.kind == "exact" else styles.total_money
                 sheet.write_formula(totals_row, j, formula, style, sums[j])
+    # Widths are kept per sheet so that a second table only ever widens a column.
+    known = sheet.__dict__.setdefault("_promo_widths", {})
     for j, column in enumerate(columns):
-        sheet.set_column(j, j, column.width or min(widths[j], MAX_WIDTH))
+        width = column.width or min(widths[j], MAX_WIDTH)
+        if width > known.get(j, 0):
+            known[j] = width
+            sheet.set_column(j, j, width)
+    if secondary:
+        return {"first": first, "last": last, "totals_row": totals_row}
     sheet.freeze_panes(top + 1, 0)
     sheet.autofilter(top, 0, max(last, top), len(columns) - 1)
     sheet.repeat_rows(top)
