@@ -41,22 +41,26 @@ class Loaded:
 
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
-         limits: Limits = Limits()) -> tuple[Loaded | None, list[Finding]]:
+         limits: Limits = Limits(), campaign_inputs: bool = True,
+         optional: tuple[str, ...] = ()) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
-    Returns None (with blocking findings) when the campaign or an input is invalid.
+    ``campaign_inputs=False`` ignores the campaign file's ``inputs:`` (a forecast replays
+    only the ledgers it is given); roles in ``optional`` may be missing although a policy
+    uses them. Returns None (with blocking findings) when the campaign or an input is invalid.
     """
     campaign, sha, findings = load_campaign(campaign_path)
     if campaign is None:
         return None, findings
-    paths = {role: overrides.get(role) or resolve_input(campaign_path, _first(getattr(campaign.inputs, role)))
+    paths = {role: overrides.get(role) or (resolve_input(campaign_path, _first(getattr(campaign.inputs, role)))
+                                           if campaign_inputs else None)
              for role in ROLES}
     needed: dict[str, str] = {}
     for policy in campaign.policies:
         for role in NEEDS[policy.type]:
             needed.setdefault(role, policy.id)
     for role, policy_id in needed.items():
-        if paths[role] is None:
+        if paths[role] is None and role not in optional:
             findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
                                     policy=policy_id, role=role))
     unsupported = [p for p in campaign.policies if p.type not in REGISTRY and p.type not in DEPOSIT_REGISTRY]

@@ -97,6 +97,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "baseline_vs_campaign": ("活动期与基期对比", "Campaign against baselines"),
     "dealer": ("经销商", "dealer"), "agent": ("代理商", "agent"), "retailer": ("零售商", "retailer"),
     "end_customer": ("终端客户", "end customer"),
+    "forecast": ("预测", "Forecast"),
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),
