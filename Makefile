@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite
 	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite
+	$(BIN)/promo settle policies/loyalty.yaml --out out/loyalty --history out/promo-history.sqlite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

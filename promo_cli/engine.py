@@ -21,12 +21,15 @@ from promo_cli.io.readers import read_ledger
 from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
                              Settlement, finding)
 from promo_cli.money import distribute_rounding
-from promo_cli.policies import DEPOSIT_REGISTRY, REGISTRY, PolicyContext
+from promo_cli.policies import DEPOSIT_REGISTRY, LOYALTY_REGISTRY, REGISTRY, PolicyContext
+from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline")
 # Which ledgers a policy type cannot do without.
 NEEDS = {"tiered": ("purchases",), "on_time_payment": ("purchases", "payments"),
-         "group_purchase": ("purchases", "payments"), "prepaid_deposit": ("deposits",)}
+         "group_purchase": ("purchases", "payments"), "prepaid_deposit": ("deposits",),
+         "membership": ("purchases",), "points": ("purchases",), "coupon_return": ("purchases",),
+         "gift": ("purchases",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         if paths[role] is None and role not in optional:
             findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
                                     policy=policy_id, role=role))
-    unsupported = [p for p in campaign.policies if p.type not in REGISTRY and p.type not in DEPOSIT_REGISTRY]
+    unsupported = [p for p in campaign.policies
+                   if p.type not in REGISTRY and p.type not in DEPOSIT_REGISTRY and p.type not in LOYALTY_REGISTRY]
     for policy in unsupported:
         findings.append(finding("error", "policy-not-supported", file=campaign_path.name, blocking=True,
                                 policy=policy.id, type=policy.type))
@@ -95,7 +99,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     in_period = purchases[reason == "counted"]
     payments = _payments_until(ledgers.payments, as_of)
 
-    ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases)
+    master = ledgers.customers.frame if ledgers.customers is not None else None
+    ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master)
     lines: list[RebateLine] = []
     findings: list[Finding] = list(read_findings)
     for policy in campaign.rebate_policies:
@@ -103,8 +108,11 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
         lines += policy_lines
         findings += policy_findings
     lines = round_lines(lines)
-    deposits = {}
+    deposits, loyalty = {}, {}
     for policy in campaign.policies:
+        if policy.type in LOYALTY_REGISTRY:
+            loyalty[policy.id], policy_findings = LOYALTY_REGISTRY[policy.type](policy, ctx)
+            findings += policy_findings
         if policy.type in DEPOSIT_REGISTRY:
             deposits[policy.id], policy_findings = DEPOSIT_REGISTRY[policy.type](
                 policy, ledgers.deposits, ledgers.customers, period.start, period.end, as_of)
@@ -116,7 +124,9 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
-                            recomputed=tuple(compared), deposits=deposits)
+                            recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
+                            segments=segment(purchase_history(ledgers, as_of), in_period, period.start)
+                            if ledgers.purchases is not None else None)
     return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
                    evaluation=evaluate_settlement(settlement))
 
@@ -138,6 +148,13 @@ def evaluate_settlement(s: Settlement) -> dict | None:
                     period.start, min(period.end, s.as_of),
                     figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
                     s.campaign.evaluation.margin_rate)
+
+
+def purchase_history(ledgers: Ledgers, as_of: date) -> pd.DataFrame:
+    """Every purchase known up to as-of: the ledger, plus the baseline ledger when given."""
+    frames = [l.frame for l in (ledgers.baseline, ledgers.purchases) if l is not None]
+    history = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return history[history["order_date"] <= pd.Timestamp(as_of)]
 
 
 def classify_rows(purchases: pd.DataFrame, start: date, end: date, as_of: date) -> pd.Series:

@@ -98,6 +98,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "dealer": ("经销商", "dealer"), "agent": ("代理商", "agent"), "retailer": ("零售商", "retailer"),
     "end_customer": ("终端客户", "end customer"),
     "forecast": ("预测", "Forecast"),
+    # loyalty
+    "spend": ("期内消费", "Spend in period"), "customer_count": ("客户数", "Customers"), "level": ("会员等级", "Level"), "points": ("积分", "Points"),
+    "discount_value": ("折扣金额", "Discount value"), "next_level": ("下一等级", "Next level"),
+    "to_next_level": ("距下一等级", "To next level"), "earned": ("获得", "Earned"),
+    "taken_back": ("退货扣回", "Taken back"), "balance": ("余额", "Balance"), "coupon": ("返券", "Coupon"),
+    "class": ("类别", "Class"), "grade": ("档次", "Grade"), "premium": ("高档", "premium"),
+    "standard": ("普通", "standard"), "unit_price": ("单价", "Unit price"), "card": ("贺卡", "Card"),
+    "cost": ("费用", "Cost"), "share": ("占比", "Share"), "repurchase_rate": ("复购率", "Repurchase rate"),
+    "orders_in_period": ("期内订单数", "Orders in period"), "top_percent": ("前百分比客户", "Top customers"),
+    "pareto": ("头部客户销售占比", "Share of sales of the top customers"),
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),

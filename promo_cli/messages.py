@@ -101,6 +101,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                             "transfer {txn} to {target} is not approved; not applied"),
     "transfer-outside-family": ("转移 {txn} 的转入账户 {target} 不属于同一客户或家庭,未处理",
                                 "transfer {txn} to {target} leaves the customer and the family; not applied"),
+    # --- loyalty
+    "unknown-member-level": ("客户 {customer} 在客户档案中的会员等级 {level} 不是政策 {policy} 的等级,按消费额定级",
+                             "customer {customer} has member level {level} in the master, which policy {policy} does "
+                             "not define; the level follows the spend"),
     # --- checks on the data
     "out-of-period": ("{count} 行不计入返利:{why}", "{count} rows not counted for rebates: {why}"),
     "payment-unknown-order": ("付款对应的订单 {order} 不在采购台账中",

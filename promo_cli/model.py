@@ -223,10 +223,88 @@ class PrepaidDepositPolicy(_Policy):
         return tiers
 
 
+class Level(_Strict):
+    name: str = Field(min_length=1)
+    from_: Amount = Field(alias="from")
+    discount: Rate = Decimal(0)
+    points_per_yuan: Amount = Decimal(0)
+
+
+class MembershipPolicy(_Policy):
+    """Levels by spend in the period (or the master's member_level when ``use_master_level``)."""
+
+    type: Literal["membership"]
+    levels: list[Level]
+    use_master_level: bool = False
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, levels: list[Level]) -> list[Level]:
+        if not levels:
+            raise ValueError("at least one level is needed")
+        for lower, upper in zip(levels, levels[1:]):
+            if upper.from_ <= lower.from_:
+                raise ValueError(f"levels must ascend: {upper.from_} follows {lower.from_}")
+        return levels
+
+
+class PointsPolicy(_Policy):
+    type: Literal["points"]
+    points_per_yuan: Amount
+    expiry_months: int | None = Field(default=None, ge=1)
+
+
+class CouponTier(_Strict):
+    from_: Amount = Field(alias="from")
+    coupon: Amount
+
+
+class CouponReturnPolicy(_Policy):
+    type: Literal["coupon_return"]
+    scope: Literal["order", "customer"] = "order"
+    tiers: list[CouponTier]
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[CouponTier]) -> list[CouponTier]:
+        if not tiers:
+            raise ValueError("at least one tier is needed")
+        for lower, upper in zip(tiers, tiers[1:]):
+            if upper.from_ <= lower.from_:
+                raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
+        return tiers
+
+
+class GiftRule(_Strict):
+    channel: Literal["dealer", "agent", "retailer", "end_customer"] | None = None
+    top_n: int | None = Field(default=None, ge=1)
+    top_percent: Rate | None = None
+    min_spend: Amount | None = None
+    bought_in_period: bool | None = None
+    customers: list[str] | None = None          # an explicit recipient list
+
+
+class GiftClass(_Strict):
+    name: str = Field(min_length=1)
+    grade: Literal["premium", "standard"] = "standard"
+    unit_price: Amount
+    rule: GiftRule = GiftRule()
+
+
+class GiftPolicy(_Policy):
+    """Recipients by class (the first class whose rule matches), a gift per recipient and a card."""
+
+    type: Literal["gift"]
+    classes: list[GiftClass] = Field(min_length=1)
+    card_cost: Amount = Decimal(0)
+
+
 Policy = Annotated[
-    Union[TieredPolicy, OnTimePaymentPolicy, GroupPurchasePolicy, PrepaidDepositPolicy],
+    Union[TieredPolicy, OnTimePaymentPolicy, GroupPurchasePolicy, PrepaidDepositPolicy, MembershipPolicy,
+          PointsPolicy, CouponReturnPolicy, GiftPolicy],
     Field(discriminator="type"),
 ]
+LOYALTY_POLICY_TYPES = ("membership", "points", "coupon_return", "gift")
 REBATE_POLICY_TYPES = ("tiered", "on_time_payment", "group_purchase")
 
 
@@ -368,6 +446,8 @@ class Settlement:
     settled_before: dict[tuple[str, str], int] | None = None
     run: dict[str, Any] = field(default_factory=dict)        # id, settled_before_run, repeat_of
     evaluation: dict[str, Any] | None = None                  # see promo_cli.evaluation
+    loyalty: dict[str, Any] = field(default_factory=dict)     # policy id → LoyaltyResult
+    segments: dict[str, Any] | None = None                    # see promo_cli.segmentation
 
     @property
     def status(self) -> str:

@@ -44,7 +44,7 @@ def test_settle_the_sample(tmp_path):
         "audit_report.xlsx", "budget.xlsx", "rebate_detail.xlsx", "summary.json"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
-                             "evaluation", "run", "findings", "inputs"]
+                             "segments", "evaluation", "run", "findings", "inputs"]
     assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \
         ("factory-2026h2", "2026-12-31", "CNY", "ok")

@@ -6,7 +6,11 @@ amounts; the engine rounds each customer's total once and spreads the cents.
 
 from __future__ import annotations
 
-from promo_cli.policies.context import PolicyContext
+from promo_cli.policies.context import LoyaltyResult, PolicyContext
+from promo_cli.policies.coupon_return import apply_coupon_return
+from promo_cli.policies.gift import apply_gift
+from promo_cli.policies.membership import apply_membership
+from promo_cli.policies.points import apply_points
 from promo_cli.policies.group_purchase import apply_group_purchase
 from promo_cli.policies.on_time_payment import apply_on_time_payment
 from promo_cli.policies.prepaid_deposit import apply_prepaid_deposit
@@ -20,5 +24,8 @@ REGISTRY = {
 }
 # Stored-value policies: (policy, deposits, customers, start, end, as_of) -> (result, findings)
 DEPOSIT_REGISTRY = {"prepaid_deposit": apply_prepaid_deposit}
+# Loyalty policies: (policy, PolicyContext) -> (LoyaltyResult, findings)
+LOYALTY_REGISTRY = {"membership": apply_membership, "points": apply_points,
+                    "coupon_return": apply_coupon_return, "gift": apply_gift}
 
-__all__ = ["DEPOSIT_REGISTRY", "REGISTRY", "PolicyContext"]
+__all__ = ["DEPOSIT_REGISTRY", "LOYALTY_REGISTRY", "REGISTRY", "LoyaltyResult", "PolicyContext"]

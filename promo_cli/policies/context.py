@@ -18,6 +18,32 @@ class PolicyContext:
     period_end: date
     as_of: date
     source: Ledger            # the purchases ledger, to point findings at its cells
+    customers: pd.DataFrame | None = None   # the customer master, when given
+
+
+@dataclass(slots=True)
+class LoyaltyResult:
+    """What a loyalty policy gives: a table (one row per customer, order or recipient) and totals.
+
+    ``columns`` are (label key, cell kind) pairs; ``totals`` is ready for summary.json.
+    """
+
+    policy_id: str
+    type: str
+    columns: list[tuple[str, str]]
+    rows: list[list]
+    totals: dict
+
+
+def net_spend(purchases: pd.DataFrame) -> pd.Series:
+    """Net in-period amount (cents) per customer, ascending customer id."""
+    return purchases.groupby("customer_id", sort=True)["amount"].sum().astype("int64")
+
+
+def master_column(ctx: "PolicyContext", column: str) -> dict[str, str]:
+    if ctx.customers is None or column not in ctx.customers:
+        return {}
+    return dict(ctx.customers[["customer_id", column]].dropna().to_numpy())
 
 
 def paid_by(orders: pd.DataFrame, payments: pd.DataFrame, deadline: pd.Series) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from pathlib import Path
 from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.deposits import write_deposit_sheets
+from promo_cli.io.writers.loyalty import write_loyalty_sheet, write_segments_sheet
 from promo_cli.io.writers.sheet import (Col, Styles, as_date, cell, new_workbook, write_detail, write_table,
                                         write_title)
 from promo_cli.messages import note
@@ -46,6 +47,11 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     for policy_id, result in s.deposits.items():
         write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
                              suffix=f" {policy_id}" if len(s.deposits) > 1 else "")
+    kinds = [r.type for r in s.loyalty.values()]
+    for policy_id, result in s.loyalty.items():
+        write_loyalty_sheet(book, styles, result, lang, suffix=f" {policy_id}" if kinds.count(result.type) > 1 else "")
+    if s.segments is not None:
+        write_segments_sheet(book, styles, s.segments, lang)
 
     # --- Policy
     sheet = book.add_worksheet("Policy")

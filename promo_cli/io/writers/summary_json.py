@@ -38,6 +38,8 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         ],
         **({"deposits": {pid: deposits_json(result) for pid, result in s.deposits.items()}}
            if s.deposits else {}),
+        **({"loyalty": {pid: {"type": r.type, **r.totals} for pid, r in s.loyalty.items()}} if s.loyalty else {}),
+        **({"segments": s.segments} if s.segments is not None else {}),
         **({"evaluation": s.evaluation} if s.evaluation is not None else {}),
         **({"run": s.run} if s.run else {}),
         "findings": [finding_json(f, lang) for f in s.findings],

@@ -1,0 +1,54 @@
+"""Loyalty sheets of ``rebate_detail.xlsx`` (Members, Points, Coupons, Gifts) and Segments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from promo_cli.i18n import label
+from promo_cli.io.writers.sheet import Col, Styles, write_table
+from promo_cli.money import round_cents
+from promo_cli.policies.context import LoyaltyResult
+
+SHEETS = {"membership": "Members", "points": "Points", "coupon_return": "Coupons", "gift": "Gifts"}
+TOTALS = {"money", "int"}
+
+
+def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, suffix: str = "") -> None:
+    """One sheet per loyalty policy, with totals of its money and count columns."""
+    sheet = book.add_worksheet(SHEETS[result.type] + suffix)
+    columns = [Col(label(key, lang), kind, total=kind in TOTALS and key not in ("source_row", "unit_price"))
+               for key, kind in result.columns]
+    rows = [[label(v, lang) if key in ("grade",) else v for (key, _), v in zip(result.columns, row)]
+            for row in result.rows]
+    write_table(sheet, styles, columns, rows, totals_label=label("total", lang))
+
+
+def write_segments_sheet(book, styles: Styles, segments: dict, lang: str) -> None:
+    """New vs returning, frequency bands, repurchase rate and the Pareto table with a chart."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    sheet = book.add_worksheet("Segments")
+    rate = lambda text: None if text is None else Decimal(text)  # noqa: E731
+    layout = write_table(sheet, styles, [Col(L("item"), "text"), Col(L("customer_count"), "int"), Col(L("share"), "rate")], [
+        [L("participants"), segments["customers"], None],
+        [L("new_customers"), segments["new"], rate(None if not segments["customers"] else
+                                                  str(Decimal(segments["new"]) / segments["customers"]))],
+        [L("returning_customers"), segments["returning"], None],
+        [L("repurchase_rate"), None, rate(segments["repurchase_rate"])]])
+    r = layout["last"] + 2
+    layout = write_table(sheet, styles, [Col(L("orders_in_period"), "text"), Col(L("customer_count"), "int"),
+                                         Col(L("share"), "rate")],
+                         [[band["orders"], band["customers"], rate(band["share"])] for band in segments["frequency"]],
+                         top=r, secondary=True)
+    r = layout["last"] + 2
+    layout = write_table(sheet, styles, [Col(L("top_percent"), "text"), Col(L("customer_count"), "int"),
+                                         Col(L("sales"), "money"), Col(L("share"), "rate")],
+                         [[f"{p['top_percent']}%", p["customers"], round_cents(Decimal(p["sales"])), rate(p["share"])]
+                          for p in segments["pareto"]], top=r, secondary=True)
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"name": L("share"), "categories": ["Segments", layout["first"], 0, layout["last"], 0],
+                      "values": ["Segments", layout["first"], 3, layout["last"], 3]})
+    chart.set_title({"name": L("pareto")})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"min": 0, "max": 1, "num_format": "0%"})
+    chart.set_size({"width": 480, "height": 280})
+    sheet.insert_chart("F2", chart)

@@ -1,0 +1,56 @@
+"""``gift``: a gift campaign such as mooncakes at Mid-Autumn. Customers are assigned to the
+first class whose rule they match (channel, top N or top X% by spend in the period, a
+minimum spend, bought in the period, an explicit list); each class has a grade and a unit
+price, every recipient a greeting card. Output: the recipient list and the budget by class."""
+
+from __future__ import annotations
+
+import math
+
+from promo_cli.model import Finding, GiftPolicy
+from promo_cli.money import format_amount, round_cents
+from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_column, net_spend
+
+
+def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
+    spend = {c: int(v) for c, v in net_spend(ctx.purchases).items()}
+    channels = master_column(ctx, "channel")
+    names = master_column(ctx, "customer_name")
+    universe = sorted(set(spend) | (set(ctx.customers["customer_id"]) if ctx.customers is not None else set()))
+    ranked = sorted(spend, key=lambda c: (-spend[c], c))         # by spend, ties by id
+    rank = {c: i + 1 for i, c in enumerate(ranked)}
+    card = round_cents(policy.card_cost)
+    assigned: dict[str, str] = {}
+    rows, by_class = [], {}
+    for klass in policy.classes:
+        rule = klass.rule
+        limit = None
+        if rule.top_n is not None:
+            limit = rule.top_n
+        if rule.top_percent is not None:
+            limit = math.ceil(rule.top_percent * len(ranked))
+        price = round_cents(klass.unit_price)
+        count = 0
+        for customer in sorted(universe, key=lambda c: (rank.get(c, 10**9), c)):
+            if customer in assigned:
+                continue
+            if rule.channel and channels.get(customer) != rule.channel:
+                continue
+            if rule.min_spend is not None and spend.get(customer, 0) < round_cents(rule.min_spend):
+                continue
+            if rule.bought_in_period and customer not in spend:
+                continue
+            if rule.customers is not None and customer not in rule.customers:
+                continue
+            if limit is not None and rank.get(customer, 10**9) > limit:
+                continue
+            assigned[customer] = klass.name
+            count += 1
+            rows.append([customer, names.get(customer, ""), spend.get(customer, 0), klass.name, klass.grade,
+                         price, card, price + card])
+        by_class[klass.name] = {"recipients": count, "gifts": format_amount(count * price),
+                                "cards": format_amount(count * card), "total": format_amount(count * (price + card))}
+    columns = [("customer_id", "id"), ("customer_name", "text"), ("spend", "money"), ("class", "text"),
+               ("grade", "text"), ("unit_price", "money"), ("card", "money"), ("cost", "money")]
+    totals = {"recipients": len(rows), "by_class": by_class, "total": format_amount(sum(r[7] for r in rows))}
+    return LoyaltyResult(policy.id, policy.type, columns, rows, totals), []

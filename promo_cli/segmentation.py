@@ -1,0 +1,43 @@
+"""Customer segmentation (source plan 002): new vs returning, purchase frequency, repurchase
+rate and the Pareto table (the share of sales the top 10/20/50% of customers bring)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from promo_cli.money import format_amount
+
+BANDS = (("1", 1, 1), ("2-3", 2, 3), ("4-9", 4, 9), ("10+", 10, None))
+
+
+def _share(part: int, whole: int) -> str | None:
+    if not whole:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date) -> dict:
+    """Return the segmentation as JSON data. ``history``: every purchase row up to as-of."""
+    buyers = sorted(set(in_period["customer_id"]))
+    first = history.groupby("customer_id")["order_date"].min()
+    new = sum(1 for c in buyers if first[c] >= pd.Timestamp(start))
+    orders = in_period[in_period["amount"] > 0].groupby("customer_id").size()
+    bands = []
+    for name, low, high in BANDS:
+        count = int(((orders >= low) & ((orders <= high) if high else True)).sum())
+        bands.append({"orders": name, "customers": count, "share": _share(count, len(buyers))})
+    repeat = int((orders >= 2).sum())
+    spend = in_period.groupby("customer_id")["amount"].sum().sort_values(ascending=False, kind="stable")
+    total = int(spend.clip(lower=0).sum())
+    pareto = []
+    for percent in (10, 20, 50):
+        top = math.ceil(len(spend) * percent / 100)
+        part = int(spend.iloc[:top].clip(lower=0).sum())
+        pareto.append({"top_percent": percent, "customers": top, "sales": format_amount(part),
+                       "share": _share(part, total)})
+    return {"customers": len(buyers), "new": new, "returning": len(buyers) - new,
+            "frequency": bands, "repurchase_rate": _share(repeat, len(buyers)), "pareto": pareto}

@@ -1,0 +1,98 @@
+"""Returning-customer policies and segmentation, hand-computed.
+
+Period 2026-07-01..12-31. C1: 1,000.50 (07-01), 3,000 (08-01), return −500 (09-01) → 3,500.50.
+C2: 999.99. C3: 100 on 06-01 (before the period) and 6,000 → 6,000 in the period. C5: 100 then
+a return of −300 → −200. C4 buys nothing but is a dealer in the master.
+"""
+
+from datetime import date
+
+import pytest
+
+from promo_cli.engine import load, settle
+from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, write_campaign, write_csv
+
+POLICIES = """\
+- id: members
+  type: membership
+  levels:
+    - {name: 普通, from: 0, discount: 0%, points_per_yuan: 1}
+    - {name: 银卡, from: 1000, discount: 2%, points_per_yuan: 1.5}
+    - {name: 金卡, from: 5000, discount: 5%, points_per_yuan: 2}
+- {id: points, type: points, points_per_yuan: 1, expiry_months: 6}
+- id: coupons
+  type: coupon_return
+  scope: order
+  tiers: [{from: 1000, coupon: 50}, {from: 3000, coupon: 150}]
+- id: coupons_by_customer
+  type: coupon_return
+  scope: customer
+  tiers: [{from: 1000, coupon: 50}, {from: 3000, coupon: 150}]
+- id: mooncakes
+  type: gift
+  card_cost: 5
+  classes:
+    - {name: 重点客户, grade: premium, unit_price: 298, rule: {top_n: 1}}
+    - {name: 经销商, grade: standard, unit_price: 98, rule: {channel: dealer}}
+    - {name: 老客户, grade: standard, unit_price: 98, rule: {bought_in_period: true}}
+"""
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("loyalty")
+    write_csv(folder / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-07-01", "1000.50"), order("A2", "C1", "2026-08-01", "3000"),
+        order("A3", "C1", "2026-09-01", "-500"), order("B1", "C2", "2026-07-10", "999.99"),
+        order("D1", "C3", "2026-06-01", "100"), order("D2", "C3", "2026-07-15", "6000"),
+        order("E1", "C5", "2026-07-01", "100"), order("E2", "C5", "2026-07-02", "-300")])
+    write_csv(folder / "payments.csv", PAYMENT_HEADERS, [])
+    write_csv(folder / "customers.csv", ["customer_id", "customer_name", "channel"], [
+        {"customer_id": "C1", "customer_name": "甲", "channel": "经销商"},
+        {"customer_id": "C2", "customer_name": "乙", "channel": "零售商"},
+        {"customer_id": "C3", "customer_name": "丙", "channel": "代理商"},
+        {"customer_id": "C4", "customer_name": "丁", "channel": "dealer"},
+        {"customer_id": "C5", "customer_name": "戊", "channel": "终端客户"}])
+    campaign = write_campaign(folder, POLICIES, inputs="{purchases: purchases.csv, customers: customers.csv}")
+    loaded, findings = load(campaign, {}, date(2027, 1, 5))
+    return settle(loaded, findings)
+
+
+def test_membership_levels_points_discount_and_distance(s):
+    rows = {r[0]: r[2:] for r in s.loyalty["members"].rows}
+    assert rows == {"C1": [350050, "银卡", 5250, 7001, "金卡", 149950],   # 5,250.75 points → 5,250
+                    "C2": [99999, "普通", 999, 0, "银卡", 1],             # one cent short of 银卡
+                    "C3": [600000, "金卡", 12000, 30000, None, None],
+                    "C5": [-20000, None, 0, 0, "普通", 20000]}
+    assert s.loyalty["members"].totals == {"members_by_level": {"普通": 1, "银卡": 1, "金卡": 1}, "points": 18249,
+                                           "discount_value": "370.01"}
+
+
+def test_points_returns_and_expiry(s):
+    rows = {r[0]: r[2:] for r in s.loyalty["points"].rows}
+    # C1: 1,000 (expires 2027-01-01) − 500 returned + 3,000; at 2027-01-05 the first lot has expired
+    assert rows == {"C1": [4000, 500, 500, 3000], "C2": [999, 0, 0, 999], "C3": [6000, 0, 0, 6000],
+                    "C5": [100, 100, 0, 0]}                     # a return never takes below zero
+
+
+def test_coupon_return_by_order_and_by_customer(s):
+    assert [(r[1], r[3]) for r in s.loyalty["coupons"].rows] == [("A1", 5000), ("A2", 15000), ("D2", 15000)]
+    assert s.loyalty["coupons"].totals == {"coupons": 3, "value": "350.00"}
+    assert [(r[0], r[3]) for r in s.loyalty["coupons_by_customer"].rows] == [("C1", 15000), ("C3", 15000)]
+
+
+def test_gift_recipients_by_class(s):
+    assert [(r[0], r[3], r[4], r[7]) for r in s.loyalty["mooncakes"].rows] == [
+        ("C3", "重点客户", "premium", 30300), ("C1", "经销商", "standard", 10300), ("C4", "经销商", "standard", 10300),
+        ("C2", "老客户", "standard", 10300), ("C5", "老客户", "standard", 10300)]
+    totals = s.loyalty["mooncakes"].totals
+    assert totals["total"] == "715.00" and totals["by_class"]["经销商"] == {
+        "recipients": 2, "gifts": "196.00", "cards": "10.00", "total": "206.00"}
+
+
+def test_segments(s):
+    seg = s.segments
+    assert (seg["customers"], seg["new"], seg["returning"], seg["repurchase_rate"]) == (4, 3, 1, "0.2500")
+    assert [(b["orders"], b["customers"]) for b in seg["frequency"]] == [("1", 3), ("2-3", 1), ("4-9", 0), ("10+", 0)]
+    assert [(p["top_percent"], p["customers"], p["share"]) for p in seg["pareto"]] == [
+        (10, 1, "0.5714"), (20, 1, "0.5714"), (50, 2, "0.9048")]
