@@ -56,6 +56,8 @@ PurchasesOpt = Annotated[Optional[Path], typer.Option("--purchases", help="Purch
 PaymentsOpt = Annotated[Optional[Path], typer.Option("--payments", help="Payment ledger (xlsx, xls, csv).")]
 DepositsOpt = Annotated[Optional[Path], typer.Option("--deposits", help="Prepaid deposit ledger.")]
 CustomersOpt = Annotated[Optional[Path], typer.Option("--customers", help="Customer master data.")]
+TargetsOpt = Annotated[Optional[Path], typer.Option(
+    "--targets", help="Customers the campaign targeted (a customer_id column), for the response rate.")]
 BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="Purchase ledger of an earlier period to evaluate the campaign against.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
@@ -102,9 +104,9 @@ def _as_of(value: str | None) -> date | None:
 
 
 def _run(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
-         baseline: Path | None = None) -> tuple[Settlement | None, list[Finding]]:
+         extra: tuple[Path | None, Path | None] = (None, None)) -> tuple[Settlement | None, list[Finding]]:
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
-                 "customers": customers, "baseline": baseline}
+                 "customers": customers, "baseline": extra[0], "targets": extra[1]}
     loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
     if loaded is None:
         return None, findings
@@ -121,7 +123,7 @@ def settle_command(campaign: CampaignArg,
                    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created if missing).")],
                    purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
                    deposits: DepositsOpt = None, customers: CustomersOpt = None,
-                   baseline: BaselineOpt = None,
+                   baseline: BaselineOpt = None, targets: TargetsOpt = None,
                    as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
                    json: JsonOpt = False, quiet: QuietOpt = False,
                    max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
@@ -137,7 +139,7 @@ def settle_command(campaign: CampaignArg,
         log.info("settle %s --out %s (promo %s)", campaign, out, __version__)
         try:
             with run_lock(history_path):
-                code = _settle(campaign, out, purchases, payments, deposits, customers, baseline, as_of,
+                code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
                                history_path, reopen, log)
@@ -148,9 +150,9 @@ def settle_command(campaign: CampaignArg,
     raise typer.Exit(code)
 
 
-def _settle(campaign, out, purchases, payments, deposits, customers, baseline, as_of, lang, json, quiet, limits,
+def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
             history_path, reopen, log) -> int:
-    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of, limits, baseline)
+    settlement, findings = _run(campaign, purchases, payments, deposits, customers, as_of, limits, extra)
     console = Console(stderr=json)
     if settlement is None:
         _report_invalid(findings, lang, json)

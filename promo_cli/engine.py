@@ -24,7 +24,9 @@ from promo_cli.money import distribute_rounding
 from promo_cli.policies import DEPOSIT_REGISTRY, LOYALTY_REGISTRY, REGISTRY, PolicyContext
 from promo_cli.segmentation import segment
 
-ROLES = ("purchases", "payments", "deposits", "customers", "baseline")
+ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")
+# Roles read with another role's columns: a baseline is a purchase ledger, targets a customer list.
+READ_AS = {"baseline": "purchases", "targets": "customers"}
 # Which ledgers a policy type cannot do without.
 NEEDS = {"tiered": ("purchases",), "on_time_payment": ("purchases", "payments"),
          "group_purchase": ("purchases", "payments"), "prepaid_deposit": ("deposits",),
@@ -75,8 +77,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for role in ROLES:
         if paths[role] is None:
             continue
-        # a baseline is a purchase ledger of another period
-        ledger, ledger_findings = read_ledger(paths[role], "purchases" if role == "baseline" else role, limits)
+        ledger, ledger_findings = read_ledger(paths[role], READ_AS.get(role, role), limits)
         findings += ledger_findings
         if ledger is not None:
             ledgers[role] = replace(ledger, role=role)
@@ -125,7 +126,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
-                            segments=segment(purchase_history(ledgers, as_of), in_period, period.start)
+                            segments=segment(purchase_history(ledgers, as_of), in_period, period.start,
+                                             set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None)
                             if ledgers.purchases is not None else None)
     return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
                    evaluation=evaluate_settlement(settlement))

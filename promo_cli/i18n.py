@@ -99,6 +99,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "end_customer": ("终端客户", "end customer"),
     "forecast": ("预测", "Forecast"),
     # loyalty
+    "targeted_responded": ("目标客户中期内购买(响应率)", "Targets who bought (response rate)"),
+    "non_targets_bought": ("非目标老客户中期内购买(自然复购率)", "Other customers who bought (natural repurchase rate)"),
     "spend": ("期内消费", "Spend in period"), "customer_count": ("客户数", "Customers"), "level": ("会员等级", "Level"), "points": ("积分", "Points"),
     "discount_value": ("折扣金额", "Discount value"), "next_level": ("下一等级", "Next level"),
     "to_next_level": ("距下一等级", "To next level"), "earned": ("获得", "Earned"),

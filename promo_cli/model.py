@@ -108,6 +108,7 @@ class Inputs(_Strict):
     deposits: str | list[str] | None = None
     customers: str | None = None
     baseline: str | None = None       # a purchase ledger of an earlier period, for the evaluation
+    targets: str | None = None        # customers the campaign targeted (a customer_id column)
 
 
 class Tier(_Strict):
@@ -381,9 +382,11 @@ class Ledgers:
     deposits: Ledger | None = None
     customers: Ledger | None = None
     baseline: Ledger | None = None
+    targets: Ledger | None = None
 
     def present(self) -> list[Ledger]:
-        return [l for l in (self.purchases, self.payments, self.deposits, self.customers, self.baseline) if l]
+        return [l for l in (self.purchases, self.payments, self.deposits, self.customers, self.baseline,
+                            self.targets) if l]
 
 
 # --------------------------------------------------------------------------- results

@@ -20,8 +20,13 @@ def _share(part: int, whole: int) -> str | None:
     return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
-def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date) -> dict:
-    """Return the segmentation as JSON data. ``history``: every purchase row up to as-of."""
+def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets: set[str] | None = None) -> dict:
+    """Return the segmentation as JSON data. ``history``: every purchase row up to as-of.
+
+    With ``targets`` (the customers the campaign addressed), the response rate is the share
+    of targets who bought in the period; the natural repurchase rate is the same share among
+    the other customers who had bought before the period.
+    """
     buyers = sorted(set(in_period["customer_id"]))
     first = history.groupby("customer_id")["order_date"].min()
     new = sum(1 for c in buyers if first[c] >= pd.Timestamp(start))
@@ -39,5 +44,16 @@ def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date) -> dict
         part = int(spend.iloc[:top].clip(lower=0).sum())
         pareto.append({"top_percent": percent, "customers": top, "sales": format_amount(part),
                        "share": _share(part, total)})
-    return {"customers": len(buyers), "new": new, "returning": len(buyers) - new,
-            "frequency": bands, "repurchase_rate": _share(repeat, len(buyers)), "pareto": pareto}
+    result = {"customers": len(buyers), "new": new, "returning": len(buyers) - new,
+              "frequency": bands, "repurchase_rate": _share(repeat, len(buyers)), "pareto": pareto}
+    if targets is not None:
+        bought = set(buyers)
+        earlier = set(history.loc[history["order_date"] < pd.Timestamp(start), "customer_id"])
+        others = earlier - targets
+        responded = len(targets & bought)
+        natural = len(others & bought)
+        result["targets"] = {"targeted": len(targets), "responded": responded,
+                             "response_rate": _share(responded, len(targets)),
+                             "non_targets": len(others), "non_targets_bought": natural,
+                             "natural_repurchase_rate": _share(natural, len(others))}
+    return result

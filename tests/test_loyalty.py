@@ -96,3 +96,34 @@ def test_segments(s):
     assert [(b["orders"], b["customers"]) for b in seg["frequency"]] == [("1", 3), ("2-3", 1), ("4-9", 0), ("10+", 0)]
     assert [(p["top_percent"], p["customers"], p["share"]) for p in seg["pareto"]] == [
         (10, 1, "0.5714"), (20, 1, "0.5714"), (50, 2, "0.9048")]
+
+
+def test_response_rate_of_targets_against_natural_repurchase(tmp_path):
+    # Before the period: T1, T2, N1, N2 bought. Targets T1, T2, T3. In the period T1 and N1 buy.
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order(f"H{c}", c, "2026-05-01", "10") for c in ("T1", "T2", "N1", "N2")] + [
+        order("P1", "T1", "2026-07-02", "10"), order("P2", "N1", "2026-07-03", "10")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    write_csv(tmp_path / "targets.csv", ["客户编号"], [{"客户编号": c} for c in ("T1", "T2", "T3")])
+    campaign = write_campaign(tmp_path, "- {id: p, type: points, points_per_yuan: 1}\n",
+                              inputs="{purchases: purchases.csv, targets: targets.csv}")
+    loaded, findings = load(campaign, {})
+    targets = settle(loaded, findings).segments["targets"]
+    assert targets == {"targeted": 3, "responded": 1, "response_rate": "0.3333", "non_targets": 2,
+                       "non_targets_bought": 1, "natural_repurchase_rate": "0.5000"}
+
+
+def test_levels_from_the_customer_master(tmp_path):
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-07-02", "10"), order("A2", "C2", "2026-07-03", "10"),
+        order("A3", "C3", "2026-07-04", "2000")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    write_csv(tmp_path / "customers.csv", ["客户编号", "会员等级"], [
+        {"客户编号": "C1", "会员等级": "金卡"}, {"客户编号": "C2", "会员等级": "黑卡"}])
+    policy = POLICIES.split("- {id: points")[0].replace("type: membership", "type: membership\n  use_master_level: true")
+    campaign = write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv, customers: customers.csv}")
+    loaded, findings = load(campaign, {})
+    s = settle(loaded, findings)
+    assert {r[0]: r[3] for r in s.loyalty["members"].rows} == {"C1": "金卡", "C2": "普通", "C3": "银卡"}
+    [f] = [f for f in s.findings if f.code == "unknown-member-level"]
+    assert (f.severity, dict(f.params)["level"]) == ("warning", "黑卡")

@@ -44,6 +44,13 @@ def write_segments_sheet(book, styles: Styles, segments: dict, lang: str) -> Non
                                          Col(L("sales"), "money"), Col(L("share"), "rate")],
                          [[f"{p['top_percent']}%", p["customers"], round_cents(Decimal(p["sales"])), rate(p["share"])]
                           for p in segments["pareto"]], top=r, secondary=True)
+    if "targets" in segments:
+        t = segments["targets"]
+        write_table(sheet, styles, [Col(L("item"), "text"), Col(L("customer_count"), "int"),
+                                    Col(L("share"), "rate")],
+                    [[L("targeted_responded"), t["responded"], rate(t["response_rate"])],
+                     [L("non_targets_bought"), t["non_targets_bought"], rate(t["natural_repurchase_rate"])]],
+                    top=layout["last"] + 2, secondary=True)
     chart = book.add_chart({"type": "column"})
     chart.add_series({"name": L("share"), "categories": ["Segments", layout["first"], 0, layout["last"], 0],
                       "values": ["Segments", layout["first"], 3, layout["last"], 3]})
