@@ -116,14 +116,15 @@ class Tier(_Strict):
     rate: Rate
 
 
-def _check_tiers(tiers: list[Tier], first_from_zero: bool) -> list[Tier]:
+def _check_tiers(tiers: list, first_from_zero: bool = False, what: str = "tiers") -> list:
+    """Tiers (or levels) must exist and ascend strictly by ``from``."""
     if not tiers:
-        raise ValueError("at least one tier is needed")
+        raise ValueError(f"at least one of the {what} is needed")
     if first_from_zero and tiers[0].from_ != 0:
-        raise ValueError("the first tier must start at 0")
+        raise ValueError(f"the first of the {what} must start at 0")
     for lower, upper in zip(tiers, tiers[1:]):
         if upper.from_ <= lower.from_:
-            raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
+            raise ValueError(f"{what} must ascend: {upper.from_} follows {lower.from_}")
     return tiers
 
 
@@ -138,10 +139,7 @@ class TieredPolicy(_Policy):
     mode: Literal["marginal", "whole"] = "marginal"
     tiers: list[Tier]
 
-    @field_validator("tiers")
-    @classmethod
-    def _tiers(cls, tiers: list[Tier]) -> list[Tier]:
-        return _check_tiers(tiers, first_from_zero=True)
+    _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers, first_from_zero=True)))
 
     @model_validator(mode="after")
     def _basis(self) -> "TieredPolicy":
@@ -164,10 +162,7 @@ class GroupPurchasePolicy(_Policy):
     tiers: list[Tier]
     require_proof: bool = True
 
-    @field_validator("tiers")
-    @classmethod
-    def _tiers(cls, tiers: list[Tier]) -> list[Tier]:
-        return _check_tiers(tiers, first_from_zero=False)
+    _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers)))
 
 
 class DepositTier(_Strict):
@@ -213,15 +208,7 @@ class PrepaidDepositPolicy(_Policy):
     referral: Referral | None = None
     target: Target | None = None
 
-    @field_validator("tiers")
-    @classmethod
-    def _tiers(cls, tiers: list[DepositTier]) -> list[DepositTier]:
-        if not tiers:
-            raise ValueError("at least one tier is needed")
-        for lower, upper in zip(tiers, tiers[1:]):
-            if upper.from_ <= lower.from_:
-                raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
-        return tiers
+    _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers)))
 
 
 class Level(_Strict):
@@ -238,15 +225,7 @@ class MembershipPolicy(_Policy):
     levels: list[Level]
     use_master_level: bool = False
 
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, levels: list[Level]) -> list[Level]:
-        if not levels:
-            raise ValueError("at least one level is needed")
-        for lower, upper in zip(levels, levels[1:]):
-            if upper.from_ <= lower.from_:
-                raise ValueError(f"levels must ascend: {upper.from_} follows {lower.from_}")
-        return levels
+    _levels = field_validator("levels")(classmethod(lambda cls, levels: _check_tiers(levels, what="levels")))
 
 
 class PointsPolicy(_Policy):
@@ -265,15 +244,7 @@ class CouponReturnPolicy(_Policy):
     scope: Literal["order", "customer"] = "order"
     tiers: list[CouponTier]
 
-    @field_validator("tiers")
-    @classmethod
-    def _tiers(cls, tiers: list[CouponTier]) -> list[CouponTier]:
-        if not tiers:
-            raise ValueError("at least one tier is needed")
-        for lower, upper in zip(tiers, tiers[1:]):
-            if upper.from_ <= lower.from_:
-                raise ValueError(f"tiers must ascend: {upper.from_} follows {lower.from_}")
-        return tiers
+    _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers)))
 
 
 class GiftRule(_Strict):
