@@ -3,7 +3,8 @@
 Exit codes: 0 settled with no error findings; 1 an input or the campaign file is
 invalid (nothing written); 2 usage error; 3 settled but error findings need review
 (all outputs written); 4 an unexpected internal error (nothing written; a crash
-log is kept for the report).
+log is kept for the report); 5 an approved as-of date (needs --reopen); 6 another run
+holds the lock; 7 the outputs could not be written (permissions, disk full).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from promo_cli.money import format_display, format_rate, parse_rate, round_cents
 
 DEFAULT_LIMITS = Limits()
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_WRITE = 7
 SHOWN_PER_SEVERITY = 25
 
 app = typer.Typer(name="promo", help="Month-end settlement of sales-promotion campaigns.",
@@ -134,6 +136,8 @@ def settle_command(campaign: CampaignArg,
                    log_file: Annotated[Optional[Path], typer.Option(
                        "--log-file", help="Append a timestamped log of the run to this file.")] = None) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; give a folder for the outputs", param_hint="--out")
     history_path = history or default_path(campaign)
     with run_log(log_file) as log:
         log.info("settle %s --out %s (promo %s)", campaign, out, __version__)
@@ -170,10 +174,14 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
         base, before = book.settled_before(campaign_id, as_of_text)
         settlement = replace(settlement, settled_before=before)
         payable = sum(c.total_rebate for c in settlement.customers) - sum(before.values())
-        with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
-            settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
-                                                  "repeat_of": repeat_of, "reopen_reason": reopen})
-            written = write_outputs(settlement, out, lang)
+        try:
+            with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
+                settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
+                                                      "repeat_of": repeat_of, "reopen_reason": reopen})
+                written = write_outputs(settlement, out, lang)
+        except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
+            raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
+                               reason=exc.strerror or str(exc)) from None
     finally:
         book.close()
     log.info("run %d recorded in %s%s; status %s; rebate %s; payable %s", run_id, history_path,
@@ -199,7 +207,7 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
 
 def _refuse(exc: HistoryError, lang: str, log) -> None:
     text = message(finding("error", exc.key, **exc.params), lang)
-    Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False)
+    Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False, soft_wrap=True)
     log.info("refused: %s", text)
 
 

@@ -104,6 +104,9 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master)
     lines: list[RebateLine] = []
     findings: list[Finding] = list(read_findings)
+    if as_of < period.start:
+        findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
+                                as_of=as_of.isoformat(), start=period.start.isoformat()))
     for policy in campaign.rebate_policies:
         policy_lines, policy_findings = REGISTRY[policy.type](policy, ctx)
         lines += policy_lines

@@ -160,3 +160,29 @@ def test_the_installed_command_never_shows_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert "campaign file not found" in result.stderr
+
+
+def test_out_must_be_a_folder(tmp_path):
+    campaign = small(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "afile")])
+    assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_a_write_failure_is_not_an_internal_error(tmp_path, monkeypatch):
+    campaign = small(tmp_path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "write_outputs", full_disk)
+    result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o"), "--lang", "en"])
+    assert result.exit_code == 7
+    assert "No space left on device" in result.output and "report" not in result.output
+    assert runner.invoke(app, ["history", "--campaign", str(campaign)]).output.count("ok") == 0
+
+
+def test_as_of_before_the_start_is_a_warning(tmp_path):
+    campaign = small(tmp_path)
+    result = runner.invoke(app, ["validate", str(campaign), "--as-of", "2026-01-01", "--lang", "en"])
+    assert result.exit_code == 0 and "before the campaign starts" in result.output
