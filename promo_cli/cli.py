@@ -173,6 +173,10 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
                                by=approved.approved_by, run=approved.id)
         base, before = book.settled_before(campaign_id, as_of_text)
         settlement = replace(settlement, settled_before=before)
+        settlement = replace(settlement, findings=settlement.findings + tuple(
+            finding("warning", "customer-dropped", customer=customer, policy=policy,
+                    amount=format_display(before[(customer, policy)]), run=base.id)
+            for customer, policy in settlement.dropped()))
         payable = sum(c.total_rebate for c in settlement.customers) - sum(before.values())
         try:
             with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):

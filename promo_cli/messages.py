@@ -134,6 +134,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "history-no-run": ("结算历史 {path} 中没有运行 {run}", "no run {run} in the settlement history {path}"),
     "history-missing": ("找不到结算历史 {path}", "no settlement history at {path}"),
     "history-already-approved": ("运行 {run} 已于 {at} 由 {by} 审核", "run {run} was already approved by {by} at {at}"),
+    "customer-dropped": ("客户 {customer} 在运行 {run} 中按政策 {policy} 已结算 {amount},本次没有期内采购:全额冲回",
+                         "customer {customer} was settled {amount} under {policy} in run {run} and has no in-period "
+                         "purchase now: all of it is clawed back"),
     "cannot-write": ("无法在 {folder} 写入结果:{reason};未写入任何文件,也未记入结算历史",
                      "cannot write the outputs into {folder}: {reason}; nothing was written or recorded"),
     "as-of-before-start": ("结算日 {as_of} 早于活动开始 {start}:没有任何行计入",

@@ -39,10 +39,6 @@ class Finding:
     blocking: bool = False
     cell: str | None = None        # "E17" when the column letter is known
 
-    @property
-    def param_dict(self) -> dict[str, Any]:
-        return dict(self.params)
-
 
 def finding(severity: Severity, code: str, *, file=None, sheet=None, row=None, column=None,
             value=None, blocking: bool = False, cell=None, **params: Any) -> Finding:
@@ -276,7 +272,6 @@ Policy = Annotated[
           PointsPolicy, CouponReturnPolicy, GiftPolicy],
     Field(discriminator="type"),
 ]
-LOYALTY_POLICY_TYPES = ("membership", "points", "coupon_return", "gift")
 REBATE_POLICY_TYPES = ("tiered", "on_time_payment", "group_purchase")
 
 

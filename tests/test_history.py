@@ -132,3 +132,14 @@ def test_log_file(campaign):
     text = log.read_text(encoding="utf-8")
     assert "settle" in text and "input purchases" in text and "run 1 recorded" in text and "exit 0" in text
     assert text.splitlines()[0][:4] == "2026" or text.splitlines()[0][:2] == "20"
+
+
+def test_a_customer_gone_from_the_ledger_is_clawed_back_and_named(campaign, tmp_path):
+    settle(campaign, "2026-07-31")
+    runner.invoke(app, ["approve", "latest", "--by", "王五", "--campaign", str(campaign)])
+    rows = [row for month in MONTHS.values() for row in month if row["customer_id"] != "C2"]
+    write_csv(campaign.parent / "purchases.csv", PURCHASE_HEADERS, rows)   # C2's order was cancelled
+    _, summary, _ = settle(campaign, "2026-08-31")
+    assert summary["totals"]["settled_before"] == "14.00" and summary["totals"]["payable"] == "16.00"
+    [f] = [f for f in summary["findings"] if f["code"] == "customer-dropped"]
+    assert "C2" in f["message"] and "4.00" in f["message"]

@@ -75,8 +75,6 @@ class Styles:
         self.total_label = book.add_format(TOTAL_STYLE)
         self.total_money = book.add_format({**TOTAL_STYLE, "num_format": MONEY_FORMAT})
         self.total_exact = book.add_format({**TOTAL_STYLE, "num_format": EXACT_FORMAT})
-        self.bad = book.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
-        self.good = book.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
 
     def for_kind(self, kind: Kind):
         return {"text": self.text, "longtext": self.wrap, "id": self.text, "money": self.money, "exact": self.exact,
