@@ -486,7 +486,7 @@ def _print_summary(console: Console, s: Settlement, lang: str) -> None:
         table.add_row(f"[bold]{label('total_rebate', lang)}[/]",
                       f"[bold]{format_display(sum(by_policy.values()))}[/]")
         console.print(table)
-        console.print(f"{label('customers', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
+        console.print(f"{label('customer_count', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
                       f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")
     for policy_id, result in s.deposits.items():
         totals = result.totals()
