@@ -56,7 +56,8 @@ class Lang(str, Enum):
 CampaignArg = Annotated[Path, typer.Argument(help="The campaign file (YAML).", show_default=False)]
 PurchasesOpt = Annotated[Optional[Path], typer.Option("--purchases", help="Purchase ledger (xlsx, xls, csv).")]
 PaymentsOpt = Annotated[Optional[Path], typer.Option("--payments", help="Payment ledger (xlsx, xls, csv).")]
-DepositsOpt = Annotated[Optional[Path], typer.Option("--deposits", help="Prepaid deposit ledger.")]
+DepositsOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--deposits", help="Prepaid deposit ledger; repeat it for one file per store or month.")]
 CustomersOpt = Annotated[Optional[Path], typer.Option("--customers", help="Customer master data.")]
 TargetsOpt = Annotated[Optional[Path], typer.Option(
     "--targets", help="Customers the campaign targeted (a customer_id column), for the response rate.")]

@@ -17,7 +17,7 @@ from promo_cli.budget import budget_figures, settled_cost
 from promo_cli.evaluation import evaluate
 from promo_cli.config import load_campaign, resolve_input
 from promo_cli.io.inspect import Limits
-from promo_cli.io.readers import read_ledger
+from promo_cli.io.readers import UNIQUE_KEY, read_ledger
 from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
                              Settlement, finding)
 from promo_cli.money import distribute_rounding
@@ -57,15 +57,16 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     campaign, sha, findings = load_campaign(campaign_path)
     if campaign is None:
         return None, findings
-    paths = {role: overrides.get(role) or (resolve_input(campaign_path, _first(getattr(campaign.inputs, role)))
-                                           if campaign_inputs else None)
+    paths = {role: _as_list(overrides.get(role)) or
+             ([resolve_input(campaign_path, v) for v in _as_list(getattr(campaign.inputs, role))]
+              if campaign_inputs else [])
              for role in ROLES}
     needed: dict[str, str] = {}
     for policy in campaign.policies:
         for role in NEEDS[policy.type]:
             needed.setdefault(role, policy.id)
     for role, policy_id in needed.items():
-        if paths[role] is None and role not in optional:
+        if not paths[role] and role not in optional:
             findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
                                     policy=policy_id, role=role))
     unsupported = [p for p in campaign.policies
@@ -75,20 +76,47 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
                                 policy=policy.id, type=policy.type))
     ledgers: dict[str, Ledger] = {}
     for role in ROLES:
-        if paths[role] is None:
-            continue
-        ledger, ledger_findings = read_ledger(paths[role], READ_AS.get(role, role), limits)
-        findings += ledger_findings
-        if ledger is not None:
-            ledgers[role] = replace(ledger, role=role)
+        read = []
+        for path in paths[role]:
+            ledger, ledger_findings = read_ledger(path, READ_AS.get(role, role), limits)
+            findings += ledger_findings
+            if ledger is not None:
+                read.append(replace(ledger, role=role))
+        if len(read) == 1 and len(paths[role]) == 1:
+            ledgers[role] = read[0]
+        elif read:
+            ledgers[role], merge_findings = merge_ledgers(read)
+            findings += merge_findings
     if any(f.blocking for f in findings):
         return None, findings
     as_of = as_of or campaign.campaign.period.end
     return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of), findings
 
 
-def _first(value: str | list[str] | None) -> str | None:
-    return value[0] if isinstance(value, list) else value
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def merge_ledgers(parts: list[Ledger]) -> tuple[Ledger, list[Finding]]:
+    """One ledger from several files of the same role; a key repeated across files is refused."""
+    frames = [p.frame.assign(_file=p.path.name) for p in parts]
+    frame = pd.concat(frames, ignore_index=True)
+    key = UNIQUE_KEY[READ_AS.get(parts[0].role, parts[0].role)]
+    by_name = {p.path.name: p for p in parts}
+    findings = []
+    seen: dict[str, tuple[str, int]] = {}
+    for value, file, row in zip(frame[key], frame["_file"], frame["_row"]):
+        if value is None:
+            continue
+        if value in seen and seen[value][0] != file:
+            first_file, first_row = seen[value]
+            findings.append(finding("error", "duplicate-id-across-files", **by_name[file].at(key, int(row)),
+                                    blocking=True, value=value, first_file=first_file, first_row=first_row))
+        seen.setdefault(value, (file, int(row)))
+    merged = replace(parts[0], frame=frame, sha256="+".join(p.sha256 for p in parts), parts=by_name)
+    return merged, findings
 
 
 def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:

@@ -75,6 +75,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "amount '{value}' has more than two decimals; rounded half-up to {rounded}"),
     "duplicate-id": ("编号 {value} 重复(第一次在第 {first_row} 行)",
                      "id {value} appears again (first on row {first_row})"),
+    "duplicate-id-across-files": ("编号 {value} 在 {first_file} 第 {first_row} 行已出现(同一笔流水被导出两次?)",
+                                  "id {value} already appears in {first_file} row {first_row} (the same rows "
+                                  "exported twice?)"),
     "more-like-this": ("同类问题({like})还有 {count} 处未逐一列出",
                        "{count} more problems of the same kind ({like}) not listed one by one"),
     # --- policies

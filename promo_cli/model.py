@@ -330,8 +330,14 @@ class Ledger:
     def rows(self) -> int:
         return len(self.frame)
 
-    def at(self, column: str | None = None, row: int | None = None) -> dict[str, Any]:
+    # A ledger merged from several files (deposits per store or month) keeps each row's
+    # file in the ``_file`` column and each file's headers and sheet in ``parts``.
+    parts: dict[str, "Ledger"] = field(default_factory=dict)
+
+    def at(self, column: str | None = None, row: int | None = None, file: str | None = None) -> dict[str, Any]:
         """Return finding keywords pointing at a cell of this ledger (header text, E17)."""
+        if file is not None and file in self.parts:
+            return self.parts[file].at(column, row)
         header, letter = self.headers.get(column, (column, None)) if column else (None, None)
         return {"file": self.path.name, "sheet": self.sheet, "row": row, "column": header,
                 "cell": f"{letter}{row}" if letter and row is not None else None}
@@ -351,8 +357,12 @@ class Ledgers:
     targets: Ledger | None = None
 
     def present(self) -> list[Ledger]:
-        return [l for l in (self.purchases, self.payments, self.deposits, self.customers, self.baseline,
-                            self.targets) if l]
+        """Every file read (the parts of a merged ledger one by one), for fingerprints."""
+        out = []
+        for ledger in (self.purchases, self.payments, self.deposits, self.customers, self.baseline, self.targets):
+            if ledger is not None:
+                out += list(ledger.parts.values()) or [ledger]
+        return out
 
 
 # --------------------------------------------------------------------------- results

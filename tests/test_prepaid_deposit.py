@@ -1,6 +1,7 @@
 """Prepaid deposits, hand-computed. Tiers: 1,000 → 0% bonus; 5,000 → 5%; 20,000 → 10%.
 Cap 50% of the bill, at most 2,000 per purchase."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -199,3 +200,28 @@ def test_closing_identity_and_no_lot_below_zero(run, generated, months, as_of_da
     t = result.totals()
     assert t["closing_balance"] == t["deposited"] + t["bonus"] - t["consumed"] - t["expired"]
     assert all(0 <= lot.remaining <= lot.value for lot in result.lots)
+
+
+def test_deposits_from_several_files(tmp_path):
+    from typer.testing import CliRunner
+
+    from promo_cli.cli import app
+
+    write_csv(tmp_path / "store_a.csv", DEPOSIT_HEADERS, [tx("A-1", "C1", "2026-03-01", "deposit", "5000")])
+    write_csv(tmp_path / "store_b.csv", DEPOSIT_HEADERS, [tx("B-1", "C1", "2026-03-05", "consume", "100", bill="300")])
+    write_csv(tmp_path / "customers.csv", ["customer_id", "customer_name"], [{"customer_id": "C1", "customer_name": "甲"}])
+    campaign = write_campaign(tmp_path, POLICY.format(months=12), period=("2026-01-01", "2026-12-31"),
+                              inputs="{deposits: [store_a.csv, store_b.csv], customers: customers.csv}")
+    result = CliRunner().invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o"), "--json"])
+    summary = json.loads(result.stdout)
+    assert (summary["deposits"]["prepaid"]["consumed"], summary["deposits"]["prepaid"]["closing_balance"]) == \
+        ("100.00", "5150.00")
+    assert [i["path"].rsplit("/", 1)[-1] for i in summary["inputs"] if i["role"] == "deposits"] == \
+        ["store_a.csv", "store_b.csv"]
+
+    write_csv(tmp_path / "store_c.csv", DEPOSIT_HEADERS, [tx("A-1", "C1", "2026-03-09", "deposit", "1000")])
+    result = CliRunner().invoke(app, ["validate", str(campaign), "--deposits", str(tmp_path / "store_a.csv"),
+                                      "--deposits", str(tmp_path / "store_c.csv"), "--lang", "en"])
+    assert result.exit_code == 1
+    assert "store_c.csv!A2 (txn_id): [duplicate-id-across-files]" in result.output
+    assert "store_a.csv row 2" in result.output

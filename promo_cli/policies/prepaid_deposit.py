@@ -139,13 +139,15 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
         return [lot for lot in lots[account]
                 if lot.remaining > 0 and (lot.expires is None or day < lot.expires)]
 
-    for txn, account, customer, day, kind, cents, bill, to_account, approved, row in zip(
+    files = rows["_file"] if "_file" in rows else [None] * len(rows)
+    for txn, account, customer, day, kind, cents, bill, to_account, approved, row, file in zip(
             rows["txn_id"], rows["account_id"], rows["customer_id"], rows["txn_date"], rows["kind"],
-            rows["amount"], rows["bill_amount"], rows["to_account"], rows["approved"], rows["_row"]):
+            rows["amount"], rows["bill_amount"], rows["to_account"], rows["approved"], rows["_row"], files):
         day, row, cents = day.date(), int(row), int(cents)
+        at = lambda column: ledger.at(column, row, file)  # noqa: E731 - the cell of this row
         account = account if isinstance(account, str) else customer
         if cents < 0:
-            findings.append(finding("error", "deposit-negative", **ledger.at("amount", row), value=cents / 100))
+            findings.append(finding("error", "deposit-negative", **at("amount"), value=cents / 100))
             continue
         expires = add_months(day, policy.validity_months) if policy.validity_months else None
         if kind == "deposit":
@@ -167,7 +169,7 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
                 if customer not in earlier_depositors:
                     new_depositors.add(customer)
             if not in_period:
-                findings.append(finding("warning", "deposit-outside-period", **ledger.at("txn_date", row),
+                findings.append(finding("warning", "deposit-outside-period", **at("txn_date"),
                                         txn=txn))
             referrer = master_value(customer, "referrer_id")
             if policy.referral and referrer and in_period and customer not in first_deposit_seen:
@@ -181,7 +183,7 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
                 first_deposit_seen.add(customer)
         elif kind == "consume":
             if bill is None or pd.isna(bill):
-                findings.append(finding("error", "consume-without-bill", **ledger.at("bill_amount", row), txn=txn))
+                findings.append(finding("error", "consume-without-bill", **at("bill_amount"), txn=txn))
             else:
                 bill = int(bill)
                 if policy.deduction_cap is not None:
@@ -191,7 +193,7 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
                     if cents > cap:
                         result.cap_violations.append({"txn_id": txn, "account": account, "day": day, "row": row,
                                                       "amount": cents, "bill": bill, "cap": cap})
-                        findings.append(finding("warning", "cap-violation", **ledger.at("amount", row), txn=txn,
+                        findings.append(finding("warning", "cap-violation", **at("amount"), txn=txn,
                                                 amount=format_display(cents), cap=format_display(cap),
                                                 bill=format_display(bill)))
                 tier = member_tier.get(account)
@@ -205,18 +207,18 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
             if taken < cents:
                 result.overdrafts.append({"txn_id": txn, "account": account, "day": day, "row": row,
                                           "amount": cents, "available": taken})
-                findings.append(finding("error", "overdraft", **ledger.at("amount", row), txn=txn,
+                findings.append(finding("error", "overdraft", **at("amount"), txn=txn,
                                         amount=format_display(cents), available=format_display(taken)))
         elif kind == "transfer":
             problem = _transfer_problem(policy, customer, to_account, approved, owner, known, master_value)
             if problem:
                 code, params = problem
                 column = "approved" if code == "transfer-unapproved" else "to_account"
-                findings.append(finding("error", code, **ledger.at(column, row), txn=txn, **params))
+                findings.append(finding("error", code, **at(column), txn=txn, **params))
                 continue
             available = usable(account, day)
             if sum(lot.remaining for lot in available) < cents:
-                findings.append(finding("error", "overdraft", **ledger.at("amount", row), txn=txn,
+                findings.append(finding("error", "overdraft", **at("amount"), txn=txn,
                                         amount=format_display(cents),
                                         available=format_display(sum(lot.remaining for lot in available))))
                 continue
