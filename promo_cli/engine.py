@@ -15,6 +15,7 @@ import pandas as pd
 from promo_cli import audit
 from promo_cli.budget import budget_figures, settled_cost
 from promo_cli.evaluation import evaluate
+from promo_cli.io.writers.deposits import deposits_json
 from promo_cli.config import load_campaign, resolve_input
 from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import UNIQUE_KEY, read_ledger
@@ -165,9 +166,11 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
 
 
 def evaluate_settlement(s: Settlement) -> dict | None:
-    """The campaign's evaluation, when there is a purchase ledger to evaluate."""
+    """The campaign's evaluation: sales against baselines when there is a purchase ledger,
+    and for deposit campaigns the target achievement."""
+    targets = {pid: {"new_depositors": r.new_depositors, **deposits_json(r)["target"]} for pid, r in s.deposits.items()}
     if s.ledgers.purchases is None:
-        return None
+        return {"deposit_targets": targets} if targets else None
     period = s.campaign.campaign.period
     purchases = s.orders[s.orders["order_date"] <= pd.Timestamp(s.as_of)]
     master = s.ledgers.customers.frame if s.ledgers.customers is not None else None
@@ -177,10 +180,11 @@ def evaluate_settlement(s: Settlement) -> dict | None:
     cost = settled_cost(s)
     budget = s.campaign.budget
     figures = budget_figures(budget, cost) if budget is not None else None
-    return evaluate(purchases, s.ledgers.baseline.frame if s.ledgers.baseline else None, channels, first,
-                    period.start, min(period.end, s.as_of),
-                    figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
-                    s.campaign.evaluation.margin_rate)
+    result = evaluate(purchases, s.ledgers.baseline.frame if s.ledgers.baseline else None, channels, first,
+                      period.start, min(period.end, s.as_of),
+                      figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
+                      s.campaign.evaluation.margin_rate)
+    return {**result, "deposit_targets": targets} if targets else result
 
 
 def purchase_history(ledgers: Ledgers, as_of: date) -> pd.DataFrame:

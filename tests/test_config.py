@@ -80,3 +80,20 @@ def test_several_mistakes_are_reported_together(tmp_path):
     text = BASE.replace("  id: t\n", "").replace("rate: 1%", "rate: lots")
     _, _, findings = load_text(tmp_path, text)
     assert sorted(dict(f.params)["key"] for f in findings) == ["campaign.id", "policies[0].tiers[0].rate"]
+
+
+def test_an_empty_campaign_file(tmp_path):
+    campaign, _, [f] = load_text(tmp_path, "# nothing yet\n")
+    assert (campaign, f.code, f.blocking) == (None, "campaign-empty", True)
+
+
+def test_a_policy_without_its_ledger(tmp_path):
+    from promo_cli.engine import load
+
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE.replace("    type: tiered", "    type: tiered").replace(
+        "policies:", "policies:\n  - {id: ot, type: on_time_payment, rate: 1%}"), encoding="utf-8")
+    loaded, findings = load(path, {})
+    assert loaded is None
+    assert sorted((f.code, dict(f.params)["role"]) for f in findings) == [("input-missing", "payments"),
+                                                                          ("input-missing", "purchases")]

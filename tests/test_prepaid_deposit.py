@@ -218,6 +218,9 @@ def test_deposits_from_several_files(tmp_path):
         ("100.00", "5150.00")
     assert [i["path"].rsplit("/", 1)[-1] for i in summary["inputs"] if i["role"] == "deposits"] == \
         ["store_a.csv", "store_b.csv"]
+    assert summary["evaluation"]["deposit_targets"]["prepaid"] == {
+        "new_depositors": 1, "deposited": "100000.00", "deposited_achievement": "0.0500",
+        "new_customers": 4, "new_customers_achievement": "0.2500"}
 
     write_csv(tmp_path / "store_c.csv", DEPOSIT_HEADERS, [tx("A-1", "C1", "2026-03-09", "deposit", "1000")])
     result = CliRunner().invoke(app, ["validate", str(campaign), "--deposits", str(tmp_path / "store_a.csv"),

@@ -156,3 +156,18 @@ def test_old_xls_workbooks(tmp_path):
     assert list(ledger.frame["customer_id"]) == ["007", "C2"]
     assert list(ledger.frame["amount"]) == [123450, 200000]
     assert [d.date() for d in ledger.frame["order_date"]] == [date(2026, 8, 1), date(2026, 8, 3)]
+
+
+def test_two_columns_meaning_the_same(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("订单号,客户编号,订单日期,金额,金額\nA1,C1,2026-08-01,5,5\n", encoding="utf-8")
+    [f] = read_ledger(path, "purchases")[1]
+    assert (f.code, f.row, f.column, dict(f.params)["other"], f.blocking) == ("duplicate-column", 1, "金額", "金额", True)
+
+
+def test_an_empty_sheet_and_a_folder(tmp_path):
+    book = xlsxwriter.Workbook(str(tmp_path / "p.xlsx"))
+    book.add_worksheet("空")
+    book.close()
+    assert [f.code for f in read_ledger(tmp_path / "p.xlsx", "purchases")[1]] == ["sheet-empty"]
+    assert [f.code for f in read_ledger(tmp_path, "purchases")[1]] == ["file-is-folder"]

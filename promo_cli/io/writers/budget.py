@@ -72,7 +72,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     chart.set_size({"width": 640, "height": 320})
     sheet.insert_chart(cell(top, 7), chart)
 
-    if s.evaluation is not None:
+    if s.evaluation is not None and "sales" in s.evaluation:
         _write_evaluation(book, styles, s, lang)
     book.close()
 
