@@ -10,7 +10,14 @@ from collections import Counter, defaultdict
 
 import pandas as pd
 
-from promo_cli.model import Campaign, CustomerResult, Finding, Ledgers, Settlement, finding
+from promo_cli.model import (
+    Campaign,
+    CustomerResult,
+    Finding,
+    Ledgers,
+    Settlement,
+    finding,
+)
 from promo_cli.money import format_display
 from promo_cli.recompute import recompute
 

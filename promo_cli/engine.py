@@ -14,15 +14,28 @@ import pandas as pd
 
 from promo_cli import audit
 from promo_cli.budget import budget_figures, settled_cost
-from promo_cli.evaluation import evaluate
-from promo_cli.io.writers.deposits import deposits_json
 from promo_cli.config import load_campaign, resolve_input
+from promo_cli.evaluation import evaluate
 from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import UNIQUE_KEY, read_ledger
-from promo_cli.model import (Campaign, CustomerResult, Finding, Ledger, Ledgers, RebateLine,
-                             Settlement, finding)
+from promo_cli.io.writers.deposits import deposits_json
+from promo_cli.model import (
+    Campaign,
+    CustomerResult,
+    Finding,
+    Ledger,
+    Ledgers,
+    RebateLine,
+    Settlement,
+    finding,
+)
 from promo_cli.money import distribute_rounding
-from promo_cli.policies import DEPOSIT_REGISTRY, LOYALTY_REGISTRY, REGISTRY, PolicyContext
+from promo_cli.policies import (
+    DEPOSIT_REGISTRY,
+    LOYALTY_REGISTRY,
+    REGISTRY,
+    PolicyContext,
+)
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from promo_cli.money import parse_decimal, parse_rate
 

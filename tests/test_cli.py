@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from promo_cli import cli
 from promo_cli.cli import app
-from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, payment, write_campaign, write_csv
+from promo_cli.cli import settle as settle_module
+from tests.conftest import (
+    PAYMENT_HEADERS,
+    PURCHASE_HEADERS,
+    order,
+    payment,
+    write_campaign,
+    write_csv,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "policies" / "factory_rebate.yaml"
@@ -146,7 +153,7 @@ def test_an_unexpected_error_is_reported_without_traceback(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "write_outputs", broken)
+    monkeypatch.setattr(settle_module, "write_outputs", broken)
     result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o")])
     assert result.exit_code == 4
     assert "Traceback" not in result.output and "please report" in result.output.lower()
@@ -175,7 +182,7 @@ def test_a_write_failure_is_not_an_internal_error(tmp_path, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "write_outputs", full_disk)
+    monkeypatch.setattr(settle_module, "write_outputs", full_disk)
     result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o"), "--lang", "en"])
     assert result.exit_code == 7
     assert "No space left on device" in result.output and "report" not in result.output

@@ -14,7 +14,14 @@ import json
 from typer.testing import CliRunner
 
 from promo_cli.cli import app
-from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, payment, write_campaign, write_csv
+from tests.conftest import (
+    PAYMENT_HEADERS,
+    PURCHASE_HEADERS,
+    order,
+    payment,
+    write_campaign,
+    write_csv,
+)
 
 runner = CliRunner()
 POLICIES = """\

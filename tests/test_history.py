@@ -6,14 +6,19 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from promo_cli.cli import app
 from promo_cli.history import History, run_lock
-from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, write_campaign, write_csv
+from tests.conftest import (
+    PAYMENT_HEADERS,
+    PURCHASE_HEADERS,
+    order,
+    write_campaign,
+    write_csv,
+)
 
 runner = CliRunner()
 POLICY = "- {id: ladder, type: tiered, tiers: [{from: 0, rate: 1%}]}\n"

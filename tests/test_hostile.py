@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import msoffcrypto.format.ooxml
-import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

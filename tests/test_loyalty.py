@@ -10,7 +10,13 @@ from datetime import date
 import pytest
 
 from promo_cli.engine import load, settle
-from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, write_campaign, write_csv
+from tests.conftest import (
+    PAYMENT_HEADERS,
+    PURCHASE_HEADERS,
+    order,
+    write_campaign,
+    write_csv,
+)
 
 POLICIES = """\
 - id: members

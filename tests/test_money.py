@@ -5,8 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promo_cli.money import (allocate, distribute_rounding, exact_times, format_amount, parse_rate,
-                             round_cents, to_cents)
+from promo_cli.money import (
+    allocate,
+    distribute_rounding,
+    exact_times,
+    format_amount,
+    parse_rate,
+    round_cents,
+    to_cents,
+)
 
 
 @pytest.mark.parametrize("raw, cents", [

@@ -18,7 +18,14 @@ import pytest
 from promo_cli.engine import load, settle
 from promo_cli.io.writers import write_outputs
 from promo_cli.io.writers.sheet import DATE_FORMAT, MONEY_FORMAT
-from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, payment, write_campaign, write_csv
+from tests.conftest import (
+    PAYMENT_HEADERS,
+    PURCHASE_HEADERS,
+    order,
+    payment,
+    write_campaign,
+    write_csv,
+)
 
 POLICIES = """\
 - id: ladder

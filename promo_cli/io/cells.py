@@ -10,7 +10,13 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from promo_cli.io.columns import BOOLEANS, CHANNELS, DEPOSIT_KINDS, enum_index, normalise_header
+from promo_cli.io.columns import (
+    BOOLEANS,
+    CHANNELS,
+    DEPOSIT_KINDS,
+    enum_index,
+    normalise_header,
+)
 from promo_cli.money import parse_decimal
 
 _EXCEL_EPOCH = date(1899, 12, 30)

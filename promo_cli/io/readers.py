@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from datetime import date, datetime
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
@@ -21,8 +21,8 @@ from python_calamine import CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name
 
 from promo_cli.io import cells
-from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_index, normalise_header
+from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
 from promo_cli.model import Finding, Ledger, finding
 from promo_cli.money import format_amount, parse_decimal, round_cents
 

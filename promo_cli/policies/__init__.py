@@ -9,10 +9,10 @@ from __future__ import annotations
 from promo_cli.policies.context import LoyaltyResult, PolicyContext
 from promo_cli.policies.coupon_return import apply_coupon_return
 from promo_cli.policies.gift import apply_gift
-from promo_cli.policies.membership import apply_membership
-from promo_cli.policies.points import apply_points
 from promo_cli.policies.group_purchase import apply_group_purchase
+from promo_cli.policies.membership import apply_membership
 from promo_cli.policies.on_time_payment import apply_on_time_payment
+from promo_cli.policies.points import apply_points
 from promo_cli.policies.prepaid_deposit import apply_prepaid_deposit
 from promo_cli.policies.tiered import apply_tiered
 

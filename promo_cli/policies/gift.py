@@ -9,7 +9,12 @@ import math
 
 from promo_cli.model import Finding, GiftPolicy
 from promo_cli.money import format_amount, round_cents
-from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_column, net_spend
+from promo_cli.policies.context import (
+    LoyaltyResult,
+    PolicyContext,
+    master_column,
+    net_spend,
+)
 
 
 def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:

@@ -16,7 +16,13 @@ from decimal import Decimal
 import pandas as pd
 
 from promo_cli.model import Finding, GroupPurchasePolicy, RebateLine, finding
-from promo_cli.money import allocate, exact_times, format_display, format_rate, round_cents
+from promo_cli.money import (
+    allocate,
+    exact_times,
+    format_display,
+    format_rate,
+    round_cents,
+)
 from promo_cli.policies.context import PolicyContext, paid_by
 from promo_cli.policies.tiered import reached_tier
 

@@ -8,7 +8,12 @@ from decimal import ROUND_FLOOR, Decimal
 
 from promo_cli.model import Finding, MembershipPolicy, finding
 from promo_cli.money import format_amount, round_cents
-from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_column, net_spend
+from promo_cli.policies.context import (
+    LoyaltyResult,
+    PolicyContext,
+    master_column,
+    net_spend,
+)
 
 
 def apply_membership(policy: MembershipPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:

@@ -8,9 +8,17 @@ from pathlib import Path
 
 from promo_cli import __version__
 from promo_cli.i18n import label
-from promo_cli.io.writers.rebate_detail import title_pairs
 from promo_cli.io.writers import sheet as sheet_layout
-from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_detail, write_table, write_title
+from promo_cli.io.writers.rebate_detail import title_pairs
+from promo_cli.io.writers.sheet import (
+    Col,
+    Styles,
+    cell,
+    new_workbook,
+    write_detail,
+    write_table,
+    write_title,
+)
 from promo_cli.messages import message
 from promo_cli.model import SEVERITIES, Settlement
 from promo_cli.money import cents_to_decimal

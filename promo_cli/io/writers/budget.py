@@ -7,11 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from promo_cli.i18n import label
-from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
-from promo_cli.io.writers.sheet import Col, Styles, cell, new_workbook, write_table, write_title
 from promo_cli.budget import budget_figures, settled_cost
 from promo_cli.evaluation import monthly_sales
+from promo_cli.i18n import label
+from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
+from promo_cli.io.writers.sheet import (
+    Col,
+    Styles,
+    cell,
+    new_workbook,
+    write_table,
+    write_title,
+)
 from promo_cli.model import Budget, Settlement
 from promo_cli.money import cents_to_decimal, round_cents
 

@@ -11,8 +11,16 @@ from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.deposits import write_deposit_sheets
 from promo_cli.io.writers.loyalty import write_loyalty_sheet, write_segments_sheet
-from promo_cli.io.writers.sheet import (Col, Styles, as_date, cell, new_workbook, write_detail, write_table,
-                                        write_title)
+from promo_cli.io.writers.sheet import (
+    Col,
+    Styles,
+    as_date,
+    cell,
+    new_workbook,
+    write_detail,
+    write_table,
+    write_title,
+)
 from promo_cli.messages import note
 from promo_cli.model import Settlement
 from promo_cli.money import cents_to_decimal, format_rate

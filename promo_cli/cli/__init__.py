@@ -1,0 +1,19 @@
+"""The ``promo`` command line: one module per command; each parses options, calls the
+pipeline, renders and exits. See :mod:`promo_cli.cli.common` for the exit codes."""
+
+from __future__ import annotations
+
+from promo_cli import __version__
+from promo_cli.cli import forecast, history, settle  # noqa: F401 - they register their commands
+from promo_cli.cli.common import app
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version of promo."""
+    print(f"promo {__version__}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,214 @@
+"""Shared by the ``promo`` commands: the Typer app, options, exit codes, the guard that keeps
+tracebacks from users, the run log, and the rendering of findings and summaries.
+
+Exit codes: 0 settled with no error findings; 1 an input or the campaign file is
+invalid (nothing written); 2 usage error; 3 settled but error findings need review
+(all outputs written); 4 an unexpected internal error (nothing written; a crash
+log is kept for the report); 5 an approved as-of date (needs --reopen); 6 another run
+holds the lock; 7 the outputs could not be written (permissions, disk full).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import tempfile
+import traceback
+from contextlib import contextmanager
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from promo_cli import __version__
+from promo_cli.engine import load, settle
+from promo_cli.history import HistoryError
+from promo_cli.i18n import label
+from promo_cli.io.inspect import Limits
+from promo_cli.io.writers.summary_json import dumps, invalid_dict
+from promo_cli.messages import location, message, render
+from promo_cli.model import SEVERITIES, Finding, Settlement, finding
+from promo_cli.money import format_display
+
+DEFAULT_LIMITS = Limits()
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_WRITE = 7
+SHOWN_PER_SEVERITY = 25
+
+app = typer.Typer(name="promo", help="Month-end settlement of sales-promotion campaigns.",
+                  add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+CampaignArg = Annotated[Path, typer.Argument(help="The campaign file (YAML).", show_default=False)]
+PurchasesOpt = Annotated[Optional[Path], typer.Option("--purchases", help="Purchase ledger (xlsx, xls, csv).")]
+PaymentsOpt = Annotated[Optional[Path], typer.Option("--payments", help="Payment ledger (xlsx, xls, csv).")]
+DepositsOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--deposits", help="Prepaid deposit ledger; repeat it for one file per store or month.")]
+CustomersOpt = Annotated[Optional[Path], typer.Option("--customers", help="Customer master data.")]
+TargetsOpt = Annotated[Optional[Path], typer.Option(
+    "--targets", help="Customers the campaign targeted (a customer_id column), for the response rate.")]
+BaselineOpt = Annotated[Optional[Path], typer.Option(
+    "--baseline", help="Purchase ledger of an earlier period to evaluate the campaign against.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                                help="Settle as of this date (default: the period end).")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of headers and messages.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of the summary.")]
+MaxUnzippedOpt = Annotated[int, typer.Option(
+    "--max-unzipped-mb", min=1, help="Refuse a workbook that unpacks to more than this (protects memory).")]
+MaxRatioOpt = Annotated[int, typer.Option(
+    "--max-zip-ratio", min=1, help="Refuse a workbook part packed more than this many times (zip bombs).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something is wrong.")]
+
+
+HistoryOpt = Annotated[Optional[Path], typer.Option(
+    "--history", help="Settlement history file (default: promo-history.sqlite next to the campaign).")]
+
+
+CampaignOpt = Annotated[Optional[Path], typer.Option("--campaign", help="Use the history next to this campaign file.")]
+
+
+def guarded(command):
+    """Turn any unexpected exception into a short message, a crash log and exit 4."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except KeyboardInterrupt:
+            Console(stderr=True).print("interrupted; nothing was written")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            handle, log = tempfile.mkstemp(prefix="promo-crash-", suffix=".log")
+            with open(handle, "w", encoding="utf-8") as out:
+                out.write(f"promo {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}")
+            Console(stderr=True).print(
+                f"[bold red]promo: unexpected internal error[/] ({type(exc).__name__}: {exc}).\n"
+                f"Nothing was written. Please report this with the file {log} "
+                f"and the command you ran (promo {__version__}).", highlight=False)
+            raise typer.Exit(EXIT_INTERNAL) from None
+    return wrapper
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-30", param_hint="--as-of") from None
+
+
+def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
+         extra: tuple[Path | None, Path | None] = (None, None)) -> tuple[Settlement | None, list[Finding]]:
+    overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
+                 "customers": customers, "baseline": extra[0], "targets": extra[1]}
+    loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
+    if loaded is None:
+        return None, findings
+    return settle(loaded, findings), findings
+
+
+def refuse(exc: HistoryError, lang: str, log) -> None:
+    text = message(finding("error", exc.key, **exc.params), lang)
+    Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False, soft_wrap=True)
+    log.info("refused: %s", text)
+
+
+@contextmanager
+def run_log(path: Path | None):
+    """A logger that appends timestamped lines to ``path`` (or discards them)."""
+    log = logging.getLogger(f"promo.run.{id(path)}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler: logging.Handler = logging.NullHandler()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def report_invalid(findings: list[Finding], lang: str, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(dumps(invalid_dict(findings, lang)))
+        return
+    console = Console(stderr=True)
+    print_findings(console, findings, lang, only_errors=False)
+    console.print(f"[bold red]{label('nothing_written', lang)}[/]")
+
+
+def print_findings(console: Console, findings: list[Finding], lang: str, only_errors: bool) -> None:
+    """A table per severity on a terminal, one line per finding elsewhere (logs, pipes);
+    at most SHOWN_PER_SEVERITY of each severity, then the counts."""
+    styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+    for severity in SEVERITIES:
+        group = [f for f in findings if f.severity == severity]
+        if not group or (only_errors and severity != "error"):
+            continue
+        if not console.is_terminal:
+            for f in group[:SHOWN_PER_SEVERITY]:
+                console.print(f"{label(severity, lang)}: {render(f, lang)}", soft_wrap=True,
+                              highlight=False, markup=False)
+            if len(group) > SHOWN_PER_SEVERITY:
+                console.print(f"{label(severity, lang)}: … +{len(group) - SHOWN_PER_SEVERITY} "
+                              "(audit_report.xlsx)", highlight=False)
+            continue
+        table = Table(title=f"{label(severity, lang)} ({len(group)})", title_style=styles[severity],
+                      title_justify="left", show_lines=False, expand=False)
+        table.add_column(label("cell", lang), overflow="fold", max_width=48)
+        table.add_column(label("code", lang), style="dim")
+        table.add_column(label("message", lang), overflow="fold")
+        for f in group[:SHOWN_PER_SEVERITY]:
+            table.add_row(location(f), f.code, message(f, lang))
+        if len(group) > SHOWN_PER_SEVERITY:
+            table.add_row("…", "", f"+{len(group) - SHOWN_PER_SEVERITY} (audit_report.xlsx)")
+        console.print(table)
+    counts = ", ".join(f"{label(sev, lang)} {sum(1 for f in findings if f.severity == sev)}"
+                       for sev in SEVERITIES)
+    console.print(f"{label('findings', lang)}: {counts}")
+
+
+def print_summary(console: Console, s: Settlement, lang: str) -> None:
+    info = s.campaign.campaign
+    console.print(f"[bold]{info.name or info.id}[/] · {label('as_of', lang)} {s.as_of:%Y-%m-%d} · "
+                  f"{label(s.status, lang)}", highlight=False)
+    if s.campaign.rebate_policies:
+        table = Table(title_justify="left")
+        table.add_column(label("policy", lang))
+        table.add_column(label("rebate", lang), justify="right")
+        by_policy = s.total_by_policy()
+        for policy in s.campaign.rebate_policies:
+            table.add_row(f"{policy.name} ({policy.id})" if policy.name else policy.id,
+                          format_display(by_policy[policy.id]))
+        table.add_row(f"[bold]{label('total_rebate', lang)}[/]",
+                      f"[bold]{format_display(sum(by_policy.values()))}[/]")
+        console.print(table)
+        console.print(f"{label('customer_count', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
+                      f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")
+    for policy_id, result in s.deposits.items():
+        totals = result.totals()
+        table = Table(title=policy_id, title_justify="left", show_header=False)
+        table.add_column()
+        table.add_column(justify="right", no_wrap=True)
+        for key, total in (("deposited", "deposited"), ("bonus", "bonus"), ("consumed", "consumed"),
+                           ("expired", "expired"), ("closing", "closing_balance")):
+            table.add_row(label(key, lang), format_display(totals[total]))
+        table.add_row(label("cap-violation", lang), str(len(result.cap_violations)))
+        table.add_row(label("overdraft", lang), str(len(result.overdrafts)))
+        console.print(table)

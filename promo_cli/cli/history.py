@@ -1,0 +1,150 @@
+"""``promo history``, ``promo history show``, ``promo approve`` and ``promo diff``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from promo_cli.cli.common import (
+    EXIT_INVALID,
+    CampaignOpt,
+    HistoryOpt,
+    Lang,
+    LangOpt,
+    app,
+    guarded,
+    refuse,
+)
+from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path
+from promo_cli.i18n import label
+from promo_cli.money import format_display
+
+history_app = typer.Typer(help="Settlement history: list the runs, or show one.", invoke_without_command=True,
+                          add_completion=False)
+app.add_typer(history_app, name="history")
+
+
+def _open_history(history: Path | None, campaign: Path | None) -> History:
+    path = history or (default_path(campaign) if campaign else Path.cwd() / DEFAULT_NAME)
+    if not path.exists():
+        raise HistoryError("history-missing", EXIT_INVALID, path=str(path))
+    return History(path)
+
+
+def _history_command(command):
+    """Render a HistoryError (no such run, no history file…) as a message and its exit code."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except HistoryError as exc:
+            refuse(exc, kwargs.get("lang", Lang.zh).value, logging.getLogger("promo.null"))
+            raise typer.Exit(exc.code) from None
+    return wrapper
+
+
+@history_app.callback()
+@guarded
+@_history_command
+def history_command(ctx: typer.Context, history: HistoryOpt = None, campaign: CampaignOpt = None,
+                    lang: LangOpt = Lang.zh) -> None:
+    """List the settlement runs (newest last)."""
+    if ctx.invoked_subcommand:
+        return
+    book = _open_history(history, campaign)
+    L = lambda key: label(key, lang.value)  # noqa: E731
+    table = Table(title=str(book.path), title_justify="left")
+    for key in ("run", "campaign", "as_of", "status", "total_rebate", "payable", "approved_by", "repeat_of",
+                "started_at"):
+        table.add_column(L(key), justify="right" if key in ("total_rebate", "payable") else "left",
+                         overflow="fold", no_wrap=key in ("as_of", "total_rebate", "payable"))
+    for run in book.runs():
+        table.add_row(str(run.id), run.campaign_id, run.as_of, L(run.status), format_display(run.total_rebate),
+                      format_display(run.payable), run.approved_by or "", str(run.repeat_of or ""),
+                      run.started_at.replace("T", " "))
+    Console().print(table)
+    book.close()
+
+
+@history_app.command("show")
+@guarded
+@_history_command
+def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
+                         history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Show one run: its inputs, approval and amounts per customer and policy."""
+    book = _open_history(history, campaign)
+    entry = book.run(run)
+    console = Console()
+    for key, value in asdict(entry).items():
+        if key != "inputs":
+            console.print(f"{key}: {value}", highlight=False, soft_wrap=True)
+    for item in entry.inputs:
+        console.print(f"input {item['role']}: {item['path']} sha256={item['sha256']} rows={item['rows']}",
+                      highlight=False, soft_wrap=True)
+    table = Table()
+    for key in ("customer_id", "policy", "rebate"):
+        table.add_column(label(key, lang.value), justify="right" if key == "rebate" else "left")
+    for (customer, policy), cents in sorted(book.amounts(entry.id).items()):
+        table.add_row(customer, policy, format_display(cents))
+    console.print(table)
+    book.close()
+
+
+@app.command("approve")
+@guarded
+@_history_command
+def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
+                    by: Annotated[str, typer.Option("--by", help="Who approves (the audit sign-off).")],
+                    note: Annotated[Optional[str], typer.Option("--note", help="A remark kept with the approval.")] = None,
+                    history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Approve a run: its amounts count as settled for later runs, and its as-of date is closed."""
+    book = _open_history(history, campaign)
+    entry = book.approve(run, by, note)
+    text = {"zh": f"运行 {entry.id}({entry.campaign_id},截至 {entry.as_of})已由 {by} 审核",
+            "en": f"run {entry.id} ({entry.campaign_id} as of {entry.as_of}) approved by {by}"}[lang.value]
+    Console().print(text, highlight=False)
+    if entry.status != "ok":
+        Console(stderr=True).print({"zh": "注意:该运行有需复核的错误", "en": "note: this run has error findings"}[lang.value])
+    book.close()
+
+
+@app.command("diff")
+@guarded
+@_history_command
+def diff_command(run_a: Annotated[str, typer.Argument(help="The earlier run (id or latest).")],
+                 run_b: Annotated[str, typer.Argument(help="The later run (id or latest).")],
+                 history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Show per customer and policy what changed between two runs, and why."""
+    book = _open_history(history, campaign)
+    a, b = book.run(run_a), book.run(run_b)
+    console = Console()
+    reasons = []
+    if a.as_of != b.as_of:
+        reasons.append(f"as-of {a.as_of} → {b.as_of}")
+    if a.campaign_sha256 != b.campaign_sha256:
+        reasons.append({"zh": "活动文件(政策)已改变", "en": "the campaign file (policy) changed"}[lang.value])
+    inputs_a = {i["role"]: i["sha256"] for i in a.inputs}
+    for item in b.inputs:
+        if inputs_a.get(item["role"]) != item["sha256"]:
+            reasons.append({"zh": f"{item['role']} 台账已改变", "en": f"the {item['role']} ledger changed"}[lang.value])
+    console.print(f"{label('reason', lang.value)}: " + ("; ".join(reasons) or "—"), highlight=False)
+    amounts_a, amounts_b = book.amounts(a.id), book.amounts(b.id)
+    table = Table()
+    for key in ("customer_id", "policy"):
+        table.add_column(label(key, lang.value))
+    for head in (f"{label('run', lang.value)} {a.id}", f"{label('run', lang.value)} {b.id}", label("change", lang.value)):
+        table.add_column(head, justify="right")
+    for key in sorted(set(amounts_a) | set(amounts_b)):
+        before, after = amounts_a.get(key, 0), amounts_b.get(key, 0)
+        if before != after:
+            table.add_row(key[0], key[1], format_display(before), format_display(after),
+                          format_display(after - before))
+    console.print(table)
+    book.close()

@@ -1,0 +1,168 @@
+"""``promo settle`` and ``promo validate``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from promo_cli import __version__
+from promo_cli.cli.common import (
+    DEFAULT_LIMITS,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_REVIEW,
+    EXIT_WRITE,
+    AsOfOpt,
+    BaselineOpt,
+    CampaignArg,
+    CustomersOpt,
+    DepositsOpt,
+    HistoryOpt,
+    JsonOpt,
+    Lang,
+    LangOpt,
+    MaxRatioOpt,
+    MaxUnzippedOpt,
+    PaymentsOpt,
+    PurchasesOpt,
+    QuietOpt,
+    TargetsOpt,
+    app,
+    guarded,
+    print_findings,
+    print_summary,
+    refuse,
+    report_invalid,
+    run_log,
+    run_pipeline,
+)
+from promo_cli.history import (
+    EXIT_APPROVED,
+    History,
+    HistoryError,
+    default_path,
+    run_lock,
+)
+from promo_cli.i18n import label
+from promo_cli.io.inspect import Limits
+from promo_cli.io.writers import write_outputs
+from promo_cli.io.writers.audit_report import run_by
+from promo_cli.io.writers.summary_json import dumps, summary_dict
+from promo_cli.model import SEVERITIES, finding
+from promo_cli.money import format_display
+
+
+@app.command("settle")
+@guarded
+def settle_command(campaign: CampaignArg,
+                   out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created if missing).")],
+                   purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
+                   deposits: DepositsOpt = None, customers: CustomersOpt = None,
+                   baseline: BaselineOpt = None, targets: TargetsOpt = None,
+                   as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
+                   json: JsonOpt = False, quiet: QuietOpt = False,
+                   max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
+                   max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio,
+                   history: HistoryOpt = None,
+                   reopen: Annotated[Optional[str], typer.Option(
+                       "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
+                   log_file: Annotated[Optional[Path], typer.Option(
+                       "--log-file", help="Append a timestamped log of the run to this file.")] = None) -> None:
+    """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; give a folder for the outputs", param_hint="--out")
+    history_path = history or default_path(campaign)
+    with run_log(log_file) as log:
+        log.info("settle %s --out %s (promo %s)", campaign, out, __version__)
+        try:
+            with run_lock(history_path):
+                code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
+                               lang.value, json, quiet,
+                               Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
+                               history_path, reopen, log)
+        except HistoryError as exc:
+            refuse(exc, lang.value, log)
+            code = exc.code
+        log.info("exit %d", code)
+    raise typer.Exit(code)
+
+
+def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
+            history_path, reopen, log) -> int:
+    settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra)
+    console = Console(stderr=json)
+    if settlement is None:
+        report_invalid(findings, lang, json)
+        log.info("input invalid: %d blocking findings; nothing written", sum(f.blocking for f in findings))
+        return EXIT_INVALID
+    for ledger in settlement.ledgers.present():
+        log.info("input %s %s sha256=%s rows=%d", ledger.role, ledger.path, ledger.sha256, ledger.rows)
+    book = History(history_path)
+    try:
+        campaign_id, as_of_text = settlement.campaign.campaign.id, f"{settlement.as_of:%Y-%m-%d}"
+        approved = book.approved_for(campaign_id, as_of_text)
+        if approved and not reopen:
+            raise HistoryError("history-approved", EXIT_APPROVED, campaign=campaign_id, as_of=as_of_text,
+                               by=approved.approved_by, run=approved.id)
+        base, before = book.settled_before(campaign_id, as_of_text)
+        settlement = replace(settlement, settled_before=before)
+        settlement = replace(settlement, findings=settlement.findings + tuple(
+            finding("warning", "customer-dropped", customer=customer, policy=policy,
+                    amount=format_display(before[(customer, policy)]), run=base.id)
+            for customer, policy in settlement.dropped()))
+        payable = sum(c.total_rebate for c in settlement.customers) - sum(before.values())
+        try:
+            with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
+                settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
+                                                      "repeat_of": repeat_of, "reopen_reason": reopen})
+                written = write_outputs(settlement, out, lang)
+        except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
+            raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
+                               reason=exc.strerror or str(exc)) from None
+    finally:
+        book.close()
+    log.info("run %d recorded in %s%s; status %s; rebate %s; payable %s", run_id, history_path,
+             f" (repeat of run {repeat_of}: same inputs, same figures)" if repeat_of else "", settlement.status,
+             format_display(sum(c.total_rebate for c in settlement.customers)), format_display(payable))
+    log.info("findings: %s", ", ".join(f"{sev} {sum(f.severity == sev for f in settlement.findings)}"
+                                        for sev in SEVERITIES))
+    log.info("written: %s", ", ".join(map(str, written)))
+    if json:
+        sys.stdout.write(dumps(summary_dict(settlement, lang)))
+    elif not quiet:
+        print_summary(console, settlement, lang)
+        console.print(f"{label('written', lang)}: " + ", ".join(str(p) for p in written), soft_wrap=True)
+        console.print(f"{label('run', lang)} {run_id} · {history_path}"
+                      + (f" · {label('repeat_of', lang)} {repeat_of}" if repeat_of else ""), soft_wrap=True,
+                      highlight=False)
+        print_findings(console, list(settlement.findings), lang, only_errors=False)
+        console.print(f"{label('audit_report', lang)}: {out / 'audit_report.xlsx'}", soft_wrap=True)
+    elif settlement.status != "ok":
+        print_findings(Console(stderr=True), list(settlement.findings), lang, only_errors=True)
+    return EXIT_OK if settlement.status == "ok" else EXIT_REVIEW
+
+
+@app.command("validate")
+@guarded
+def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
+                     deposits: DepositsOpt = None, customers: CustomersOpt = None,
+                     as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
+                     json: JsonOpt = False, quiet: QuietOpt = False,
+                     max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
+                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
+    """Check the campaign file and the ledgers and run every check; write nothing."""
+    settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of,
+                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
+    if settlement is None:
+        report_invalid(findings, lang.value, json)
+        raise typer.Exit(EXIT_INVALID)
+    if json:
+        sys.stdout.write(dumps(summary_dict(settlement, lang.value)))
+    elif not quiet or settlement.status != "ok":
+        print_findings(Console(), list(settlement.findings), lang.value, only_errors=quiet)
+    raise typer.Exit(EXIT_OK if settlement.status == "ok" else EXIT_REVIEW)
