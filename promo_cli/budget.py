@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from promo_cli.model import Budget, Settlement
 from promo_cli.money import round_cents
+from promo_cli.policies.prepaid_deposit import deposit_costs
 
 
 def budget_figures(budget: Budget, settled_rebate: int) -> dict[str, int]:
@@ -27,6 +28,4 @@ def budget_figures(budget: Budget, settled_rebate: int) -> dict[str, int]:
 
 def settled_cost(s: Settlement) -> int:
     """The settled rebate plus what prepaid campaigns gave away (bonus, vouchers, gifts, discounts)."""
-    from promo_cli.io.writers.deposits import deposit_costs
-
     return sum(s.total_by_policy().values()) + sum(sum(deposit_costs(r).values()) for r in s.deposits.values())

@@ -18,7 +18,6 @@ from promo_cli.config import load_campaign, resolve_input
 from promo_cli.evaluation import evaluate
 from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import UNIQUE_KEY, read_ledger
-from promo_cli.io.writers.deposits import deposits_json
 from promo_cli.model import (
     Campaign,
     CustomerResult,
@@ -36,6 +35,7 @@ from promo_cli.policies import (
     REGISTRY,
     PolicyContext,
 )
+from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promo_cli.engine import load, settle
-from promo_cli.io.writers.deposits import deposits_json
-from promo_cli.policies.prepaid_deposit import add_months, full_months
+from promo_cli.policies.prepaid_deposit import add_months, deposits_json, full_months
 from tests.conftest import write_campaign, write_csv
 
 DEPOSIT_HEADERS = ["txn_id", "account_id", "customer_id", "txn_date", "kind", "amount", "bill_amount",

@@ -16,11 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pandas as pd
 
 from promo_cli.model import Finding, Ledger, PrepaidDepositPolicy, finding
-from promo_cli.money import format_display, round_cents
+from promo_cli.money import format_amount, format_display, round_cents
 
 # Sign of each event kind in an account's balance.
 SIGN = {"deposit": 1, "bonus": 1, "referral": 1, "consume": -1, "transfer_in": 1, "transfer_out": -1,
@@ -290,3 +291,40 @@ def expiring_within(lots: list[Lot], as_of: date, days: int) -> dict[str, int]:
         if lot.remaining and lot.expires is not None and as_of < lot.expires <= horizon:
             out[lot.account] += lot.remaining
     return out
+
+
+def _ratio(part: int | Decimal, whole: int | Decimal | None) -> str | None:
+    if not whole:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def deposit_costs(result: DepositResult) -> dict[str, int]:
+    """The campaign's cost in cents: bonus given, referral bonus, vouchers, gifts, discounts, referral gifts."""
+    return {"bonus": result.total("bonus"), "referral_bonus": result.total("referral"),
+            **{k: result.costs.get(k, 0) for k in ("vouchers", "gifts", "discounts", "referral_gifts")}}
+
+
+def deposits_json(result: DepositResult) -> dict[str, Any]:
+    """The pinned keys first (CONTRACT.md section 4), then what finance needs besides."""
+    totals = result.totals()
+    target = result.policy.target
+    return {
+        **{key: format_amount(totals[key]) for key in ("deposited", "bonus", "consumed", "expired",
+                                                     "closing_balance")},
+        "cap_violations": len(result.cap_violations),
+        "overdrafts": len(result.overdrafts),
+        "referral_bonus": format_amount(result.total("referral")),
+        "transferred": format_amount(result.total("transfer_out")),
+        "costs": {key: format_amount(cents) for key, cents in deposit_costs(result).items()},
+        "points": {"converted": result.points.get("converted", 0), "to_convert": result.points.get("to_convert", 0)},
+        "deposited_in_period": format_amount(result.deposited_in_period),
+        "new_depositors": result.new_depositors,
+        "target": {
+            "deposited": None if target is None or target.deposited is None else format_amount(round_cents(target.deposited)),
+            "deposited_achievement": None if target is None or target.deposited is None
+            else _ratio(Decimal(result.deposited_in_period) / 100, target.deposited),
+            "new_customers": None if target is None else target.new_customers,
+            "new_customers_achievement": None if target is None else _ratio(result.new_depositors, target.new_customers),
+        },
+    }

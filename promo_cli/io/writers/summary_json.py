@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promo_cli.io.writers.deposits import deposits_json
 from promo_cli.messages import message
 from promo_cli.model import Finding, Settlement
 from promo_cli.money import format_amount
+from promo_cli.policies.prepaid_deposit import deposits_json
 
 
 def finding_json(f: Finding, lang: str) -> dict[str, Any]:
