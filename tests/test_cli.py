@@ -193,3 +193,12 @@ def test_as_of_before_the_start_is_a_warning(tmp_path):
     campaign = small(tmp_path)
     result = runner.invoke(app, ["validate", str(campaign), "--as-of", "2026-01-01", "--lang", "en"])
     assert result.exit_code == 0 and "before the campaign starts" in result.output
+
+
+def test_no_control_characters_off_terminal(tmp_path):
+    campaign = small(tmp_path)
+    for extra in ([], ["--quiet"], ["--json"]):
+        result = subprocess.run([sys.executable, "-m", "promo_cli", "settle", str(campaign), "--out",
+                                 str(tmp_path / "o"), *extra], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0
+        assert "\x1b" not in result.stdout + result.stderr and "\r" not in result.stdout + result.stderr

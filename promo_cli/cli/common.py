@@ -15,7 +15,7 @@ import logging
 import sys
 import tempfile
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -110,13 +110,27 @@ def _as_of(value: str | None) -> date | None:
 
 
 def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
-         extra: tuple[Path | None, Path | None] = (None, None)) -> tuple[Settlement | None, list[Finding]]:
+                 extra: tuple[Path | None, Path | None] = (None, None), show=None
+                 ) -> tuple[Settlement | None, list[Finding]]:
+    """Read and settle; ``show(stage)`` (see :func:`stages`) tells a person where the run is."""
+    show = show or stages(False, "zh")
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers, "baseline": extra[0], "targets": extra[1]}
-    loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
+    with show("reading"):
+        loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
     if loaded is None:
         return None, findings
-    return settle(loaded, findings), findings
+    with show("settling"):
+        return settle(loaded, findings), findings
+
+
+def stages(visible: bool, lang: str):
+    """``show(stage)`` context managers: a spinner with the stage on stderr when it is a terminal
+    and the run is not --quiet or --json; otherwise nothing at all (no control characters)."""
+    console = Console(stderr=True)
+    if not (visible and console.is_terminal):
+        return lambda stage: nullcontext()
+    return lambda stage: console.status(label(f"stage-{stage}", lang))
 
 
 def refuse(exc: HistoryError, lang: str, log) -> None:

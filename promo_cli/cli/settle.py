@@ -40,6 +40,7 @@ from promo_cli.cli.common import (
     report_invalid,
     run_log,
     run_pipeline,
+    stages,
 )
 from promo_cli.history import (
     EXIT_APPROVED,
@@ -94,7 +95,9 @@ def settle_command(campaign: CampaignArg,
 
 def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
             history_path, reopen, log) -> int:
-    settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra)
+    show = stages(not (json or quiet), lang)
+    settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
+                                        show)
     console = Console(stderr=json)
     if settlement is None:
         report_invalid(findings, lang, json)
@@ -120,7 +123,8 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
             with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
                 settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
                                                       "repeat_of": repeat_of, "reopen_reason": reopen})
-                written = write_outputs(settlement, out, lang)
+                with show("writing"):
+                    written = write_outputs(settlement, out, lang)
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
                                reason=exc.strerror or str(exc)) from None
