@@ -168,17 +168,18 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     orders = purchases.assign(status=reason.to_numpy())
     findings += audit.check_data(ledgers, orders, payments, in_period)
     compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
+    history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
+    targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
-                            segments=segment(purchase_history(ledgers, as_of), in_period, period.start,
-                                             set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None)
-                            if ledgers.purchases is not None else None)
+                            segments=segment(history, in_period, period.start, targets) if history is not None
+                            else None)
     return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
-                   evaluation=evaluate_settlement(settlement))
+                   evaluation=evaluate_settlement(settlement, history))
 
 
-def evaluate_settlement(s: Settlement) -> dict | None:
+def evaluate_settlement(s: Settlement, history: pd.DataFrame | None) -> dict | None:
     """The campaign's evaluation: sales against baselines when there is a purchase ledger,
     and for deposit campaigns the target achievement."""
     targets = {pid: {"new_depositors": r.new_depositors, **deposits_json(r)["target"]} for pid, r in s.deposits.items()}
@@ -193,7 +194,7 @@ def evaluate_settlement(s: Settlement) -> dict | None:
     cost = settled_cost(s)
     budget = s.campaign.budget
     figures = budget_figures(budget, cost) if budget is not None else None
-    result = evaluate(purchases, s.ledgers.baseline.frame if s.ledgers.baseline else None, channels, first,
+    result = evaluate(purchases, history, channels, first,
                       period.start, min(period.end, s.as_of),
                       figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
                       s.campaign.evaluation.margin_rate)

@@ -55,12 +55,15 @@ def _growth(now: int, before: int | None) -> str | None:
     return str((Decimal(now - before) / Decimal(before)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
-def evaluate(purchases: pd.DataFrame, baseline: pd.DataFrame | None, channels: dict[str, str],
+def evaluate(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str, str],
              first_purchase: dict[str, date], start: date, end: date, campaign_cost: int, budget_total: int | None,
              margin_rate: Decimal | None) -> dict:
-    """Return the evaluation as plain JSON data (amounts as two-decimal strings)."""
+    """Return the evaluation as plain JSON data (amounts as two-decimal strings).
+
+    ``purchases``: the purchase ledger up to as-of; ``history``: the same plus any baseline ledger.
+    """
     campaign, prior, year_ago = windows(start, end)
-    base = purchases if baseline is None else pd.concat([baseline, purchases], ignore_index=True)
+    base = history
     months_present = set(base["order_date"].dt.strftime("%Y-%m"))
     in_window = _sales(purchases, campaign)
     sales = int(in_window["amount"].sum())
