@@ -23,8 +23,9 @@ def _round(yuan: Decimal) -> int:
     return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _day(value) -> date | None:
-    return None if pd.isna(value) else value.date()
+def _days(column: pd.Series) -> list[date | None]:
+    """A date column as Python dates (None when empty), converted in one step."""
+    return [None if d is pd.NaT or d != d else d for d in column.dt.date.tolist()]
 
 
 def _text(value) -> str | None:
@@ -38,17 +39,16 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
     last = min(end, as_of)
     rows = []
     for order_id, customer, day, cents, quantity, due, group, proof in zip(
-            purchases["order_id"], purchases["customer_id"], purchases["order_date"], purchases["amount"],
-            purchases["quantity"], purchases["due_date"], purchases["group_id"], purchases["group_proof"]):
-        day = _day(day)
+            purchases["order_id"], purchases["customer_id"], _days(purchases["order_date"]), purchases["amount"],
+            purchases["quantity"], _days(purchases["due_date"]), purchases["group_id"], purchases["group_proof"]):
         if start <= day <= last:
             rows.append({"order": order_id, "customer": customer, "amount": Decimal(int(cents)) / 100,
                          "quantity": quantity if isinstance(quantity, Decimal) else ZERO,
-                         "due": _day(due), "group": _text(group), "proof": _text(proof)})
+                         "due": due, "group": _text(group), "proof": _text(proof)})
     paid: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-    for order_id, day, cents in zip(payments["order_id"], payments["payment_date"], payments["amount"]):
-        if _day(day) <= as_of:
-            paid[order_id].append((_day(day), Decimal(int(cents)) / 100))
+    for order_id, day, cents in zip(payments["order_id"], _days(payments["payment_date"]), payments["amount"]):
+        if day <= as_of:
+            paid[order_id].append((day, Decimal(int(cents)) / 100))
 
     def paid_until(order_id: str, deadline: date) -> Decimal:
         total = ZERO

@@ -1,13 +1,17 @@
 """Reading ledgers as they really come: value forms, encodings, aliases, bad inputs."""
 
+import csv
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from promo_cli.io.readers import read_ledger
+from promo_cli.money import to_cents
 
 HEAD_ZH = ["订单号", "客户编号", "客户名称", "订单日期", "采购金额", "数量", "付款截止日期"]
 
@@ -171,3 +175,17 @@ def test_an_empty_sheet_and_a_folder(tmp_path):
     book.close()
     assert [f.code for f in read_ledger(tmp_path / "p.xlsx", "purchases")[1]] == ["sheet-empty"]
     assert [f.code for f in read_ledger(tmp_path, "purchases")[1]] == ["file-is-folder"]
+
+
+@given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=3, allow_nan=False), min_size=1, max_size=30),
+       st.sampled_from(["{:f}", "{:,.2f}", "¥{:.2f}", " {:.1f} ", "{:.0f}"]))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_amount_text_reads_as_its_exact_cents(tmp_path_factory, amounts, form):
+    path = tmp_path_factory.mktemp("amounts") / "p.csv"
+    texts = [form.format(a) for a in amounts]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["订单号", "客户编号", "订单日期", "金额"])
+        writer.writerows([f"A{i}", "C1", "2026-08-01", t] for i, t in enumerate(texts))
+    ledger, _ = read_ledger(path, "purchases")
+    assert list(ledger.frame["amount"]) == [to_cents(t) for t in texts]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
 from promo_cli.model import Finding, Ledger, finding
 from promo_cli.money import format_amount, parse_decimal, round_cents
 
+_PLAIN_AMOUNT = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,2}))?\Z")
 # Problems of one kind in one column past this many are summed up in one finding.
 MAX_FINDINGS_PER_COLUMN = 20
 
@@ -239,6 +241,13 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                     stripped = raw.strip()
                     if stripped:
                         values.append(stripped)
+                        continue
+                elif kind == "money":
+                    plain = _PLAIN_AMOUNT.match(raw)   # "1234.5", "-12.00": integer arithmetic only
+                    if plain:
+                        sign, whole, cents_text = plain.groups()
+                        cents = int(whole) * 100 + int((cents_text or "").ljust(2, "0"))
+                        values.append(-cents if sign else cents)
                         continue
             elif raw_type is float and kind == "money":
                 scaled = raw * 100
