@@ -189,3 +189,12 @@ def test_every_amount_text_reads_as_its_exact_cents(tmp_path_factory, amounts, f
         writer.writerows([f"A{i}", "C1", "2026-08-01", t] for i, t in enumerate(texts))
     ledger, _ = read_ledger(path, "purchases")
     assert list(ledger.frame["amount"]) == [to_cents(t) for t in texts]
+
+
+def test_each_overflowing_column_gets_its_own_summing_up(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("订单号,客户编号,订单日期,金额\n" + "".join(f"A{i},C1,x,y\n" for i in range(25)), encoding="utf-8")
+    findings = read_ledger(path, "purchases")[1]
+    more = sorted((f.column, dict(f.params)["like"], dict(f.params)["count"]) for f in findings
+                  if f.code == "more-like-this")
+    assert more == [("订单日期", "not-a-date", 5), ("金额", "not-a-number", 5)]

@@ -215,10 +215,10 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
     findings: list[Finding] = []
     counts: dict[tuple[str, str], int] = defaultdict(int)
 
-    def report(code: str, column: Column, header: str, letter: str, row: int, value: object,
+    def report(code: str, header: str, letter: str, row: int, value: object,
                severity: str = "error", blocking: bool = True, **params) -> None:
-        counts[(code, column.name)] += 1
-        if counts[(code, column.name)] <= MAX_FINDINGS_PER_COLUMN:
+        counts[(code, header)] += 1
+        if counts[(code, header)] <= MAX_FINDINGS_PER_COLUMN:
             findings.append(finding(severity, code, file=name, sheet=table.sheet, row=row,
                                     column=header, value=value, blocking=blocking,
                                     cell=f"{letter}{row}", **params))
@@ -262,29 +262,29 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                 continue
             if cells.is_blank(raw):
                 if column.required:
-                    report("missing-value", column, header_cell, letter, excel_row, None)
+                    report("missing-value", header_cell, letter, excel_row, None)
                 values.append(None)
                 continue
             try:
                 value = parse(raw)
             except ValueError as exc:
-                report(_BAD_VALUE_CODE[column.kind], column, header_cell, letter, excel_row, raw,
+                report(_BAD_VALUE_CODE[column.kind], header_cell, letter, excel_row, raw,
                        reason=str(exc))
                 values.append(None)
                 continue
             if column.kind == "money":
                 cents = round_cents(value)
                 if value.as_tuple().exponent < -2 and value * 100 != cents:
-                    report("amount-rounded", column, header_cell, letter, excel_row, raw,
+                    report("amount-rounded", header_cell, letter, excel_row, raw,
                            severity="warning", blocking=False,
                            rounded=format_amount(cents))
                 value = cents
             values.append(value)
         data[column.name] = values
     findings.sort(key=_reading_order)
-    for (code, column_name), count in counts.items():
+    for (code, header), count in counts.items():
         if count > MAX_FINDINGS_PER_COLUMN:
-            sample = next(f for f in findings if f.code == code)
+            sample = next(f for f in findings if f.code == code and f.column == header)
             findings.append(finding(sample.severity, "more-like-this", file=name, sheet=table.sheet,
                                     column=sample.column, blocking=sample.blocking,
                                     count=count - MAX_FINDINGS_PER_COLUMN, like=code))
