@@ -43,7 +43,7 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             purchases["quantity"], _days(purchases["due_date"]), purchases["group_id"], purchases["group_proof"]):
         if start <= day <= last:
             rows.append({"order": order_id, "customer": customer, "amount": Decimal(int(cents)) / 100,
-                         "quantity": quantity if isinstance(quantity, Decimal) else ZERO,
+                         "quantity": Decimal(quantity) if isinstance(quantity, (int, Decimal)) else ZERO,
                          "due": due, "group": _text(group), "proof": _text(proof)})
     paid: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     for order_id, day, cents in zip(payments["order_id"], _days(payments["payment_date"]), payments["amount"]):

@@ -25,6 +25,7 @@ _DATE = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL_TEXT = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 _SERIAL_RANGE = (1, 2958465)  # 1900-01-01 .. 9999-12-31 in Excel's serial days
 
 
@@ -66,12 +67,16 @@ def parse_date(value: object) -> date:
         return value
     if isinstance(value, bool):
         raise ValueError("not a date")
-    if isinstance(value, (int, float)):
-        serial = int(value)  # a fraction is the time of day
+    text = str(value).strip()
+    if isinstance(value, (int, float)) or _SERIAL_TEXT.match(text):
+        # an Excel serial, or one shown as text (in a column mixing dates and text)
+        try:
+            serial = int(float(value))  # a fraction is the time of day
+        except (OverflowError, ValueError):
+            raise ValueError("not a date") from None
         if _SERIAL_RANGE[0] <= serial <= _SERIAL_RANGE[1] and serial < 1_000_000:
             return _EXCEL_EPOCH + timedelta(days=serial)
-        return parse_date(str(serial))
-    text = str(value).strip()
+        text = str(serial)
     match = _DATE.match(text) or _COMPACT_DATE.match(text)
     if not match:
         raise ValueError("not a date")

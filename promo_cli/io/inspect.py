@@ -16,6 +16,7 @@ import io
 import re
 import zipfile
 import zlib
+from xml.etree import ElementTree
 from dataclasses import dataclass
 
 from xlsxwriter.utility import xl_cell_to_rowcol
@@ -27,6 +28,9 @@ _ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_CELL = re.compile(rb'\sr="([A-Z]{3,})\d+"')
 _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+\d+)(?::([A-Z]+\d+))?"')
 _STRING_COUNT = re.compile(rb'<sst\b[^>]*?\b(?:uniqueCount|count)="(\d+)"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_HAS_VALUE = re.compile(rb"<v>[^<]|<is>", re.DOTALL)
+_ROW_OF = re.compile(rb'\br="[A-Z]+([0-9]+)"')
 _MIN_STRING_BYTES = 8  # "<si><t/></si>" and more: a shared string never takes fewer bytes
 _MB = 1024 * 1024
 
@@ -58,24 +62,28 @@ def sniff(raw: bytes) -> str:
     return "text"
 
 
-def inspect_workbook(raw: bytes, limits: Limits) -> None:
-    """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken."""
+def inspect_workbook(raw: bytes, limits: Limits) -> dict[str, int]:
+    """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken.
+
+    Returns, for the worksheets of an xlsx, {part name: 0-based row of its first cell with a
+    value} where the part's first megabyte shows it (the reader needs it to number rows).
+    """
     try:
-        _inspect(raw, limits)
+        return _inspect(raw, limits)
     except Unreadable:
         raise
     except Exception as exc:  # zipfile raises ValueError, OSError, struct.error … on damaged headers
         raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
-def _inspect(raw: bytes, limits: Limits) -> None:
+def _inspect(raw: bytes, limits: Limits) -> dict[str, int]:
     kind = sniff(raw)
     if kind == "ole":
         if _ENCRYPTED in raw:
             raise Unreadable("workbook-password")
-        return
+        return {}
     if kind != "xlsx":
-        return
+        return {}
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
@@ -94,12 +102,15 @@ def _inspect(raw: bytes, limits: Limits) -> None:
                 raise Unreadable("zip-bomb", part=info.filename, size=info.file_size // _MB,
                                  ratio=int(ratio), limit=limits.max_zip_ratio)
         budget = limits.max_unzipped_mb * _MB
+        first_rows: dict[str, int] = {}
         for info in infos:
             if info.filename.endswith((".xml", ".rels")):
-                budget -= _stream_part(archive, info, budget, limits)
+                budget -= _stream_part(archive, info, budget, limits, first_rows)
+        return first_rows
 
 
-def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, limits: Limits) -> int:
+def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, limits: Limits,
+                 first_rows: dict[str, int]) -> int:
     """Inflate one part as a stream: check its real size, CRC and content; return its size."""
     is_sheet = info.filename.startswith("xl/worksheets/")
     declared_strings = 0
@@ -120,6 +131,9 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
                 if is_sheet:
                     if seen == len(chunk):
                         _check_dimension(window, info.filename, limits)
+                        first = _first_value_row(chunk)
+                        if first is not None:
+                            first_rows[info.filename] = first
                     wide = _WIDE_CELL.search(window)
                     if wide and _column_number(wide.group(1)) > limits.max_columns:
                         raise Unreadable("sheet-too-wide", part=info.filename,
@@ -134,6 +148,33 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
         raise Unreadable("workbook-corrupt", reason=f"{info.filename} declares {declared_strings} strings "
                                                     f"but holds only {seen} bytes")
     return seen
+
+
+def sheet_parts(raw: bytes) -> dict[str, str]:
+    """{sheet name: its part in the zip} of an inspected xlsx ({} if it cannot tell)."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    parts = {}
+    for sheet in book.iter(f"{main}sheet"):
+        target = targets.get(sheet.get(rel), "")
+        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return parts
+
+
+def _first_value_row(head: bytes) -> int | None:
+    """The 0-based row of the first cell holding a value (``<v>`` or an inline string)."""
+    for match in _CELL.finditer(head):
+        if match.group(2) and _HAS_VALUE.search(match.group(2)):
+            row = _ROW_OF.search(match.group(1))
+            return int(row.group(1)) - 1 if row else None
+    return None
 
 
 def _column_number(letters: bytes) -> int:

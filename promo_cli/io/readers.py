@@ -10,26 +10,32 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import fastexcel
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from python_calamine import CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name
 
 from promo_cli.io import cells
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_index, normalise_header
-from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sniff
+from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sheet_parts, sniff
 from promo_cli.model import Finding, Ledger, finding
 from promo_cli.money import format_amount, parse_decimal, round_cents
 
-_PLAIN_AMOUNT = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,2}))?\Z")
 # Problems of one kind in one column past this many are summed up in one finding.
 MAX_FINDINGS_PER_COLUMN = 20
+
+# fastexcel logs a warning for every column it reads as text; a column's type is ours to judge.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "txn_id",
               "customers": "customer_id"}
@@ -38,13 +44,15 @@ UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "tx
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """Raw cells of one sheet (or a CSV): ``rows[i]`` is at Excel row ``first_row + i``."""
+    """One sheet (or a CSV) column by column: ``columns[j][i]`` is the cell under header cell
+    ``header[j]`` at Excel row ``first_row + i``. A column is a pandas Series: the fast readers
+    give typed ones (Arrow text, float64, datetime64), the cell-by-cell readers Python objects."""
 
     sheet: str | None
-    rows: list[list[object]]
+    header: tuple[object, ...]
+    columns: list[pd.Series]
     first_row: int
     first_col: int
-    header: tuple[str, ...] = ()
 
 
 def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledger | None, list[Finding]]:
@@ -70,15 +78,15 @@ def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledge
         findings.append(finding("info", "mislabelled", file=name, extension=path.suffix.lower(),
                                 actual=_KIND_NAMES[kind]))
     try:
-        tables = _read_tables(raw, kind, limits)
+        table, columns, problems = _pick_table(_read_tables(raw, kind, limits), role, name)
     except Unreadable as exc:
         return None, findings + [finding("error", exc.code, file=name, blocking=True, **exc.params)]
-
-    table, columns, problems = _pick_table(tables, role, name)
     if table is None:
         return None, findings + problems
+    del raw
     frame, cell_findings = _build_frame(table, columns, role, name)
-    headers = {c.name: (table.header[p], xl_col_to_name(table.first_col + p)) for p, c in columns.items()}
+    headers = {c.name: (cells.parse_text(table.header[p]), xl_col_to_name(table.first_col + p))
+               for p, c in columns.items()}
     return Ledger(role=role, path=path, sheet=table.sheet, frame=frame, sha256=sha,
                   headers=headers), findings + cell_findings
 
@@ -87,29 +95,95 @@ _EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "ole", ".csv": "text", 
 _KIND_NAMES = {"xlsx": "xlsx", "ole": "xls", "text": "CSV"}
 
 
-def _read_tables(raw: bytes, kind: str, limits: Limits) -> list[_Table]:
-    """Return the visible worksheets of a workbook, or the CSV as one table."""
+def _read_tables(raw: bytes, kind: str, limits: Limits) -> Iterator[_Table]:
+    """Yield the visible worksheets of a workbook one at a time, or the CSV as one table."""
     if kind == "text":
-        return [_read_csv(raw)]
-    inspect_workbook(raw, limits)
+        yield _read_csv(raw)
+        return
+    first_rows = inspect_workbook(raw, limits)
+    parts = sheet_parts(raw) if first_rows else {}
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
-        tables = []
-        for meta in workbook.sheets_metadata:
-            if str(meta.typ).endswith("WorkSheet") and str(meta.visible).endswith("Visible"):
-                sheet = workbook.get_sheet_by_name(meta.name)
-                start = sheet.start
-                if start is None:
-                    tables.append(_Table(meta.name, [], 1, 0))
-                    continue
-                tables.append(_Table(meta.name, sheet.to_python(), start[0] + 1, start[1]))
-        return tables
-    except BaseException as exc:  # calamine raises many types, and pyo3 panics are BaseException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
-            raise
-        if isinstance(exc, PasswordError):
-            raise Unreadable("workbook-password") from None
-        raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
+        visible = [meta.name for meta in workbook.sheets_metadata
+                   if str(meta.typ).endswith("WorkSheet") and str(meta.visible).endswith("Visible")]
+        fast = fastexcel.read_excel(raw) if kind == "xlsx" else None
+    except BaseException as exc:
+        _unreadable(exc)
+    for sheet_name in visible:
+        first = first_rows.get(parts.get(sheet_name, ""))
+        try:
+            table = (_fast_sheet(fast, sheet_name, first) if fast is not None and first is not None
+                     else _calamine_sheet(workbook, sheet_name))
+        except BaseException as exc:
+            _unreadable(exc)
+        yield table
+
+
+def _unreadable(exc: BaseException):
+    """Turn whatever a workbook library raised into an :class:`Unreadable`."""
+    # calamine raises many types, and pyo3 panics are BaseException
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+        raise exc
+    if isinstance(exc, PasswordError):
+        raise Unreadable("workbook-password") from None
+    raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _fast_sheet(reader, sheet_name: str, first: int) -> _Table:
+    """A worksheet through fastexcel (Arrow columns), its header at 0-based row ``first``.
+
+    Every row is sampled to choose a column's type, so a column mixing numbers and text comes
+    as text (numbers as Excel shows them) rather than losing the odd cell."""
+    sheet = reader.load_sheet(sheet_name, header_row=first, schema_sample_rows=None,
+                              dtype_coercion="coerce")
+    batch = sheet.to_arrow()
+    infos = sheet.available_columns()
+    header: list[object] = []
+    for info in infos:
+        text = info.name
+        if str(info.column_name_from).endswith("generated"):
+            text = ""
+        else:   # fastexcel renames a repeated header "amt" to "amt_1": the clerk wrote "amt"
+            base, _, suffix = text.rpartition("_")
+            if suffix.isdigit() and base in header:
+                text = base
+        header.append(text)
+    columns = [_arrow_series(batch.column(j)) for j in range(batch.num_columns)]
+    first_col = infos[0].absolute_index if infos else 0
+    return _Table(sheet_name, tuple(header), columns, first + 2, first_col)
+
+
+def _arrow_series(array) -> pd.Series:
+    kind = array.type
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return pd.Series(array.to_numpy(zero_copy_only=False).astype("datetime64[s]"))
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        return pd.Series(array.to_numpy(zero_copy_only=False).astype("float64"))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pd.Series(array.to_pandas(), dtype="str")
+    return pd.Series(array.to_pylist(), dtype=object)
+
+
+def _calamine_sheet(workbook, sheet_name: str) -> _Table:
+    """A worksheet cell by cell through python-calamine (xls, and xlsx the fast path cannot place)."""
+    sheet = workbook.get_sheet_by_name(sheet_name)
+    start = sheet.start
+    if start is None:
+        return _rows_table(sheet_name, [], 1, 0)
+    return _rows_table(sheet_name, sheet.to_python(), start[0] + 1, start[1])
+
+
+def _rows_table(sheet: str | None, rows: list[list[object]], first_row: int, first_col: int) -> _Table:
+    """A table from rows of Python values: the first non-blank row is the header."""
+    for i, row in enumerate(rows):
+        if any(not cells.is_blank(v) for v in row):
+            body = rows[i + 1:]
+            width = max([len(row)] + [len(r) for r in body])
+            columns = [pd.Series([r[j] if j < len(r) else None for r in body], dtype=object)
+                       for j in range(width)]
+            return _Table(sheet, tuple(row) + ("",) * (width - len(row)), columns,
+                          first_row + i + 1, first_col)
+    return _Table(sheet, (), [], first_row, first_col)
 
 
 def _read_csv(raw: bytes) -> _Table:
@@ -126,36 +200,44 @@ def _read_csv(raw: bytes) -> _Table:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     try:
-        # Records as Excel numbers them (a quoted line break stays inside its record).
-        rows: list[list[object]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise Unreadable("csv-malformed", reason=str(exc)) from None
-    return _Table(None, rows, 1, 0)
+        # pandas' C reader, every cell as text; records as Excel numbers them (a quoted line
+        # break stays inside its record; a blank line is a record).
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype="str",
+                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                            quotechar='"', doublequote=True, engine="c")
+    except Exception:  # ragged or odd quoting: the csv module, record by record
+        try:
+            rows: list[list[object]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as exc:
+            raise Unreadable("csv-malformed", reason=str(exc)) from None
+        return _rows_table(None, rows, 1, 0)
+    columns = [frame[c] for c in frame.columns]
+    blank = _blank_rows(columns)
+    head = int(np.argmin(blank)) if not blank.all() else len(blank)
+    if head == len(blank):
+        return _Table(None, (), [], 1, 0)
+    header = tuple(c.iloc[head] for c in columns)
+    body = [c.iloc[head + 1:].reset_index(drop=True) for c in columns]
+    return _Table(None, header, body, head + 2, 0)
 
 
-def _header_row(table: _Table) -> int | None:
-    for i, row in enumerate(table.rows):
-        if any(not cells.is_blank(v) for v in row):
-            return i
-    return None
-
-
-def _pick_table(tables: list[_Table], role: str, name: str
+def _pick_table(tables: Iterator[_Table], role: str, name: str
                 ) -> tuple[_Table | None, dict[int, Column], list[Finding]]:
     """Choose the first sheet whose header has every required column of ``role``."""
     index = header_index(role)
     first_problem: list[Finding] | None = None
+    any_table = False
     for table in tables:
-        head_at = _header_row(table)
-        if head_at is None:
+        any_table = True
+        if not table.header:
             first_problem = first_problem or [finding(
                 "error", "sheet-empty", file=name, sheet=table.sheet, blocking=True)]
             continue
-        header = table.rows[head_at]
+        header = table.header
         columns: dict[int, Column] = {}
         problems: list[Finding] = []
         seen: dict[str, int] = {}
-        row_number = table.first_row + head_at
+        row_number = table.first_row - 1
         for position, cell in enumerate(header):
             if cells.is_blank(cell):
                 continue
@@ -185,11 +267,9 @@ def _pick_table(tables: list[_Table], role: str, name: str
                 column=column.name, blocking=True, role=role,
                 aliases=", ".join((column.name,) + column.aliases[:4])))
         if not problems:
-            data = _Table(table.sheet, table.rows[head_at + 1:], row_number + 1, table.first_col,
-                          tuple(cells.parse_text(c) if not cells.is_blank(c) else "" for c in header))
-            return data, columns, []
+            return table, columns, []
         first_problem = first_problem or problems
-    if not tables:
+    if not any_table:
         first_problem = [finding("error", "sheet-empty", file=name, blocking=True)]
     return None, {}, first_problem or []
 
@@ -207,101 +287,192 @@ _PARSERS: dict[str, Callable[[object], object]] = {
 _BAD_VALUE_CODE = {"money": "not-a-number", "number": "not-a-number", "date": "not-a-date",
                    "id": "bad-value", "text": "bad-value", "bool": "bad-value",
                    "deposit_kind": "bad-value", "channel": "bad-value"}
+# Amount texts read without Decimal: at most 13 digits before the point (15 significant
+# digits in all), so the nearest double is exact to the cent.
+_PLAIN_AMOUNT_TEXT = r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?"
+_PLAIN_INTEGER_TEXT = r"-?[0-9]{1,15}"
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Which cells are empty: missing, NaN/NaT, or text of only spaces."""
+    missing = column.isna().to_numpy(dtype=bool, copy=True)
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        missing |= (column.str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    return missing
+
+
+def _blank_rows(columns: list[pd.Series]) -> np.ndarray:
+    blank = np.ones(len(columns[0]) if columns else 0, dtype=bool)
+    for column in columns:
+        blank &= _blank(column)
+    return blank
+
+
+class _Reporter:
+    """Findings about cells, at most MAX_FINDINGS_PER_COLUMN of a kind per column; the rest counted."""
+
+    def __init__(self, name: str, sheet: str | None) -> None:
+        self.name, self.sheet = name, sheet
+        self.findings: list[Finding] = []
+        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def many(self, code: str, header: str, letter: str, rows: np.ndarray, values,
+             severity: str = "error", blocking: bool = True, params=None) -> None:
+        """Report ``code`` at every Excel row in ``rows`` (``values[i]`` the cell at ``rows[i]``;
+        ``params(i)`` extra parameters of the i-th)."""
+        key = (code, header)
+        room = max(MAX_FINDINGS_PER_COLUMN - self.counts[key], 0)
+        self.counts[key] += len(rows)
+        for i in range(min(room, len(rows))):
+            row = int(rows[i])
+            self.findings.append(finding(severity, code, file=self.name, sheet=self.sheet, row=row,
+                                         column=header, value=values[i], blocking=blocking,
+                                         cell=f"{letter}{row}", **(params(i) if params else {})))
+
+
+def _type_column(raw: pd.Series, column: Column, blank: np.ndarray, rows: np.ndarray,
+                 header: str, letter: str, report: _Reporter):
+    """Type one column: vectorised for what fast readers give nearly always, cell by cell
+    (each distinct value parsed once) for the rest. Returns the values for the frame."""
+    kind, n = column.kind, len(raw)
+    done = blank.copy()
+    if column.required and blank.any():
+        where = np.flatnonzero(blank)
+        report.many("missing-value", header, letter, rows[where], [None] * len(where))
+    if kind == "money":
+        out = np.zeros(n, dtype=np.int64)
+        if raw.dtype == np.float64:
+            numbers = raw.to_numpy()
+        elif raw.dtype != object:
+            plain = raw.str.fullmatch(_PLAIN_AMOUNT_TEXT).fillna(False).to_numpy(dtype=bool)
+            numbers = np.full(n, np.nan)
+            numbers[plain] = raw[plain].astype("float64").to_numpy()
+        else:
+            numbers = None
+        if numbers is not None:
+            with np.errstate(invalid="ignore"):
+                cents = np.rint(numbers * 100)
+                exact = ~done & (np.abs(cents) < 2**52) & (cents / 100 == numbers)
+            out[exact] = cents[exact].astype(np.int64)
+            done |= exact
+    elif kind == "date":
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+        if raw.dtype.kind == "M":
+            days = raw.to_numpy().astype("datetime64[D]").astype("datetime64[s]")
+            out[~done] = days[~done]
+            done[:] = True
+        elif raw.dtype != object:
+            iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[s]")
+            ok = ~done & ~np.isnat(iso)
+            out[ok] = iso[ok]
+            done |= ok
+    else:
+        out = np.full(n, None, dtype=object)
+        if kind in ("id", "text"):
+            if raw.dtype == np.float64:
+                numbers = raw.to_numpy()
+                whole = ~done & (numbers == np.floor(numbers)) & (np.abs(numbers) < 2**53)
+                out[whole] = numbers[whole].astype(np.int64).astype(str).astype(object)
+                done |= whole
+            elif raw.dtype != object:
+                texts = raw.str.strip().to_numpy(dtype=object, na_value=None)
+                out[~done] = texts[~done]
+                done[:] = True
+        elif kind == "number":
+            if raw.dtype == np.float64:
+                numbers = raw.to_numpy()
+                whole = ~done & (numbers == np.floor(numbers)) & (np.abs(numbers) < 2**53)
+                out[whole] = numbers[whole].astype(np.int64).astype(object)
+                done |= whole
+            elif raw.dtype != object:
+                plain = raw.str.fullmatch(_PLAIN_INTEGER_TEXT).fillna(False).to_numpy(dtype=bool) & ~done
+                out[plain] = raw[plain].astype("int64").to_numpy().astype(object)
+                done |= plain
+    failed = np.zeros(n, dtype=bool)
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        failed[rest] = _parse_cells(raw.iloc[rest].to_numpy(dtype=object), rest, out, column, rows,
+                                    header, letter, report)
+    if kind == "money":
+        return pd.arrays.IntegerArray(out, blank | failed)
+    return out
+
+
+def _parse_cells(values: np.ndarray, positions: np.ndarray, out: np.ndarray, column: Column,
+                 rows: np.ndarray, header: str, letter: str, report: _Reporter) -> np.ndarray:
+    """Parse cells one distinct value at a time into ``out`` at ``positions``; bad ones become
+    findings at their rows. Returns which of them could not be parsed."""
+    parse = _PARSERS[column.kind]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    parsed: list[object] = []
+    errors: dict[int, str] = {}
+    rounded: dict[int, int] = {}
+    for u, value in enumerate(uniques):
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        try:
+            result = parse(value)
+        except ValueError as exc:
+            errors[u] = str(exc)
+            parsed.append(None)
+            continue
+        if column.kind == "money":
+            cents = round_cents(result)
+            if result.as_tuple().exponent < -2 and result * 100 != cents:
+                rounded[u] = cents
+            result = cents
+        elif column.kind == "date":
+            result = np.datetime64(result, "s")
+        parsed.append(result)
+    failed = np.isin(codes, list(errors))
+    if column.kind == "date":
+        taken = np.array([np.datetime64("NaT") if v is None else v for v in parsed], dtype="datetime64[s]")[codes]
+    else:
+        taken = np.array(parsed + [None], dtype=object)[:-1][codes] if column.kind != "money" \
+            else np.array([0 if v is None else v for v in parsed], dtype=np.int64)[codes]
+    out[positions[~failed]] = taken[~failed]
+    if errors:
+        where = np.flatnonzero(failed)
+        report.many(_BAD_VALUE_CODE[column.kind], header, letter, rows[positions[where]], values[where],
+                    params=lambda i: {"reason": errors[codes[where[i]]]})
+    if rounded:
+        where = np.flatnonzero(np.isin(codes, list(rounded)))
+        report.many("amount-rounded", header, letter, rows[positions[where]], values[where],
+                    severity="warning", blocking=False,
+                    params=lambda i: {"rounded": format_amount(rounded[codes[where[i]]])})
+    return failed
 
 
 def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
                  ) -> tuple[pd.DataFrame, list[Finding]]:
     """Type every cell of the mapped columns; collect findings instead of stopping."""
-    findings: list[Finding] = []
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-
-    def report(code: str, header: str, letter: str, row: int, value: object,
-               severity: str = "error", blocking: bool = True, **params) -> None:
-        counts[(code, header)] += 1
-        if counts[(code, header)] <= MAX_FINDINGS_PER_COLUMN:
-            findings.append(finding(severity, code, file=name, sheet=table.sheet, row=row,
-                                    column=header, value=value, blocking=blocking,
-                                    cell=f"{letter}{row}", **params))
-
-    keep = [i for i, row in enumerate(table.rows) if any(not cells.is_blank(v) for v in row)]
-    rows = [table.rows[i] for i in keep]
-    data: dict[str, list] = {"_row": [table.first_row + i for i in keep]}
+    report = _Reporter(name, table.sheet)
+    blank_row = _blank_rows(table.columns)
+    keep = np.flatnonzero(~blank_row)
+    rows = table.first_row + keep
+    data: dict[str, object] = {"_row": pd.Series(rows, dtype="int64")}
     for position, column in columns.items():
-        parse = _PARSERS[column.kind]
+        raw = table.columns[position]
+        if len(keep) != len(raw):
+            raw = raw.iloc[keep].reset_index(drop=True)
         letter = xl_col_to_name(table.first_col + position)
-        header_cell = table.header[position]
-        values: list[object] = []
-        text_kind, kind = column.kind in ("id", "text"), column.kind
-        for excel_row, row in zip(data["_row"], rows):
-            raw = row[position] if position < len(row) else None
-            # Fast paths for what calamine and the csv module give nearly always.
-            raw_type = type(raw)
-            if raw_type is str:
-                if text_kind:
-                    stripped = raw.strip()
-                    if stripped:
-                        values.append(stripped)
-                        continue
-                elif kind == "money":
-                    plain = _PLAIN_AMOUNT.match(raw)   # "1234.5", "-12.00": integer arithmetic only
-                    if plain:
-                        sign, whole, cents_text = plain.groups()
-                        cents = int(whole) * 100 + int((cents_text or "").ljust(2, "0"))
-                        values.append(-cents if sign else cents)
-                        continue
-            elif raw_type is float and kind == "money":
-                scaled = raw * 100
-                cents = round(scaled)
-                # exact for any float that is the nearest double to a two-decimal amount;
-                # anything else (1234.505) takes the Decimal path below and is reported
-                if abs(scaled - cents) < 1e-6 and abs(cents) < 2**52:
-                    values.append(cents)
-                    continue
-            elif kind == "date" and (raw_type is date or raw_type is datetime):
-                values.append(raw if raw_type is date else raw.date())
-                continue
-            if cells.is_blank(raw):
-                if column.required:
-                    report("missing-value", header_cell, letter, excel_row, None)
-                values.append(None)
-                continue
-            try:
-                value = parse(raw)
-            except ValueError as exc:
-                report(_BAD_VALUE_CODE[column.kind], header_cell, letter, excel_row, raw,
-                       reason=str(exc))
-                values.append(None)
-                continue
-            if column.kind == "money":
-                cents = round_cents(value)
-                if value.as_tuple().exponent < -2 and value * 100 != cents:
-                    report("amount-rounded", header_cell, letter, excel_row, raw,
-                           severity="warning", blocking=False,
-                           rounded=format_amount(cents))
-                value = cents
-            values.append(value)
-        data[column.name] = values
-    findings.sort(key=_reading_order)
-    for (code, header), count in counts.items():
+        header = cells.parse_text(table.header[position])
+        values = _type_column(raw, column, _blank(raw), rows, header, letter, report)
+        data[column.name] = (pd.Series(values, dtype="Int64") if column.kind == "money"
+                             else pd.Series(values) if column.kind == "date"
+                             else pd.Series(values, dtype=object))
+    findings = sorted(report.findings, key=_reading_order)
+    for (code, header), count in report.counts.items():
         if count > MAX_FINDINGS_PER_COLUMN:
             sample = next(f for f in findings if f.code == code and f.column == header)
             findings.append(finding(sample.severity, "more-like-this", file=name, sheet=table.sheet,
                                     column=sample.column, blocking=sample.blocking,
                                     count=count - MAX_FINDINGS_PER_COLUMN, like=code))
-
-    # Explicit dtypes: text stays Python str with None for blanks (pandas 3 would
-    # otherwise infer its own string dtype with NaN), money nullable Int64 cents.
-    by_name = {c.name: c for c in columns.values()}
-    frame = pd.DataFrame({
-        name: pd.Series(values, dtype="int64") if name == "_row"
-        else pd.array(values, dtype="Int64") if by_name[name].kind == "money"
-        else pd.to_datetime(pd.Series(values, dtype=object)) if by_name[name].kind == "date"
-        else pd.Series(values, dtype=object)
-        for name, values in data.items()})
+    frame = pd.DataFrame(data)
     for column in LEDGER_COLUMNS[role]:  # optional columns absent from the file: all empty
         if column.name not in frame:
             frame[column.name] = pd.Series([None] * len(frame), dtype="Int64" if column.kind == "money"
-                                           else "datetime64[ns]" if column.kind == "date" else object)
+                                           else "datetime64[s]" if column.kind == "date" else object)
     if frame.empty:
         findings.append(finding("warning", "no-data-rows", file=name, sheet=table.sheet, role=role))
     findings += _duplicate_keys(frame, role, name, table, columns)
@@ -325,7 +496,8 @@ def _duplicate_keys(frame: pd.DataFrame, role: str, name: str, table: _Table,
         return []
     first_rows = frame.loc[values.notna() & ~values.duplicated(keep="first")].set_index(key)["_row"]
     position = next(p for p, c in columns.items() if c.name == key)
-    letter, header, sheet = xl_col_to_name(table.first_col + position), table.header[position], table.sheet
+    letter, header, sheet = (xl_col_to_name(table.first_col + position), cells.parse_text(table.header[position]),
+                             table.sheet)
     out = []
     for count, (value, row) in enumerate(zip(values[dupes], frame.loc[dupes, "_row"])):
         if count >= MAX_FINDINGS_PER_COLUMN:
