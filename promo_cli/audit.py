@@ -164,9 +164,8 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
                  sum(c.purchase_amount for c in s.customers), "money"))
     rows.append(("purchase-rows", len(s.orders),
                  len(counted) + int((s.orders["status"] != "counted").sum()), "count"))
-    by_pair: dict[tuple[str, str], int] = defaultdict(int)
-    for line in s.lines:
-        by_pair[(line.customer_id, line.policy_id)] += line.rebate
+    by_pair = {key: int(cents) for key, cents in
+               s.lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum().items()}
     pairs = [(c.customer_id, pid, cents) for c in s.customers for pid, cents in c.rebates.items()]
     rows.append(("lines-per-customer", len(pairs),
                  sum(1 for customer, pid, cents in pairs if by_pair.get((customer, pid), 0) == cents), "count"))

@@ -24,11 +24,10 @@ from promo_cli.model import (
     Finding,
     Ledger,
     Ledgers,
-    RebateLine,
     Settlement,
     finding,
 )
-from promo_cli.money import distribute_rounding
+from promo_cli.lines import concat_lines, round_lines
 from promo_cli.policies import (
     DEPOSIT_REGISTRY,
     LOYALTY_REGISTRY,
@@ -144,16 +143,16 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master)
-    lines: list[RebateLine] = []
+    parts: list[pd.DataFrame] = []
     findings: list[Finding] = list(read_findings)
     if as_of < period.start:
         findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                 as_of=as_of.isoformat(), start=period.start.isoformat()))
     for policy in campaign.rebate_policies:
         policy_lines, policy_findings = REGISTRY[policy.type](policy, ctx)
-        lines += policy_lines
+        parts.append(policy_lines)
         findings += policy_findings
-    lines = round_lines(lines)
+    lines = round_lines(concat_lines(parts))
     deposits, loyalty = {}, {}
     for policy in campaign.policies:
         if policy.type in LOYALTY_REGISTRY:
@@ -171,7 +170,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
     targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
-                            tuple(customers), tuple(lines), orders, tuple(findings + mismatches),
+                            tuple(customers), lines, orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
                             segments=segment(history, in_period, period.start, targets) if history is not None
                             else None)
@@ -234,25 +233,13 @@ def _empty_purchases() -> pd.DataFrame:
                          "group_proof": [], "_row": []})
 
 
-def round_lines(lines: list[RebateLine]) -> list[RebateLine]:
-    """Round each customer's total under each policy once; spread the cents over its lines."""
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index, line in enumerate(lines):
-        groups[(line.policy_id, line.customer_id)].append(index)
-    rounded = list(lines)
-    for indexes in groups.values():
-        _, parts = distribute_rounding([lines[i].exact for i in indexes])
-        for i, cents in zip(indexes, parts):
-            rounded[i] = replace(lines[i], rebate=cents)
-    return rounded
-
-
-def _customers(campaign: Campaign, in_period: pd.DataFrame, lines: list[RebateLine],
+def _customers(campaign: Campaign, in_period: pd.DataFrame, lines: pd.DataFrame,
                master: Ledger | None) -> list[CustomerResult]:
     policy_ids = [p.id for p in campaign.rebate_policies]
+    by_pair = lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum()
     rebates: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(policy_ids, 0))
-    for line in lines:
-        rebates[line.customer_id][line.policy_id] += line.rebate
+    for (customer, policy_id), cents in by_pair.items():
+        rebates[customer][policy_id] = int(cents)
     amounts = in_period.groupby("customer_id", sort=True)["amount"].sum()
     names = customer_names(in_period, master)
     return [CustomerResult(customer, names.get(customer, ""), int(cents), dict(rebates[customer]))

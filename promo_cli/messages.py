@@ -6,7 +6,11 @@ language (``--lang``), so the core never formats prose and the codes never chang
 
 from __future__ import annotations
 
+import string
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from promo_cli.model import Finding
 
@@ -205,6 +209,25 @@ def message(f: Finding, lang: Lang = "zh") -> str:
 def note(code: str, params: dict[str, Any], lang: Lang = "zh") -> str:
     """Return a Lines note in ``lang``."""
     return _fmt(_pick(NOTES[code], lang), params)
+
+
+def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> np.ndarray:
+    """:func:`note` for many lines at once: ``params[name]`` holds each line's text for
+    ``{name}``. Each template is filled column-wise, not line by line."""
+    out = np.full(len(codes), None, dtype=object)
+    for code in pd.unique(codes):
+        if code is None or code not in NOTES:
+            continue
+        mask = codes == code
+        text = np.full(int(mask.sum()), "", dtype=object)
+        for literal, field, _spec, _conversion in string.Formatter().parse(_pick(NOTES[code], lang)):
+            text = text + literal
+            if field:
+                values = params.get(field)
+                part = values[mask] if values is not None else np.full(len(text), None, dtype=object)
+                text = text + np.where(pd.isna(part), "", part).astype(object)
+        out[mask] = text
+    return out
 
 
 def location(f: Finding) -> str:

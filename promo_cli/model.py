@@ -149,6 +149,10 @@ class TieredPolicy(_Policy):
         if self.basis == "quantity" and self.mode == "marginal":
             raise ValueError("basis: quantity works only with mode: whole "
                              "(a marginal slice of a quantity has no amount to apply a rate to)")
+        if self.basis == "amount":
+            for tier in self.tiers:
+                if (tier.from_ * 100) % 1:
+                    raise ValueError(f"a tier's from is an amount: at most two decimals, not {tier.from_}")
         return self
 
 
@@ -375,31 +379,6 @@ class Ledgers:
 # --------------------------------------------------------------------------- results
 
 @dataclass(frozen=True, slots=True)
-class RebateLine:
-    """One explained piece of a customer's rebate under one policy.
-
-    ``exact`` is the unrounded amount in yuan; ``rebate`` the cents this line
-    carries once the customer's policy total has been rounded once and spread over
-    its lines (see :func:`promo_cli.money.distribute_rounding`).
-    """
-
-    policy_id: str
-    customer_id: str
-    kind: str                      # tier-slice | whole | order | group-share
-    ref: str                       # tier number, order id or group id
-    base: Decimal                  # the amount (yuan) or quantity the rate applies to
-    rate: Decimal
-    exact: Decimal
-    rebate: int = 0
-    lower: Decimal | None = None
-    upper: Decimal | None = None
-    due_date: date | None = None
-    paid_on: date | None = None
-    note: tuple[str, tuple[tuple[str, Any], ...]] | None = None  # (message code, params)
-    source_row: int | None = None  # Excel row in the purchases ledger; None = aggregate
-
-
-@dataclass(frozen=True, slots=True)
 class CustomerResult:
     customer_id: str
     customer_name: str
@@ -421,7 +400,7 @@ class Settlement:
     as_of: date
     ledgers: Ledgers
     customers: tuple[CustomerResult, ...]
-    lines: tuple[RebateLine, ...]
+    lines: pd.DataFrame            # every rebate line, see promo_cli.lines
     orders: pd.DataFrame           # every purchase row with how it was counted
     findings: tuple[Finding, ...]
     reconciliation: tuple[tuple[str, int, int, str], ...] = field(default=())

@@ -14,6 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Sequence
 
+import numpy as np
+import pandas as pd
+
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 
@@ -86,6 +89,27 @@ def format_amount(cents: int) -> str:
 def format_display(cents: int) -> str:
     """Return cents for people: ``"1,234.50"``."""
     return f"{cents_to_decimal(cents):,.2f}"
+
+
+def format_display_many(cents) -> list[str]:
+    """:func:`format_display` over many amounts at once (integer arithmetic, no floats)."""
+    return [f"{'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}" for c in map(int, cents)]
+
+
+def format_amount_many(cents) -> list[str]:
+    """:func:`format_amount` over many amounts at once: ``-12.50``."""
+    return [f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}" for c in map(int, cents)]
+
+
+def decimal_texts(units, places: int) -> np.ndarray:
+    """Integers of 10**-places as decimal text, all at once: ``-1250, 2 → "-12.50"``."""
+    units = np.asarray(units, dtype=np.int64)
+    power = 10 ** places
+    magnitude = np.abs(units)
+    text = (magnitude // power).astype(str).astype(object)
+    if places:
+        text = text + "." + pd.Series((magnitude % power + power).astype(str)).str[1:].to_numpy(dtype=object)
+    return np.where(units < 0, "-", "").astype(object) + text
 
 
 def parse_rate(value: object) -> Decimal:

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promo_cli.policies.tiered import reached_tier, tier_slices
+import numpy as np
+
+from promo_cli.lines import exact_decimal
+from promo_cli.policies.tiered import marginal_parts, reached_tier
 from tests.conftest import order, rebates
 
 MARGINAL = """\
@@ -51,13 +54,14 @@ def test_returns_net_against_purchases_and_out_of_period_rows_do_not_count(run_c
 
 def test_lines_explain_each_slice_and_add_up(run_campaign):
     s = run_campaign(MARGINAL, [order("A1", "C1", "2026-08-01", "600000.50")])
-    lines = [(l.ref, l.lower, l.upper, l.base, l.exact, l.rebate) for l in s.lines]
+    lines = [(l.ref, l.lower, l.upper, l.base, exact_decimal(l.units, l.scale), l.rebate)
+             for l in s.lines.itertuples()]
     assert lines == [
-        ("1", Decimal(0), Decimal(100000), Decimal(100000), Decimal("1000.00"), 100000),
-        ("2", Decimal(100000), Decimal(500000), Decimal(400000), Decimal("8000.00"), 800000),
-        ("3", Decimal(500000), None, Decimal("100000.50"), Decimal("3000.0150"), 300002),
+        ("1", Decimal(0), Decimal(100000), 10_000_000, Decimal("1000.00"), 100000),
+        ("2", Decimal(100000), Decimal(500000), 40_000_000, Decimal("8000.00"), 800000),
+        ("3", Decimal(500000), None, 10_000_050, Decimal("3000.0150"), 300002),
     ]
-    assert sum(l.rebate for l in s.lines) == s.customers[0].rebates["ladder"] == 1_200_002
+    assert s.lines["rebate"].sum() == s.customers[0].rebates["ladder"] == 1_200_002
 
 
 def test_as_of_settles_mid_period(run_campaign):
@@ -85,8 +89,14 @@ BOUNDS = [(Decimal(0), Decimal("0.01")), (Decimal(100000), Decimal("0.02")), (De
 amounts = st.decimals(min_value=0, max_value=10**8, places=2, allow_nan=False, allow_infinity=False)
 
 
+def _slices(total):
+    """The engine's slices of one amount in yuan, as yuan."""
+    cents = marginal_parts(np.array([int(total * 100)]), [int(b * 100) for b, _ in BOUNDS])[:, 0]
+    return [Decimal(int(c)) / 100 for c in cents]
+
+
 def _marginal(total):
-    return sum((rate * part for _, _, _, part, rate in tier_slices(total, BOUNDS)), Decimal(0))
+    return sum((rate * part for (_, rate), part in zip(BOUNDS, _slices(total))), Decimal(0))
 
 
 @given(amounts, amounts)
@@ -104,5 +114,5 @@ def test_marginal_is_continuous_at_every_bound(bound):
 
 @given(amounts)
 def test_slices_cover_the_amount(total):
-    assert sum((part for *_, part, _ in tier_slices(total, BOUNDS)), Decimal(0)) == total
+    assert sum(_slices(total), Decimal(0)) == total
     assert reached_tier(total, BOUNDS) >= 1

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
-from promo_cli.model import Finding, GroupPurchasePolicy, RebateLine, finding
+from promo_cli.lines import make_lines
+from promo_cli.model import Finding, GroupPurchasePolicy, finding
 from promo_cli.money import (
     allocate,
     exact_times,
     format_display,
+    format_display_many,
     format_rate,
     round_cents,
 )
@@ -28,7 +31,7 @@ from promo_cli.policies.tiered import reached_tier
 
 
 def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
-                         ) -> tuple[list[RebateLine], list[Finding]]:
+                         ) -> tuple[pd.DataFrame, list[Finding]]:
     """Return one line per customer of each qualifying group; why others fail as findings."""
     rows = ctx.purchases[ctx.purchases["group_id"].notna()]
     bounds = [(tier.from_, tier.rate) for tier in policy.tiers]
@@ -38,19 +41,24 @@ def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
     unpaid = positive.loc[paid["paid"] < positive["amount"].astype("int64"), ["group_id", "order_id"]]
     unpaid_by_group = unpaid.groupby("group_id")["order_id"].agg(list)
 
-    lines: list[RebateLine] = []
+    by_group = rows.groupby("group_id", sort=True)
+    amounts = by_group["amount"].sum().astype("int64").to_dict()
+    quantities = (by_group["quantity"].agg(lambda s: sum((q for q in s if q is not None), Decimal(0))).to_dict()
+                  if policy.basis == "quantity" else {})
+    proof = by_group["group_proof"].agg(lambda s: s.notna().any()).to_dict()
+    first_row = by_group["_row"].min().to_dict()
+    shares_of = rows.groupby(["group_id", "customer_id"], sort=True)["amount"].sum().astype("int64")
+
+    columns: dict[str, list] = {k: [] for k in ("customer", "group", "base", "rate", "share", "group_amount",
+                                                 "group_basis", "group_rebate")}
     findings: list[Finding] = []
-    for group, members in rows.groupby("group_id", sort=True):
-        amount = int(members["amount"].sum())
-        if policy.basis == "quantity":
-            basis = sum((q for q in members["quantity"] if q is not None), Decimal(0))
-        else:
-            basis = Decimal(amount) / 100
+    for group, amount in amounts.items():
+        basis = quantities[group] if policy.basis == "quantity" else Decimal(amount) / 100
         reasons = []
         if basis < bounds[0][0]:
             reasons.append(("below-threshold", (("total", f"{basis:,}"),
                                                 ("threshold", f"{bounds[0][0]:,}"))))
-        if policy.require_proof and not members["group_proof"].notna().any():
+        if policy.require_proof and not proof[group]:
             reasons.append(("no-proof", ()))
         if group in unpaid_by_group.index:
             reasons.append(("unpaid", (("orders", ", ".join(unpaid_by_group[group][:5])),)))
@@ -59,21 +67,23 @@ def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
         if reasons:
             for why in reasons:
                 findings.append(finding("info", "group-not-qualified",
-                                        **ctx.source.at("group_id", int(members["_row"].min())),
+                                        **ctx.source.at("group_id", int(first_row[group])),
                                         value=group, group=group, policy=policy.id, why=why))
             continue
         rate = bounds[reached_tier(basis, bounds) - 1][1]
         group_rebate = round_cents(exact_times(rate, amount))
-        by_customer = members.groupby("customer_id", sort=True)["amount"].sum()
-        weights = [max(int(c), 0) for c in by_customer]
-        shares = allocate(group_rebate, weights)
-        for (customer, cents), share in zip(by_customer.items(), shares):
-            lines.append(RebateLine(
-                policy.id, customer, "group-share", group, Decimal(int(cents)) / 100, rate,
-                Decimal(share) / 100,
-                note=("group-share", (("group", group), ("group_amount", format_display(amount)),
-                                      ("measure", policy.basis), ("group_basis", f"{basis:,}"),
-                                      ("rate", format_rate(rate)),
-                                      ("group_rebate", format_display(group_rebate)),
-                                      ("share_base", format_display(int(cents)))))))
-    return lines, findings
+        by_customer = shares_of.loc[group]
+        shares = allocate(group_rebate, [max(int(c), 0) for c in by_customer])
+        for customer, cents, share in zip(by_customer.index, by_customer, shares):
+            for key, value in (("customer", customer), ("group", group), ("base", int(cents)), ("rate", rate),
+                               ("share", share), ("group_amount", amount), ("group_basis", basis),
+                               ("group_rebate", group_rebate)):
+                columns[key].append(value)
+    c = columns
+    return make_lines(
+        policy.id, "group-share", c["customer"], c["group"], np.array(c["base"], dtype=np.int64), c["rate"],
+        np.array(c["share"], dtype=np.int64), 2, "group-share", n_group=c["group"],
+        n_group_amount=format_display_many(c["group_amount"]), n_measure=policy.basis,
+        n_group_basis=[f"{b:,}" for b in c["group_basis"]], n_rate=[format_rate(r) for r in c["rate"]],
+        n_group_rebate=format_display_many(c["group_rebate"]),
+        n_share_base=format_display_many(c["base"])), findings

@@ -4,67 +4,61 @@ An in-period order with a positive amount qualifies when the payments on its
 order id dated on or before ``due_date + grace_days`` (and on or before as-of) add
 up to at least its amount. With ``scope: customer`` a customer earns it only if all
 of its positive in-period orders qualify. Every positive order gets a line, with a
-note saying why it earned the rate or not.
+note saying why it earned the rate or not. Computed over all orders at once.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+import numpy as np
 import pandas as pd
 
-from promo_cli.model import Finding, OnTimePaymentPolicy, RebateLine, finding
-from promo_cli.money import exact_times, format_display
+from promo_cli.lines import make_lines, rate_units
+from promo_cli.model import Finding, OnTimePaymentPolicy, finding
+from promo_cli.money import format_display_many
 from promo_cli.policies.context import PolicyContext, paid_by
 
 
 def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
-                          ) -> tuple[list[RebateLine], list[Finding]]:
+                          ) -> tuple[pd.DataFrame, list[Finding]]:
     """Return one line per positive in-period order, zero where it does not qualify."""
     orders = ctx.purchases[ctx.purchases["amount"] > 0]
     deadline = orders["due_date"] + pd.Timedelta(days=policy.grace_days)
     paid = paid_by(orders, ctx.payments, deadline)
-    has_due = orders["due_date"].notna()
-    qualifies = has_due & (paid["paid"] >= orders["amount"].astype("int64"))
+    cents = orders["amount"].to_numpy(dtype=np.int64)
+    has_due = orders["due_date"].notna().to_numpy()
+    qualifies = has_due & (paid["paid"].to_numpy() >= cents)
     if policy.scope == "customer":
-        all_ok = qualifies.groupby(orders["customer_id"]).transform("all")
+        all_ok = pd.Series(qualifies, index=orders.index).groupby(orders["customer_id"]).transform("all").to_numpy()
     else:
         all_ok = qualifies
+    earns = qualifies & all_ok
 
-    findings = [
-        finding("error", "missing-due-date", **ctx.source.at("due_date", int(row)),
-                order=order, policy=policy.id)
-        for order, row in zip(orders.loc[~has_due, "order_id"], orders.loc[~has_due, "_row"])
-    ]
-    as_of = pd.Timestamp(ctx.as_of)
-    grace = policy.grace_days
+    missing = orders[~has_due]
+    findings = [finding("error", "missing-due-date", **ctx.source.at("due_date", int(row)),
+                        order=order, policy=policy.id)
+                for order, row in zip(missing["order_id"], missing["_row"])]
     late = paid["full_on"].notna().to_numpy()
-    not_yet_due = (deadline > as_of).to_numpy()
-    lines = []
-    for customer, order_id, row, cents, due, ok, customer_ok, paid_on, full_on, paid_cents, paid_total, \
-            is_late, pending in zip(
-            orders["customer_id"], orders["order_id"], orders["_row"], orders["amount"].astype("int64"),
-            orders["due_date"], qualifies, all_ok, paid["paid_on"], paid["full_on"], paid["paid"],
-            paid["paid_total"], late, not_yet_due):
-        due = None if pd.isna(due) else due.date()
-        common = (("due", due), ("grace", grace))
-        if ok and customer_ok:
-            exact = exact_times(policy.rate, cents)
-            note = ("on-time", common + (("paid_on", paid_on.date()),))
-        else:
-            exact = Decimal(0)
-            if due is None:
-                note = ("no-due-date", ())
-            elif ok:
-                note = ("scope-customer", ())
-            elif is_late:
-                note = ("late", common + (("paid_on", full_on.date()),))
-            elif pending:
-                note = ("not-yet-due", common + (("paid", format_display(int(paid_total))),))
-            else:
-                note = ("partial", common + (("paid", format_display(int(paid_cents))),))
-        lines.append(RebateLine(
-            policy.id, customer, "order", order_id, Decimal(int(cents)) / 100, policy.rate, exact,
-            due_date=due, paid_on=None if pd.isna(paid_on) else paid_on.date(), note=note,
-            source_row=int(row)))
-    return lines, findings
+    pending = (deadline > pd.Timestamp(ctx.as_of)).to_numpy()
+    note = np.select([earns, ~has_due, qualifies, late, pending],
+                     ["on-time", "no-due-date", "scope-customer", "late", "not-yet-due"], "partial").astype(object)
+    paid_on = paid["paid_on"].to_numpy(dtype="datetime64[s]")
+    full_on = paid["full_on"].to_numpy(dtype="datetime64[s]")
+    due = orders["due_date"].to_numpy(dtype="datetime64[s]")
+    shown_paid = np.where(note == "not-yet-due", paid["paid_total"].to_numpy(), paid["paid"].to_numpy())
+    needs_paid = (note == "not-yet-due") | (note == "partial")
+    paid_text = np.full(len(orders), None, dtype=object)
+    paid_text[needs_paid] = format_display_many(shown_paid[needs_paid])
+    [integer], places = rate_units([policy.rate])
+    return make_lines(
+        policy.id, "order", orders["customer_id"], orders["order_id"], cents, policy.rate,
+        np.where(earns, cents * integer, 0), places + 2, note,
+        source_row=orders["_row"].to_numpy(), due_date=due, paid_on=paid_on,
+        n_due=_iso(due), n_grace=str(policy.grace_days),
+        n_paid_on=_iso(np.where(note == "late", full_on, paid_on)), n_paid=paid_text), findings
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    """Dates as ``2026-11-03`` text, None where there is none."""
+    text = np.datetime_as_string(days, unit="D").astype(object)
+    text[np.isnat(days)] = None
+    return text

@@ -3,32 +3,21 @@
 ``marginal``: each slice of the amount between two tier bounds earns that tier's
 rate (the plan's 超出部分 wording). ``whole``: the highest tier reached sets one
 rate for the whole net amount; with ``basis: quantity`` the quantity picks the tier
-and the rate still applies to the amount.
+and the rate still applies to the amount. Computed over all customers at once in
+integer cents.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from promo_cli.model import Finding, RebateLine, TieredPolicy, finding
-from promo_cli.money import exact_times, format_display, format_rate
+import numpy as np
+import pandas as pd
+
+from promo_cli.lines import concat_lines, make_lines, rate_units
+from promo_cli.model import Finding, TieredPolicy, finding
+from promo_cli.money import format_display, format_rate
 from promo_cli.policies.context import PolicyContext
-
-
-def tier_slices(total: Decimal, bounds: list[tuple[Decimal, Decimal]]
-                ) -> list[tuple[int, Decimal, Decimal | None, Decimal, Decimal]]:
-    """Return the marginal slices of ``total``: (tier number, lower, upper, slice, rate).
-
-    ``bounds`` is [(from, rate), …] ascending from 0. Only tiers with from < total count.
-    """
-    slices = []
-    for number, (lower, rate) in enumerate(bounds, start=1):
-        if lower >= total:
-            break
-        upper = bounds[number][0] if number < len(bounds) else None
-        top = total if upper is None else min(total, upper)
-        slices.append((number, lower, upper, top - lower, rate))
-    return slices
 
 
 def reached_tier(value: Decimal, bounds: list[tuple[Decimal, Decimal]]) -> int:
@@ -40,41 +29,67 @@ def reached_tier(value: Decimal, bounds: list[tuple[Decimal, Decimal]]) -> int:
     return reached
 
 
-def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[list[RebateLine], list[Finding]]:
+def marginal_parts(net: np.ndarray, bounds: list[int]) -> np.ndarray:
+    """Return the slice of each net amount (cents) between consecutive tier bounds (cents).
+
+    Row k of the result is the part of every amount above ``bounds[k]`` and below
+    ``bounds[k + 1]`` (no upper bound for the last tier); 0 where the amount does not reach it.
+    """
+    net = np.asarray(net, dtype=np.int64)
+    parts = np.zeros((len(bounds), len(net)), dtype=np.int64)
+    for k, lower in enumerate(bounds):
+        top = net if k + 1 == len(bounds) else np.minimum(net, bounds[k + 1])
+        parts[k] = np.maximum(top - lower, 0)
+    return parts
+
+
+def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame, list[Finding]]:
     """Return one line per tier slice (marginal) or per customer (whole)."""
     frame = ctx.purchases
-    bounds = [(tier.from_, tier.rate) for tier in policy.tiers]
-    amounts = frame.groupby("customer_id", sort=True)["amount"].sum()
+    amounts = frame.groupby("customer_id", sort=True)["amount"].sum().astype("int64")
+    customers, net = amounts.index.to_numpy(dtype=object), amounts.to_numpy()
+    findings = [finding("info", "net-not-positive", **ctx.source.at(), customer=customer,
+                        amount=format_display(int(cents)), policy=policy.id)
+                for customer, cents in zip(customers[net < 0], net[net < 0])]
+    integers, places = rate_units([t.rate for t in policy.tiers])
+    if policy.mode == "marginal":
+        parts = []
+        bounds = [int(t.from_ * 100) for t in policy.tiers]
+        slices = marginal_parts(net, bounds)
+        for number, tier in enumerate(policy.tiers):
+            lower = bounds[number]
+            upper = bounds[number + 1] if number + 1 < len(bounds) else None
+            has = slices[number] > 0
+            part = slices[number][has]
+            upper_text = "∞" if upper is None else format_display(upper)
+            parts.append(make_lines(
+                policy.id, "tier-slice", customers[has], str(number + 1), part, tier.rate,
+                part * integers[number], places + 2, "tier-slice",
+                lower=tier.from_, upper=None if upper is None else policy.tiers[number + 1].from_,
+                n_tier=str(number + 1), n_lower=format_display(lower), n_upper=upper_text,
+                n_base=[format_display(int(c)) for c in part], n_rate=format_rate(tier.rate)))
+        lines = concat_lines(parts)
+        if not lines.empty:  # customer by customer, tier by tier
+            lines = lines.sort_values(["customer_id"], kind="stable", ignore_index=True)
+        return lines, findings
     if policy.basis == "quantity":
         quantities = frame.groupby("customer_id", sort=True)["quantity"].agg(
             lambda s: sum((q for q in s if q is not None), Decimal(0)))
-    lines: list[RebateLine] = []
-    findings: list[Finding] = []
-    for customer, cents in amounts.items():
-        cents = int(cents)
-        net = Decimal(cents) / 100
-        measure = quantities[customer] if policy.basis == "quantity" else net
-        if cents < 0:
-            findings.append(finding("info", "net-not-positive", **ctx.source.at(), customer=customer,
-                                    amount=format_display(cents), policy=policy.id))
-        if measure <= 0 or cents <= 0:
-            continue
-        if policy.mode == "marginal":
-            for number, lower, upper, part, rate in tier_slices(net, bounds):
-                lines.append(RebateLine(
-                    policy.id, customer, "tier-slice", str(number), part, rate,
-                    exact_times(rate, part * 100), lower=lower, upper=upper,
-                    note=("tier-slice", (("tier", number), ("lower", f"{lower:,.2f}"),
-                                         ("upper", "∞" if upper is None else f"{upper:,.2f}"),
-                                         ("base", f"{part:,.2f}"), ("rate", format_rate(rate))))))
-        else:
-            number = reached_tier(measure, bounds)
-            lower, rate = bounds[number - 1]
-            upper = bounds[number][0] if number < len(bounds) else None
-            lines.append(RebateLine(
-                policy.id, customer, "whole", str(number), net, rate, exact_times(rate, cents),
-                lower=lower, upper=upper,
-                note=("whole", (("measure", policy.basis), ("reached", f"{measure:,}"),
-                                ("tier", number), ("lower", f"{lower:,}"), ("base", f"{net:,.2f}"),
-                                ("rate", format_rate(rate))))))
+        measure = [quantities[c] for c in customers]
+    else:
+        measure = [Decimal(int(c)) / 100 for c in net]
+    bounds = [(t.from_, t.rate) for t in policy.tiers]
+    rows = [(i, reached_tier(m, bounds)) for i, m in enumerate(measure) if m > 0 and net[i] > 0]
+    take = np.array([i for i, _ in rows], dtype=np.int64)
+    numbers = [n for _, n in rows]
+    tiers = [policy.tiers[n - 1] for n in numbers]
+    chosen = net[take]
+    lines = make_lines(
+        policy.id, "whole", customers[take], [str(n) for n in numbers], chosen, [t.rate for t in tiers],
+        chosen * np.array([integers[n - 1] for n in numbers], dtype=np.int64), places + 2, "whole",
+        lower=[t.from_ for t in tiers],
+        upper=[policy.tiers[n].from_ if n < len(policy.tiers) else None for n in numbers],
+        n_measure=policy.basis, n_reached=[f"{measure[i]:,}" for i in take], n_tier=[str(n) for n in numbers],
+        n_lower=[f"{t.from_:,}" for t in tiers], n_base=[format_display(int(c)) for c in chosen],
+        n_rate=[format_rate(t.rate) for t in tiers])
     return lines, findings

@@ -18,14 +18,21 @@ WORKBOOKS = (("rebate_detail.xlsx", write_rebate_detail), ("budget.xlsx", write_
              ("audit_report.xlsx", write_audit_report))
 
 
-def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None
-                  ) -> list[Path]:
-    """Write every output into ``out_dir``; all appear together or none does."""
+def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None,
+                  detail_rows: int | None = None, progress=None) -> list[Path]:
+    """Write every output into ``out_dir``; all appear together or none does.
+
+    ``detail_rows``: detail tables longer than this go to CSV beside the workbook (None: the
+    default limit; 0: always in the workbook). ``progress(name)`` is told of each output written."""
     generated_at = generated_at or datetime.now().replace(microsecond=0)
     with Staging(out_dir) as staging:
         for name, write in WORKBOOKS:
-            write(s, staging.path(name), lang, generated_at, side=staging.path)
+            write(s, staging.path(name), lang, generated_at, side=staging.path, detail_rows=detail_rows)
+            if progress:
+                progress(name)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
+        if progress:
+            progress("summary.json")
         _pause_for_tests()
         return staging.commit()
 

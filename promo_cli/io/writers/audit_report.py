@@ -6,6 +6,8 @@ import getpass
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers import sheet as sheet_layout
@@ -31,7 +33,8 @@ def run_by() -> str:
         return ""
 
 
-def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
+def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
+                       detail_rows: int | None = None) -> None:
     """Write the audit report workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
@@ -73,13 +76,18 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
         cached = cents_to_decimal((theirs or 0) - (ours or 0))
         return f"={cell(r, 3)}-{cell(r, 2)}", cached
 
-    if len(rows) <= sheet_layout.DETAIL_ROWS_LIMIT:
+    limit = sheet_layout.DETAIL_ROWS_LIMIT if detail_rows is None else detail_rows
+    if not limit or len(rows) <= limit:
         write_table(book.add_worksheet("Recompute"), styles, columns, rows, totals_label=L("total"),
                     row_formula=difference)
     else:
-        write_detail(book, styles, "Recompute", columns,
-                     [row[:4] + [(None, cents_to_decimal((row[3] or 0) - (row[2] or 0)))] + row[5:] for row in rows],
-                     side, "recompute.csv", L("detail_in_csv"))
+        engine = pd.array([r[2] for r in rows], dtype="Int64")
+        recomputed = pd.array([r[3] for r in rows], dtype="Int64")
+        table = pd.DataFrame({"customer": [r[0] for r in rows], "policy": [r[1] for r in rows], "engine": engine,
+                              "recomputed": recomputed, "difference": recomputed.fillna(0) - engine.fillna(0),
+                              "agrees": [r[5] for r in rows]})
+        write_detail(book, styles, "Recompute", columns[:4] + [Col(L("difference"), "money")] + columns[5:],
+                     table, side, "recompute.csv", L("detail_in_csv"), limit=limit)
 
     sheet = book.add_worksheet("Inputs")
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),

@@ -23,7 +23,8 @@ from promo_cli.model import Budget, Settlement
 from promo_cli.money import cents_to_decimal, round_cents
 
 
-def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
+def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
+                 detail_rows: int | None = None) -> None:
     """Write the budget workbook to ``path``."""
     budget = s.campaign.budget or Budget()
     book = new_workbook(path)

@@ -7,6 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.deposits import write_deposit_sheets
@@ -21,7 +24,8 @@ from promo_cli.io.writers.sheet import (
     write_table,
     write_title,
 )
-from promo_cli.messages import note
+from promo_cli.lines import NOTE_PREFIX, exact_texts
+from promo_cli.messages import notes
 from promo_cli.model import Settlement
 from promo_cli.money import cents_to_decimal, format_rate
 
@@ -44,14 +48,15 @@ def policy_header(policy, lang: str) -> str:
     return f"{policy.name} ({policy.id})" if policy.name else policy.id
 
 
-def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None) -> None:
+def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
+                        detail_rows: int | None = None) -> None:
     """Write the rebate detail workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
     L = lambda key: label(key, lang)  # noqa: E731
 
     if s.campaign.rebate_policies:
-        _write_rebate_sheets(book, styles, s, lang, generated_at, side)
+        _write_rebate_sheets(book, styles, s, lang, generated_at, side, detail_rows)
     for policy_id, result in s.deposits.items():
         write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
                              suffix=f" {policy_id}" if len(s.deposits) > 1 else "")
@@ -69,7 +74,8 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     book.close()
 
 
-def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime, side) -> None:
+def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime, side,
+                         detail_rows: int | None) -> None:
     """Summary (per customer), Lines (every amount explained) and Orders (every purchase row)."""
     L = lambda key: label(key, lang)  # noqa: E731
     # --- Summary
@@ -105,27 +111,14 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                 row_formula=row_formula)
 
     # --- Lines
-    names = {c.customer_id: c.customer_name for c in s.customers}
-    policy_names = {p.id: policy_header(p, lang) for p in policies}
-    source = s.ledgers.purchases
-    where = f"{source.label}[{source.sheet}]" if source and source.sheet else (source.label if source else "")
     columns = [Col(L("customer_id"), "id"), Col(L("customer_name"), "text"), Col(L("policy"), "text"),
                Col(L("kind"), "text"), Col(L("ref"), "id"), Col(L("lower"), "number"),
-               Col(L("upper"), "number"), Col(L("base"), "number"), Col(L("rate"), "rate"),
+               Col(L("upper"), "number"), Col(L("base"), "money"), Col(L("rate"), "rate"),
                Col(L("exact"), "exact", total=True), Col(L("rebate"), "money", total=True),
                Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
-    rows = []
-    for line in sorted(s.lines, key=lambda l: (l.customer_id, policy_order(policies, l.policy_id))):
-        code, params = line.note if line.note else (None, ())
-        rows.append([line.customer_id, names.get(line.customer_id, ""), policy_names[line.policy_id],
-                     L(line.kind), line.ref, line.lower, line.upper, line.base, line.rate, line.exact,
-                     line.rebate, line.due_date, line.paid_on,
-                     note(code, dict(params), lang) if code else None,
-                     f"{where}!{line.source_row}" if line.source_row else
-                     (f"{L('group_id')} {line.ref}" if line.kind == "group-share" else L("customer_id"))])
-    write_detail(book, styles, "Lines", columns, rows, side, "lines.csv", L("detail_in_csv"),
-                 totals_label=L("total"))
+    write_detail(book, styles, "Lines", columns, lines_table(s, lang), side, "lines.csv", L("detail_in_csv"),
+                 totals_label=L("total"), limit=detail_rows)
 
     # --- Orders
     columns = [Col(L("source_row"), "int"), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
@@ -135,17 +128,35 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     orders = s.orders
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
-    rows = [[row, order, customer, name, as_date(day), amount, quantity, as_date(due), group, status_label[status]]
-            for row, order, customer, name, day, amount, quantity, due, group, status in zip(
-                orders["_row"], orders["order_id"], orders["customer_id"], orders["customer_name"],
-                orders["order_date"], orders["amount"], orders["quantity"], orders["due_date"],
-                orders["group_id"], orders["status"])]
-    write_detail(book, styles, "Orders", columns, rows, side, "orders.csv", L("detail_in_csv"))
+    table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
+                    "due_date", "group_id"]].assign(status=orders["status"].map(status_label))
+    write_detail(book, styles, "Orders", columns, table, side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
-
-def policy_order(policies, policy_id: str) -> int:
-    return next(i for i, p in enumerate(policies) if p.id == policy_id)
+def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
+    """The Lines sheet's columns, customer by customer and policy by policy, built column-wise."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    policies = s.campaign.rebate_policies
+    order = {p.id: i for i, p in enumerate(policies)}
+    lines = s.lines.assign(_policy=s.lines["policy_id"].map(order)).sort_values(
+        ["customer_id", "_policy"], kind="stable", ignore_index=True)
+    names = {c.customer_id: c.customer_name for c in s.customers}
+    source = s.ledgers.purchases
+    where = f"{source.label}[{source.sheet}]" if source and source.sheet else (source.label if source else "")
+    rows = lines["source_row"]
+    kinds = lines["kind"].to_numpy(dtype=object)
+    origin = np.where(kinds == "group-share", L("group_id") + " " + lines["ref"].to_numpy(dtype=object), L("customer_id"))
+    origin = np.where(rows.notna().to_numpy(), where + "!" + rows.fillna(0).to_numpy(dtype=np.int64).astype(str).astype(object), origin)
+    params = {name[len(NOTE_PREFIX):]: lines[name].to_numpy(dtype=object)
+              for name in lines.columns if name.startswith(NOTE_PREFIX)}
+    return pd.DataFrame({
+        "customer_id": lines["customer_id"], "customer_name": lines["customer_id"].map(names).fillna(""),
+        "policy": lines["policy_id"].map({p.id: policy_header(p, lang) for p in policies}),
+        "kind": lines["kind"].map({k: L(k) for k in pd.unique(kinds)}), "ref": lines["ref"],
+        "lower": lines["lower"], "upper": lines["upper"], "base": lines["base"], "rate": lines["rate"],
+        "exact": exact_texts(lines), "rebate": lines["rebate"], "due_date": lines["due_date"],
+        "paid_on": lines["paid_on"], "note": notes(lines["note"].to_numpy(dtype=object), params, lang),
+        "source": origin})
 
 
 def policy_rows(s: Settlement) -> list[list[str]]:

@@ -8,6 +8,8 @@ cached in the file. Text is always written as a string, never as a formula.
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,10 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import xlsxwriter
+from pyarrow import csv as pa_csv
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from promo_cli.money import cents_to_decimal
+from promo_cli.money import cents_to_decimal, decimal_texts
 
 Kind = Literal["text", "longtext", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
 
@@ -35,6 +41,7 @@ MAX_WIDTH = 48
 # A detail table longer than this goes to a CSV file beside the workbook: an accountant filters
 # such a list in Excel from the CSV, and writing millions of styled cells would dominate the run.
 DETAIL_ROWS_LIMIT = 50_000
+EXCEL_ROWS = 1_048_576        # rows of a worksheet, header included
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH = {"date": 12, "rate": 11, "money": 12, "exact": 14}
 
@@ -89,7 +96,8 @@ def display_width(text: str) -> int:
 
 def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any) -> Any:
     """Write one typed value; return the number it holds (for cached totals) or None."""
-    if value is None or value == "" or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value) \
+            or (isinstance(value, str) and value == ""):
         sheet.write_blank(row, col, None, styles.for_kind(kind))
         return None
     if kind in ("text", "id", "longtext"):
@@ -100,6 +108,8 @@ def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any
         sheet.write_number(row, col, amount, styles.money)
         return amount
     if kind == "date":
+        if isinstance(value, np.datetime64):
+            value = pd.Timestamp(value)
         if isinstance(value, datetime):
             value = value.date()
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), styles.date)
@@ -108,6 +118,8 @@ def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any
         formula, cached = value
         sheet.write_formula(row, col, formula, styles.money, cached)
         return cached
+    if isinstance(value, np.integer):
+        value = int(value)
     number = value if isinstance(value, (int, Decimal)) else Decimal(str(value))
     sheet.write_number(row, col, number, styles.for_kind(kind))
     return number
@@ -195,42 +207,67 @@ def as_date(value: Any) -> date | None:
     return value
 
 
-def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: list, side, csv_name: str,
-                 note: str, totals_label: str | None = None) -> dict[str, Any] | None:
-    """Write a detail table as a sheet, or, past DETAIL_ROWS_LIMIT rows, as ``csv_name`` beside
-    the workbook (``side(name)`` gives its temporary path) with a sheet that says so."""
-    sheet = book.add_worksheet(name)
-    if len(rows) <= DETAIL_ROWS_LIMIT or side is None:
-        return write_table(sheet, styles, columns, rows, totals_label=totals_label)
-    write_csv(side(csv_name), columns, rows)
-    sheet.write_string(0, 0, note.format(rows=f"{len(rows):,}", file=csv_name), styles.label)
-    sheet.set_column(0, 0, 100)
-    return None
+def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], frame: pd.DataFrame, side,
+                 csv_name: str, note: str, totals_label: str | None = None,
+                 limit: int | None = None) -> list[str]:
+    """Write a detail table (``frame``'s columns in the order of ``columns``) and return where it went.
+
+    Past ``limit`` rows (DETAIL_ROWS_LIMIT unless given; 0 = no limit) it goes to ``csv_name``
+    beside the workbook (``side(name)`` gives its temporary path) and the sheet says so.
+    Otherwise it is written as sheets: past Excel's 1,048,576 rows it continues on
+    ``<name> 2``, ``<name> 3``, … each with its own header (and totals row).
+    """
+    limit = DETAIL_ROWS_LIMIT if limit is None else limit
+    if side is not None and limit and len(frame) > limit:
+        write_csv(side(csv_name), columns, frame)
+        sheet = book.add_worksheet(name)
+        sheet.write_string(0, 0, note.format(rows=f"{len(frame):,}", file=csv_name), styles.label)
+        sheet.set_column(0, 0, 100)
+        return [csv_name]
+    per_sheet = EXCEL_ROWS - 1 - (1 if totals_label is not None else 0)
+    names = []
+    for number, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
+        names.append(name if number == 1 else f"{name} {number}")
+        part = frame.iloc[start:start + per_sheet]
+        write_table(book.add_worksheet(names[-1]), styles, columns, part.itertuples(index=False, name=None),
+                    totals_label=totals_label)
+    return names
 
 
-def write_csv(path: Path, columns: Sequence[Col], rows: Iterable[Sequence[Any]]) -> None:
-    """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula."""
-    import csv
-
-    convert = [_CSV_CONVERTERS.get(c.kind, _plain) for c in columns]
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([c.header for c in columns])
-        writer.writerows([f(value) if value is not None else "" for f, value in zip(convert, row)] for row in rows)
+def sheets_needed(rows: int, totals: bool) -> int:
+    """How many sheets a detail table of ``rows`` rows takes in the workbook."""
+    per_sheet = EXCEL_ROWS - 1 - (1 if totals else 0)
+    return max(1, -(-rows // per_sheet))
 
 
-def _text(value: Any) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text   # OWASP CSV injection
+def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
+    """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula.
+
+    Columns are turned into text whole (no row-by-row Python) and written by Arrow's CSV writer."""
+    arrays = [pa.array(_csv_texts(column.kind, frame.iloc[:, j]), type=pa.string())
+              for j, column in enumerate(columns)]
+    table = pa.Table.from_arrays(arrays, names=[c.header for c in columns])
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([c.header for c in columns])
+    with path.open("wb") as handle:
+        handle.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+        pa_csv.write_csv(table, handle, write_options=pa_csv.WriteOptions(include_header=False,
+                                                                          quoting_style="needed"))
 
 
-def _plain(value: Any) -> str:
-    return "" if isinstance(value, float) and value != value else str(value)
-
-
-_CSV_CONVERTERS = {
-    "text": _text, "id": _text, "longtext": _text,
-    "money": lambda cents: str(cents_to_decimal(int(cents))),
-    "date": lambda day: "" if day != day else day.isoformat()[:10],
-    "formula": lambda pair: str(pair[1]),
-}
+def _csv_texts(kind: Kind, values: pd.Series) -> np.ndarray:
+    """One column as CSV text: "" where empty."""
+    present = values.notna().to_numpy()
+    out = np.full(len(values), "", dtype=object)
+    if not present.any():
+        return out
+    if kind == "money":
+        out[present] = decimal_texts(values[present].to_numpy(dtype=np.int64), 2)
+    elif kind == "date":
+        out[present] = np.datetime_as_string(values[present].to_numpy(dtype="datetime64[s]"), unit="D")
+    else:
+        texts = values[present].astype(str)
+        if kind in ("text", "id", "longtext"):
+            texts = texts.where(~texts.str.startswith(_FORMULA_START), "'" + texts)   # OWASP CSV injection
+        out[present] = texts.to_numpy(dtype=object)
+    return out

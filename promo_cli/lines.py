@@ -1,0 +1,136 @@
+"""Rebate lines: every explained piece of a customer's rebate under a policy, as one frame.
+
+A line's exact amount is an integer of ``units`` in 10**-``scale`` yuan (a rate with four
+decimals times cents needs scale 6), so a million lines are summed and rounded exactly
+with integer arithmetic, never through binary floats. Columns:
+
+- ``policy_id``, ``customer_id``, ``kind`` (tier-slice | whole | order | group-share),
+  ``ref`` (tier number, order id or group id), ``source_row`` (Excel row in the purchase
+  ledger, or <NA> for a line that sums several rows);
+- ``base`` (cents the rate applies to), ``rate`` (Decimal), ``units``, ``scale``,
+  ``rebate`` (cents once the customer's policy total was rounded once and spread over
+  its lines, see :func:`round_lines`);
+- ``lower``/``upper`` (tier bounds, Decimal or None), ``due_date``/``paid_on`` (datetime64);
+- ``note`` (a message code of :mod:`promo_cli.messages`) and its parameters as text
+  columns ``n_<name>``, ready to fill the note's template in either language.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from promo_cli.money import decimal_texts
+
+CORE = ("policy_id", "customer_id", "kind", "ref", "base", "rate", "units", "scale", "rebate",
+        "lower", "upper", "due_date", "paid_on", "note", "source_row")
+NOTE_PREFIX = "n_"
+
+
+def rate_units(rates: Sequence[Decimal]) -> tuple[list[int], int]:
+    """Return each rate as an integer number of 10**-places and the common ``places``.
+
+    A rate × cents is then ``int × cents`` units of 10**-(places + 2) yuan, exactly."""
+    places = max([0] + [max(0, -r.normalize().as_tuple().exponent) for r in rates])
+    return [int(r.scaleb(places)) for r in rates], places
+
+
+def make_lines(policy_id: str, kind: str, customer_id, ref, base, rate, units, scale: int,
+               note, source_row=None, lower=None, upper=None, due_date=None, paid_on=None,
+               **note_params) -> pd.DataFrame:
+    """Build a policy's lines; scalars are repeated over every line."""
+    n = len(customer_id)
+
+    def column(value, dtype=object):
+        if value is None:
+            return np.full(n, None, dtype=object) if dtype is object else np.full(n, np.datetime64("NaT"), dtype=dtype)
+        if np.ndim(value) == 0 and not isinstance(value, (list, tuple)):
+            return np.full(n, value, dtype=dtype)
+        return np.asarray(value, dtype=dtype) if dtype is not object else _objects(value)
+
+    frame = pd.DataFrame({
+        "policy_id": column(policy_id), "customer_id": column(customer_id), "kind": column(kind),
+        "ref": column(ref), "base": column(base, np.int64), "rate": column(rate),
+        "units": column(units, np.int64), "scale": np.full(n, scale, dtype=np.int64),
+        "rebate": np.zeros(n, dtype=np.int64), "lower": column(lower), "upper": column(upper),
+        "due_date": column(due_date, "datetime64[s]"), "paid_on": column(paid_on, "datetime64[s]"),
+        "note": column(note),
+        "source_row": pd.array(np.full(n, pd.NA) if source_row is None else source_row, dtype="Int64"),
+    })
+    for name, value in note_params.items():   # n_due=…, n_rate=…: the note's parameters
+        assert name.startswith(NOTE_PREFIX), name
+        frame[name] = column(value)
+    return frame
+
+
+def _objects(values) -> np.ndarray:
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values) if not isinstance(values, np.ndarray) else values
+    return out
+
+
+def empty_lines() -> pd.DataFrame:
+    return make_lines("", "", [], [], [], [], [], 2, [])
+
+
+def concat_lines(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_lines()
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    for name in frame.columns:
+        if name.startswith(NOTE_PREFIX):
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
+
+
+def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """Round each customer's total under each policy half-up once; spread its cents over its lines.
+
+    Every line gets the floor of its exact amount in cents or one cent more (largest
+    remainder first, the earlier line on a tie), so the lines add up to the rounded total.
+    """
+    if lines.empty:
+        return lines
+    units = lines["units"].to_numpy(dtype=np.int64)
+    per_cent = 10 ** (lines["scale"].to_numpy(dtype=np.int64) - 2)
+    group = lines.groupby(["policy_id", "customer_id"], sort=False).ngroup().to_numpy()
+    groups = group.max() + 1
+    total_units = np.zeros(groups, dtype=np.int64)
+    np.add.at(total_units, group, units)
+    unit = np.zeros(groups, dtype=np.int64)
+    unit[group] = per_cent
+    magnitude = (np.abs(total_units) * 2 + unit) // (2 * unit)          # half-up, away from zero
+    total_cents = np.where(total_units < 0, -magnitude, magnitude)
+    floors = units // per_cent
+    floor_sum = np.zeros(groups, dtype=np.int64)
+    np.add.at(floor_sum, group, floors)
+    short = total_cents - floor_sum
+    remainder = units - floors * per_cent
+    order = np.lexsort((np.arange(len(units)), -remainder, group))
+    starts = np.searchsorted(group[order], np.arange(groups))
+    rank = np.empty(len(units), dtype=np.int64)
+    rank[order] = np.arange(len(units)) - starts[group[order]]
+    out = lines.copy()
+    out["rebate"] = floors + (rank < short[group])
+    return out
+
+
+def exact_decimal(units: int, scale: int) -> Decimal:
+    """One line's exact amount in yuan."""
+    return Decimal(int(units)).scaleb(-int(scale))
+
+
+def exact_texts(lines: pd.DataFrame) -> np.ndarray:
+    """Every line's exact amount as decimal text (``-12.3450``), without floats."""
+    units, scale = lines["units"].to_numpy(dtype=np.int64), lines["scale"].to_numpy(dtype=np.int64)
+    out = np.empty(len(lines), dtype=object)
+    for places in np.unique(scale):
+        mask = scale == places
+        out[mask] = decimal_texts(units[mask], int(places))
+    return out
