@@ -1,8 +1,10 @@
 """A second, deliberately simple implementation of every rebate policy, for the audit.
 
-Plain Python loops over the ledger rows with Decimal yuan. It shares no calculation
-code with the engine (not money.py, not policies/): its own period filter, tier maths,
-payment matching, rounding and largest-remainder split. The audit compares its result
+Whole-day numbers and cents in numpy arrays for what runs over every ledger row (period
+filter, payment matching), plain Decimal loops per customer and per group for the
+policy maths. It shares no calculation code with the engine (not money.py, not
+policies/, not lines.py): its own period filter, tier maths, payment matching, sums
+before the rate, rounding and largest-remainder split. The audit compares its result
 with the engine's for every customer and policy; any difference is an error finding.
 """
 
@@ -12,6 +14,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 from promo_cli.model import Campaign
@@ -23,13 +26,27 @@ def _round(yuan: Decimal) -> int:
     return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _days(column: pd.Series) -> list[date | None]:
-    """A date column as Python dates (None when empty), converted in one step."""
-    return [None if d is pd.NaT or d != d else d for d in column.dt.date.tolist()]
+def _day_numbers(column: pd.Series) -> np.ndarray:
+    """A date column as whole days since 1970 (a large sentinel where empty)."""
+    days = column.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return np.where(np.isnat(column.to_numpy(dtype="datetime64[D]")), _NEVER, days)
+
+
+_NEVER = np.iinfo(np.int64).max // 2
 
 
 def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _day(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, codes, values)
+    return out
 
 
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date
@@ -37,40 +54,42 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
     """Return {(customer_id, policy_id): cents} for every customer with an in-period row."""
     start, end = campaign.campaign.period.start, campaign.campaign.period.end
     last = min(end, as_of)
-    rows = []
-    for order_id, customer, day, cents, quantity, due, group, proof in zip(
-            purchases["order_id"], purchases["customer_id"], _days(purchases["order_date"]), purchases["amount"],
-            purchases["quantity"], _days(purchases["due_date"]), purchases["group_id"], purchases["group_proof"]):
-        if start <= day <= last:
-            rows.append({"order": order_id, "customer": customer, "amount": Decimal(int(cents)) / 100,
-                         "quantity": Decimal(quantity) if isinstance(quantity, (int, Decimal)) else ZERO,
-                         "due": due, "group": _text(group), "proof": _text(proof)})
-    paid: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-    for order_id, day, cents in zip(payments["order_id"], _days(payments["payment_date"]), payments["amount"]):
-        if day <= as_of:
-            paid[order_id].append((day, Decimal(int(cents)) / 100))
+    day = _day_numbers(purchases["order_date"])
+    keep = (day >= _day(start)) & (day <= _day(last))
+    rows = purchases[keep]
+    cents = rows["amount"].to_numpy(dtype=np.int64)
+    customer_of, customers = pd.factorize(rows["customer_id"], sort=True)
+    customers = list(customers)
+    n = len(customers)
 
-    def paid_until(order_id: str, deadline: date) -> Decimal:
-        total = ZERO
-        for day, amount in paid[order_id]:
-            if day <= deadline:
-                total += amount
-        return total
+    # every payment known at as-of, against the position of its order among the kept rows
+    pay_day = _day_numbers(payments["payment_date"])
+    known = pay_day <= _day(as_of)
+    order_at = pd.Index(rows["order_id"]).get_indexer(payments["order_id"][known])
+    matched = order_at >= 0
+    pay_order = order_at[matched]
+    pay_day = pay_day[known][matched]
+    pay_cents = payments["amount"][known].to_numpy(dtype=np.int64)[matched]
 
-    customers = sorted({row["customer"] for row in rows})
+    def paid_until(deadlines: np.ndarray) -> np.ndarray:
+        """Per kept row: cents paid on its order id on or before its deadline (whole days)."""
+        timely = pay_day <= deadlines[pay_order]
+        return _sum_by(pay_order[timely], pay_cents[timely], len(rows))
+
     result: dict[tuple[str, str], int] = {}
     for policy in campaign.rebate_policies:
         for customer in customers:
             result[(customer, policy.id)] = 0
         if policy.type == "tiered":
-            amount: dict[str, Decimal] = defaultdict(lambda: ZERO)
-            quantity: dict[str, Decimal] = defaultdict(lambda: ZERO)
-            for row in rows:
-                amount[row["customer"]] += row["amount"]
-                quantity[row["customer"]] += row["quantity"]
-            for customer in customers:
-                total = amount[customer]
-                measure = quantity[customer] if policy.basis == "quantity" else total
+            amount = _sum_by(customer_of, cents, n)
+            if policy.basis == "quantity":
+                quantity = [ZERO] * n
+                for code, q in zip(customer_of, rows["quantity"]):
+                    if q is not None:
+                        quantity[code] += q
+            for c, customer in enumerate(customers):
+                total = Decimal(int(amount[c])) / 100
+                measure = quantity[c] if policy.basis == "quantity" else total
                 if total <= 0 or measure <= 0:
                     continue
                 rebate = ZERO
@@ -88,48 +107,47 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
                     rebate = total * rate
                 result[(customer, policy.id)] = _round(rebate)
         elif policy.type == "on_time_payment":
-            earned: dict[str, Decimal] = defaultdict(lambda: ZERO)
-            all_on_time: dict[str, bool] = defaultdict(lambda: True)
-            for row in rows:
-                if row["amount"] <= 0:
-                    continue
-                on_time = row["due"] is not None and \
-                    paid_until(row["order"], row["due"] + timedelta(days=policy.grace_days)) >= row["amount"]
-                if on_time:
-                    earned[row["customer"]] += row["amount"] * policy.rate
-                else:
-                    all_on_time[row["customer"]] = False
-            for customer, rebate in earned.items():
-                if policy.scope == "order" or all_on_time[customer]:
-                    result[(customer, policy.id)] = _round(rebate)
+            due = _day_numbers(rows["due_date"])
+            has_due = due != _NEVER
+            deadline = np.where(has_due, due + policy.grace_days, -_NEVER)
+            positive = cents > 0
+            on_time = positive & has_due & (paid_until(deadline) >= cents)
+            earned = _sum_by(customer_of[on_time], cents[on_time], n)
+            failed = _sum_by(customer_of[positive & ~on_time], np.ones(int((positive & ~on_time).sum()), np.int64), n)
+            for c, customer in enumerate(customers):
+                if earned[c] and (policy.scope == "order" or failed[c] == 0):
+                    result[(customer, policy.id)] = _round(Decimal(int(earned[c])) / 100 * policy.rate)
         elif policy.type == "group_purchase":
-            groups: dict[str, list[dict]] = defaultdict(list)
-            for row in rows:
-                if row["group"] is not None:
-                    groups[row["group"]].append(row)
+            paid_by_end = paid_until(np.full(len(rows), _day(last)))
+            groups: dict[str, list[int]] = defaultdict(list)
+            for i, group in enumerate(rows["group_id"]):
+                if _text(group) is not None:
+                    groups[group].append(i)
+            proofs, quantities = rows["group_proof"].to_numpy(dtype=object), rows["quantity"].to_numpy(dtype=object)
             for members in groups.values():
-                group_amount = sum((m["amount"] for m in members), ZERO)
-                basis = sum((m["quantity"] if policy.basis == "quantity" else m["amount"] for m in members), ZERO)
+                group_amount = sum((Decimal(int(cents[m])) / 100 for m in members), ZERO)
+                basis = sum((Decimal(quantities[m]) if quantities[m] is not None else ZERO for m in members), ZERO) \
+                    if policy.basis == "quantity" else group_amount
                 rate = None
                 for tier in policy.tiers:
                     if basis >= tier.from_:
                         rate = tier.rate
                 if rate is None or group_amount <= 0:
                     continue
-                if policy.require_proof and not any(m["proof"] for m in members):
+                if policy.require_proof and not any(_text(proofs[m]) for m in members):
                     continue
-                if any(m["amount"] > 0 and paid_until(m["order"], last) < m["amount"] for m in members):
+                if any(cents[m] > 0 and paid_by_end[m] < cents[m] for m in members):
                     continue
-                cents = _round(group_amount * rate)
+                share_cents = _round(group_amount * rate)
                 weight: dict[str, Decimal] = defaultdict(lambda: ZERO)
                 for m in members:
-                    weight[m["customer"]] += m["amount"]
+                    weight[customers[customer_of[m]]] += Decimal(int(cents[m])) / 100
                 names = sorted(weight)
-                weights = [max(weight[n], ZERO) for n in names]
+                weights = [max(weight[name], ZERO) for name in names]
                 whole = sum(weights, ZERO)
-                shares = [cents * w // whole for w in weights]           # floor of each exact share
-                remainders = [cents * w % whole for w in weights]
-                left = cents - int(sum(shares))
+                shares = [share_cents * w // whole for w in weights]           # floor of each exact share
+                remainders = [share_cents * w % whole for w in weights]
+                left = share_cents - int(sum(shares))
                 by_remainder = sorted(range(len(names)), key=lambda i: (-remainders[i], names[i]))
                 for i in by_remainder[:left]:
                     shares[i] += 1
