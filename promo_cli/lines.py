@@ -126,11 +126,11 @@ def exact_decimal(units: int, scale: int) -> Decimal:
     return Decimal(int(units)).scaleb(-int(scale))
 
 
-def exact_texts(lines: pd.DataFrame) -> np.ndarray:
-    """Every line's exact amount as decimal text (``-12.3450``), without floats."""
-    units, scale = lines["units"].to_numpy(dtype=np.int64), lines["scale"].to_numpy(dtype=np.int64)
-    out = np.empty(len(lines), dtype=object)
-    for places in np.unique(scale):
-        mask = scale == places
-        out[mask] = decimal_texts(units[mask], int(places))
-    return out
+def exact_texts(lines: pd.DataFrame) -> pd.Series:
+    """Every line's exact amount as decimal text at the finest scale of all lines (``12.34500``)."""
+    if lines.empty:
+        return pd.Series([], dtype=object)
+    scale = lines["scale"].to_numpy(dtype=np.int64)
+    finest = int(scale.max())
+    units = lines["units"].to_numpy(dtype=np.int64) * 10 ** (finest - scale)
+    return pd.Series(pd.arrays.ArrowExtensionArray(decimal_texts(units, finest)), index=lines.index)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from promo_cli.model import Finding
 
@@ -211,22 +213,27 @@ def note(code: str, params: dict[str, Any], lang: Lang = "zh") -> str:
     return _fmt(_pick(NOTES[code], lang), params)
 
 
-def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> np.ndarray:
+def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> pa.Array:
     """:func:`note` for many lines at once: ``params[name]`` holds each line's text for
-    ``{name}``. Each template is filled column-wise, not line by line."""
-    out = np.full(len(codes), None, dtype=object)
+    ``{name}``. Each template is filled column-wise by Arrow's string kernels."""
+    codes = np.asarray(codes, dtype=object)
+    out = pa.nulls(len(codes), type=pa.string())
     for code in pd.unique(codes):
         if code is None or code not in NOTES:
             continue
         mask = codes == code
-        text = np.full(int(mask.sum()), "", dtype=object)
+        pieces: list = []
         for literal, field, _spec, _conversion in string.Formatter().parse(_pick(NOTES[code], lang)):
-            text = text + literal
+            if literal:
+                pieces.append(literal)
             if field:
                 values = params.get(field)
-                part = values[mask] if values is not None else np.full(len(text), None, dtype=object)
-                text = text + np.where(pd.isna(part), "", part).astype(object)
-        out[mask] = text
+                pieces.append(pa.array(values, type=pa.string(), from_pandas=True) if values is not None else "")
+        if not any(isinstance(p, pa.Array) for p in pieces):
+            filled = pa.array(np.full(len(codes), "".join(pieces), dtype=object), type=pa.string())
+        else:
+            filled = pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement="")
+        out = pc.if_else(pa.array(mask), filled, out)
     return out
 
 

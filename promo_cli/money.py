@@ -15,7 +15,8 @@ from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
@@ -101,15 +102,19 @@ def format_amount_many(cents) -> list[str]:
     return [f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}" for c in map(int, cents)]
 
 
-def decimal_texts(units, places: int) -> np.ndarray:
-    """Integers of 10**-places as decimal text, all at once: ``-1250, 2 → "-12.50"``."""
+def decimal_texts(units, places: int):
+    """Integers of 10**-places as decimal text, all at once: ``-1250, 2 → "-12.50"``.
+
+    Returns an Arrow string array (integer arithmetic, then Arrow's string kernels)."""
     units = np.asarray(units, dtype=np.int64)
     power = 10 ** places
     magnitude = np.abs(units)
-    text = (magnitude // power).astype(str).astype(object)
-    if places:
-        text = text + "." + pd.Series((magnitude % power + power).astype(str)).str[1:].to_numpy(dtype=object)
-    return np.where(units < 0, "-", "").astype(object) + text
+    whole = pc.cast(pa.array(magnitude // power), pa.string())
+    sign = pa.array(np.where(units < 0, "-", ""), type=pa.string())
+    if not places:
+        return pc.binary_join_element_wise(sign, whole, "")
+    fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % power), pa.string()), width=places, padding="0")
+    return pc.binary_join_element_wise(sign, whole, ".", fraction, "")
 
 
 def parse_rate(value: object) -> Decimal:

@@ -198,3 +198,31 @@ def test_each_overflowing_column_gets_its_own_summing_up(tmp_path):
     more = sorted((f.column, dict(f.params)["like"], dict(f.params)["count"]) for f in findings
                   if f.code == "more-like-this")
     assert more == [("订单日期", "not-a-date", 5), ("金额", "not-a-number", 5)]
+
+
+def test_fast_reader_numbers_rows_and_columns_as_excel_does(tmp_path):
+    """An empty sheet and a hidden one before the ledger, the table starting at C4 with a blank
+    row inside and a column mixing numbers and text: every finding still names its Excel cell."""
+    path = tmp_path / "p.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    book.add_worksheet("说明")                                   # empty
+    hidden = book.add_worksheet("旧")
+    hidden.write_row(0, 0, HEAD_ZH)
+    hidden.hide()
+    ws = book.add_worksheet("销售台账")
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(3, 2, HEAD_ZH)
+    rows = [["A1", "C1", "甲", 1500.5], None, ["A2", "C2", "乙", "12x"], ["A3", "C3", "丙", 0.1 + 0.2]]
+    for r, row in enumerate(rows, start=4):
+        if row:
+            ws.write_row(r, 2, row[:3])
+            ws.write_datetime(r, 5, pd.Timestamp("2026-08-01").to_pydatetime(), day)
+            ws.write(r, 6, row[3])
+    book.close()
+    ledger, findings = read_ledger(path, "purchases")
+    assert ledger.sheet == "销售台账"
+    assert list(ledger.frame["_row"]) == [5, 7, 8]
+    assert [None if pd.isna(v) else v for v in ledger.frame["amount"]] == [150050, None, 30]
+    [bad] = [f for f in findings if f.code == "not-a-number"]
+    assert (bad.row, bad.cell, bad.column, bad.value) == (7, "G7", "采购金额", "12x")
+    assert ledger.headers["amount"] == ("采购金额", "G")

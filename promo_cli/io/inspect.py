@@ -66,7 +66,7 @@ def inspect_workbook(raw: bytes, limits: Limits) -> dict[str, int]:
     """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken.
 
     Returns, for the worksheets of an xlsx, {part name: 0-based row of its first cell with a
-    value} where the part's first megabyte shows it (the reader needs it to number rows).
+    value}; a sheet without any value is not in it (the reader needs it to number rows).
     """
     try:
         return _inspect(raw, limits)
@@ -131,14 +131,15 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
                 if is_sheet:
                     if seen == len(chunk):
                         _check_dimension(window, info.filename, limits)
-                        first = _first_value_row(chunk)
+                    if info.filename not in first_rows:
+                        first = _first_value_row(window)
                         if first is not None:
                             first_rows[info.filename] = first
                     wide = _WIDE_CELL.search(window)
                     if wide and _column_number(wide.group(1)) > limits.max_columns:
                         raise Unreadable("sheet-too-wide", part=info.filename,
                                          column=wide.group(1).decode(), max=limits.max_columns)
-                tail = chunk[-64:]
+                tail = chunk[-4096:]
     except zipfile.BadZipFile:
         raise Unreadable("workbook-corrupt", reason=f"{info.filename}: bad CRC") from None
     except (zlib.error, EOFError, NotImplementedError) as exc:
@@ -150,8 +151,9 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
     return seen
 
 
-def sheet_parts(raw: bytes) -> dict[str, str]:
-    """{sheet name: its part in the zip} of an inspected xlsx ({} if it cannot tell)."""
+def sheet_parts(raw: bytes) -> dict[str, str] | None:
+    """{name: its part in the zip} of an inspected xlsx's visible sheets, in the workbook's
+    order (None if it cannot tell)."""
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     try:
@@ -159,10 +161,12 @@ def sheet_parts(raw: bytes) -> dict[str, str]:
             book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
-        return {}
+        return None
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     parts = {}
     for sheet in book.iter(f"{main}sheet"):
+        if sheet.get("state", "visible") != "visible":
+            continue
         target = targets.get(sheet.get(rel), "")
         parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
     return parts

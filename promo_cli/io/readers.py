@@ -101,19 +101,32 @@ def _read_tables(raw: bytes, kind: str, limits: Limits) -> Iterator[_Table]:
         yield _read_csv(raw)
         return
     first_rows = inspect_workbook(raw, limits)
-    parts = sheet_parts(raw) if first_rows else {}
-    try:
+    parts = sheet_parts(raw) if kind == "xlsx" else None
+    if parts is not None:
+        # the fast path: fastexcel's Arrow columns, each sheet's header row known from its XML
+        try:
+            reader = fastexcel.read_excel(raw)
+        except BaseException as exc:
+            _unreadable(exc)
+        for sheet_name, part in parts.items():
+            if part not in first_rows:      # not a single value in the sheet
+                yield _Table(sheet_name, (), [], 1, 0)
+                continue
+            try:
+                table = _fast_sheet(reader, sheet_name, first_rows[part])
+            except BaseException as exc:
+                _unreadable(exc)
+            yield table
+        return
+    try:   # xls, and an xlsx whose first cells the fast path cannot place: cell by cell
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         visible = [meta.name for meta in workbook.sheets_metadata
                    if str(meta.typ).endswith("WorkSheet") and str(meta.visible).endswith("Visible")]
-        fast = fastexcel.read_excel(raw) if kind == "xlsx" else None
     except BaseException as exc:
         _unreadable(exc)
     for sheet_name in visible:
-        first = first_rows.get(parts.get(sheet_name, ""))
         try:
-            table = (_fast_sheet(fast, sheet_name, first) if fast is not None and first is not None
-                     else _calamine_sheet(workbook, sheet_name))
+            table = _calamine_sheet(workbook, sheet_name)
         except BaseException as exc:
             _unreadable(exc)
         yield table

@@ -155,7 +155,8 @@ def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
         "kind": lines["kind"].map({k: L(k) for k in pd.unique(kinds)}), "ref": lines["ref"],
         "lower": lines["lower"], "upper": lines["upper"], "base": lines["base"], "rate": lines["rate"],
         "exact": exact_texts(lines), "rebate": lines["rebate"], "due_date": lines["due_date"],
-        "paid_on": lines["paid_on"], "note": notes(lines["note"].to_numpy(dtype=object), params, lang),
+        "paid_on": lines["paid_on"],
+        "note": pd.Series(pd.arrays.ArrowExtensionArray(notes(lines["note"].to_numpy(dtype=object), params, lang))),
         "source": origin})
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import xlsxwriter
+from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
@@ -243,10 +244,10 @@ def sheets_needed(rows: int, totals: bool) -> int:
 def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
     """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula.
 
-    Columns are turned into text whole (no row-by-row Python) and written by Arrow's CSV writer."""
-    arrays = [pa.array(_csv_texts(column.kind, frame.iloc[:, j]), type=pa.string())
-              for j, column in enumerate(columns)]
-    table = pa.Table.from_arrays(arrays, names=[c.header for c in columns])
+    Columns are turned into text whole, as Arrow arrays (no row-by-row Python), and written
+    by Arrow's CSV writer."""
+    arrays = [_csv_texts(column.kind, frame.iloc[:, j]) for j, column in enumerate(columns)]
+    table = pa.Table.from_arrays(arrays, names=[f"c{j}" for j in range(len(columns))])
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([c.header for c in columns])
     with path.open("wb") as handle:
@@ -255,19 +256,22 @@ def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
                                                                           quoting_style="needed"))
 
 
-def _csv_texts(kind: Kind, values: pd.Series) -> np.ndarray:
-    """One column as CSV text: "" where empty."""
-    present = values.notna().to_numpy()
-    out = np.full(len(values), "", dtype=object)
-    if not present.any():
-        return out
+def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
+    """One column as CSV text ("" where empty)."""
     if kind == "money":
-        out[present] = decimal_texts(values[present].to_numpy(dtype=np.int64), 2)
+        cents = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype != np.int64 else values.to_numpy()
+        texts = decimal_texts(cents, 2)
     elif kind == "date":
-        out[present] = np.datetime_as_string(values[present].to_numpy(dtype="datetime64[s]"), unit="D")
+        days = values.to_numpy(dtype="datetime64[s]")
+        texts = pc.strftime(pa.array(days, type=pa.timestamp("s")), format="%Y-%m-%d")
+    elif values.dtype == object:
+        texts = pa.array([None if v is None or v != v else str(v) for v in values], type=pa.string()) \
+            if kind not in ("text", "id", "longtext") else pa.array(values.to_numpy(dtype=object), type=pa.string(),
+                                                                     from_pandas=True)
     else:
-        texts = values[present].astype(str)
-        if kind in ("text", "id", "longtext"):
-            texts = texts.where(~texts.str.startswith(_FORMULA_START), "'" + texts)   # OWASP CSV injection
-        out[present] = texts.to_numpy(dtype=object)
-    return out
+        texts = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    if kind in ("text", "id", "longtext"):      # OWASP CSV injection: never a formula
+        risky = pc.fill_null(pc.match_substring_regex(texts, r"^[=+\-@\t\r]"), False)
+        texts = pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
+    present = pa.array(values.notna().to_numpy())
+    return pc.if_else(present, pc.fill_null(texts, ""), "")
