@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import numpy as np
 import pandas as pd
 
 from promo_cli.model import (
@@ -51,8 +52,7 @@ def _out_of_period(ledgers, orders, payments, in_period) -> list[Finding]:
 def _unknown_orders(ledgers, orders, payments, in_period) -> list[Finding]:
     if ledgers.payments is None:
         return []
-    known = set(orders["order_id"])
-    unknown = payments[~payments["order_id"].isin(known)]
+    unknown = payments[~payments["order_id"].isin(orders["order_id"])]
     return [finding("warning", "payment-unknown-order", **ledgers.payments.at("order_id", int(row)),
                     value=order, order=order)
             for order, row in zip(unknown["order_id"], unknown["_row"])]
@@ -92,16 +92,13 @@ def _returns_without_purchase(ledgers, orders, payments, in_period) -> list[Find
 
 
 def _several_names(ledgers, orders, payments, in_period) -> list[Finding]:
-    names: dict[str, list[str]] = defaultdict(list)
-    rows: dict[str, int] = {}
-    for customer, name, row in orders[["customer_id", "customer_name", "_row"]].dropna().itertuples(index=False):
-        if name not in names[customer]:
-            names[customer].append(name)
-            if len(names[customer]) == 2:
-                rows[customer] = int(row)
-    return [finding("warning", "several-names", **ledgers.purchases.at("customer_name", rows[c]),
-                    customer=c, names=" / ".join(n))
-            for c, n in sorted(names.items()) if len(n) > 1]
+    named = orders[["customer_id", "customer_name", "_row"]].dropna().drop_duplicates(["customer_id", "customer_name"])
+    several = named[named.duplicated("customer_id", keep=False)]
+    out = []
+    for customer, group in several.groupby("customer_id", sort=True):
+        out.append(finding("warning", "several-names", **ledgers.purchases.at("customer_name", int(group["_row"].iloc[1])),
+                           customer=customer, names=" / ".join(group["customer_name"])))
+    return out
 
 
 def _odd_amounts(ledgers, orders, payments, in_period) -> list[Finding]:
@@ -115,9 +112,10 @@ def _odd_amounts(ledgers, orders, payments, in_period) -> list[Finding]:
     has_q = quantity.notna()
     if has_q.any():
         signs = orders[has_q]
-        q = signs["quantity"].map(lambda v: (v > 0) - (v < 0))
-        a = signs["amount"].map(lambda v: (v > 0) - (v < 0))
-        for row in signs.loc[(q * a) < 0, "_row"]:
+        q = signs["quantity"].to_numpy(dtype=object)
+        a = signs["amount"].to_numpy(dtype=np.int64)
+        opposite = ((q > 0) & (a < 0)) | ((q < 0) & (a > 0))
+        for row in signs.loc[opposite.astype(bool), "_row"]:
             out.append(finding("warning", "sign-mismatch", **ledgers.purchases.at("quantity", int(row))))
     return out
 

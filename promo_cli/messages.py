@@ -216,25 +216,33 @@ def note(code: str, params: dict[str, Any], lang: Lang = "zh") -> str:
 def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> pa.Array:
     """:func:`note` for many lines at once: ``params[name]`` holds each line's text for
     ``{name}``. Each template is filled column-wise by Arrow's string kernels."""
-    codes = np.asarray(codes, dtype=object)
-    out = pa.nulls(len(codes), type=pa.string())
-    for code in pd.unique(codes):
-        if code is None or code not in NOTES:
+    kinds, known = pd.factorize(pd.Series(codes, dtype=object))
+    columns: dict[str, pa.Array] = {}
+    parts, positions = [], []
+    for k, code in enumerate(known):
+        if code not in NOTES:
             continue
-        mask = codes == code
+        where = np.flatnonzero(kinds == k)
         pieces: list = []
         for literal, field, _spec, _conversion in string.Formatter().parse(_pick(NOTES[code], lang)):
             if literal:
                 pieces.append(literal)
-            if field:
-                values = params.get(field)
-                pieces.append(pa.array(values, type=pa.string(), from_pandas=True) if values is not None else "")
-        if not any(isinstance(p, pa.Array) for p in pieces):
-            filled = pa.array(np.full(len(codes), "".join(pieces), dtype=object), type=pa.string())
+            if field and field in params:
+                if field not in columns:
+                    columns[field] = pa.array(params[field], type=pa.string(), from_pandas=True)
+                pieces.append(columns[field].take(where))
+        if any(isinstance(p, pa.Array) for p in pieces):
+            parts.append(pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement=""))
         else:
-            filled = pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement="")
-        out = pc.if_else(pa.array(mask), filled, out)
-    return out
+            parts.append(pa.array(["".join(pieces)] * len(where), type=pa.string()))
+        positions.append(where)
+    out = pa.nulls(len(codes), type=pa.string())
+    if not parts:
+        return out
+    where = np.concatenate(positions)
+    order = np.full(len(codes), len(where), dtype=np.int64)     # lines without a note: the null
+    order[where] = np.arange(len(where))
+    return pa.concat_arrays(parts + [pa.nulls(1, type=pa.string())]).take(pa.array(order))
 
 
 def location(f: Finding) -> str:

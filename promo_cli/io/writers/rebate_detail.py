@@ -129,8 +129,15 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
     table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
-                    "due_date", "group_id"]].assign(status=orders["status"].map(status_label))
+                    "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
     write_detail(book, styles, "Orders", columns, table, side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
+
+
+def _lookup(keys: pd.Series, table: dict, default=None) -> np.ndarray:
+    """``table[key]`` for every key, looking each distinct key up once."""
+    codes, distinct = pd.factorize(keys)
+    values = np.array([table.get(k, default) for k in distinct] + [default], dtype=object)
+    return values[codes]
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
@@ -150,9 +157,9 @@ def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     params = {name[len(NOTE_PREFIX):]: lines[name].to_numpy(dtype=object)
               for name in lines.columns if name.startswith(NOTE_PREFIX)}
     return pd.DataFrame({
-        "customer_id": lines["customer_id"], "customer_name": lines["customer_id"].map(names).fillna(""),
-        "policy": lines["policy_id"].map({p.id: policy_header(p, lang) for p in policies}),
-        "kind": lines["kind"].map({k: L(k) for k in pd.unique(kinds)}), "ref": lines["ref"],
+        "customer_id": lines["customer_id"], "customer_name": _lookup(lines["customer_id"], names, ""),
+        "policy": _lookup(lines["policy_id"], {p.id: policy_header(p, lang) for p in policies}),
+        "kind": _lookup(lines["kind"], {k: L(k) for k in pd.unique(kinds)}), "ref": lines["ref"],
         "lower": lines["lower"], "upper": lines["upper"], "base": lines["base"], "rate": lines["rate"],
         "exact": exact_texts(lines), "rebate": lines["rebate"], "due_date": lines["due_date"],
         "paid_on": lines["paid_on"],
