@@ -60,13 +60,15 @@ class Loaded:
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
          limits: Limits = Limits(), campaign_inputs: bool = True,
-         optional: tuple[str, ...] = ()) -> tuple[Loaded | None, list[Finding]]:
+         optional: tuple[str, ...] = (), progress=None) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
     ``campaign_inputs=False`` ignores the campaign file's ``inputs:`` (a forecast replays
     only the ledgers it is given); roles in ``optional`` may be missing although a policy
     uses them. Returns None (with blocking findings) when the campaign or an input is invalid.
+    ``progress("reading", what=file)`` is told of each file read.
     """
+    progress = progress or _silent
     campaign, sha, findings = load_campaign(campaign_path)
     if campaign is None:
         return None, findings
@@ -88,10 +90,12 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         findings.append(finding("error", "policy-not-supported", file=campaign_path.name, blocking=True,
                                 policy=policy.id, type=policy.type))
     ledgers: dict[str, Ledger] = {}
+    progress("reading", total=sum(len(p) for p in paths.values()))
     for role in ROLES:
         read = []
         for path in paths[role]:
             ledger, ledger_findings = read_ledger(path, READ_AS.get(role, role), limits)
+            progress("reading", what=Path(path).name)
             findings += ledger_findings
             if ledger is not None:
                 read.append(replace(ledger, role=role))
@@ -132,8 +136,15 @@ def merge_ledgers(parts: list[Ledger]) -> tuple[Ledger, list[Finding]]:
     return merged, findings
 
 
-def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
-    """Apply every rebate policy and the data checks; return the whole result."""
+def _silent(stage: str, what: str | None = None, total: int | None = None) -> None:
+    """A progress callback that shows nothing."""
+
+
+def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> Settlement:
+    """Apply every rebate policy and the data checks; return the whole result.
+
+    ``progress("settling", what=step)`` is told of each policy applied and each audit step."""
+    progress = progress or _silent
     campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
     period = campaign.campaign.period
     purchases = ledgers.purchases.frame if ledgers.purchases else _empty_purchases()
@@ -148,10 +159,12 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
     if as_of < period.start:
         findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                 as_of=as_of.isoformat(), start=period.start.isoformat()))
+    progress("settling", total=len(campaign.policies) + 3)
     for policy in campaign.rebate_policies:
         policy_lines, policy_findings = REGISTRY[policy.type](policy, ctx)
         parts.append(policy_lines)
         findings += policy_findings
+        progress("settling", what=policy.id)
     lines = round_lines(concat_lines(parts))
     deposits, loyalty = {}, {}
     for policy in campaign.policies:
@@ -162,11 +175,15 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
             deposits[policy.id], policy_findings = DEPOSIT_REGISTRY[policy.type](
                 policy, ledgers.deposits, ledgers.customers, period.start, period.end, as_of)
             findings += policy_findings
+        if policy.type not in REGISTRY:
+            progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
     orders = purchases.assign(status=reason.to_numpy())
     findings += audit.check_data(ledgers, orders, payments, in_period)
+    progress("settling", what="checks")
     compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
+    progress("settling", what="recompute")
     history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
     targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
@@ -174,8 +191,10 @@ def settle(loaded: Loaded, read_findings: list[Finding] = ()) -> Settlement:
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
                             segments=segment(history, in_period, period.start, targets) if history is not None
                             else None)
-    return replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
-                   evaluation=evaluate_settlement(settlement, history))
+    settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
+                         evaluation=evaluate_settlement(settlement, history))
+    progress("settling", what="evaluation")
+    return settlement
 
 
 def evaluate_settlement(s: Settlement, history: pd.DataFrame | None) -> dict | None:

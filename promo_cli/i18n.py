@@ -110,6 +110,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "cost": ("费用", "Cost"), "share": ("占比", "Share"), "repurchase_rate": ("复购率", "Repurchase rate"),
     "orders_in_period": ("期内订单数", "Orders in period"), "top_percent": ("前百分比客户", "Top customers"),
     "pareto": ("头部客户销售占比", "Share of sales of the top customers"),
+    "lines_in": ("返利明细位置", "Lines are in"),
     "stage-reading": ("正在检查并读取台账…", "Checking and reading the ledgers…"),
     "stage-settling": ("正在计算返利并复核…", "Settling and cross-checking…"),
     "stage-writing": ("正在写入结果…", "Writing the outputs…"),

@@ -184,5 +184,38 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     assert by_ref["A1"][9:11] == ["4.00000", "4.00"] and by_ref["A1"][14] == "purchases.csv!2"
     orders = list(csv.reader((tmp_path / "out" / "orders.csv").open(encoding="utf-8-sig", newline="")))
     assert orders[3][:4] == ["4", "B1", "00012", "'-2+3"]
+    summary = {r[0]: r[1] for r in book(tmp_path / "out", "rebate_detail.xlsx")["Summary"].iter_rows(
+        max_row=10, values_only=True) if r[0]}
+    assert summary["Lines are in"] == "lines.csv (7 Rows)"
     note = book(tmp_path / "out", "rebate_detail.xlsx")["Lines"]["A1"].value
     assert "7 rows" in note and "lines.csv" in note
+
+
+def test_lines_past_the_excel_row_limit_continue_on_further_sheets(tmp_path, monkeypatch):
+    """With the detail kept in the workbook, Lines longer than a sheet holds go on 'Lines 2', …
+    each with its own header and totals, and the Summary says where they are."""
+    from promo_cli.io.writers import sheet
+
+    monkeypatch.setattr(sheet, "EXCEL_ROWS", 4)         # header + 2 lines + totals per sheet
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31"),
+        order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31"),
+        order("B1", "C2", "2026-08-03", "1001.00", due_date="2026-08-31")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
+    loaded, findings = load(write_campaign(tmp_path, POLICIES), {})
+    s = settle(loaded, findings)
+    write_outputs(s, tmp_path / "out", "en", GENERATED, detail_rows=0)
+    wb = book(tmp_path / "out", "rebate_detail.xlsx")
+    assert len(s.lines) == 7
+    assert [n for n in wb.sheetnames if n.startswith("Lines")] == ["Lines", "Lines 2", "Lines 3", "Lines 4"]
+    rebates = []
+    for name in ["Lines", "Lines 2", "Lines 3", "Lines 4"]:
+        ws = wb[name]
+        assert ws["A1"].value == "Customer ID"
+        body = [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] != "Total"]
+        rebates += [r[10] for r in body]
+        assert ws.cell(ws.max_row, 1).value == "Total"
+        assert ws.cell(ws.max_row, 11).value == f"=SUM(K2:K{1 + len(body)})"
+    assert sum(Decimal(str(v)) for v in rebates) == Decimal(sum(c.total_rebate for c in s.customers)) / 100
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(max_row=10, values_only=True) if r[0]}
+    assert summary["Lines are in"] == "Lines, Lines 2, Lines 3, Lines 4 (7 Rows)"

@@ -15,7 +15,7 @@ import logging
 import sys
 import tempfile
 import traceback
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promo_cli import __version__
@@ -110,27 +111,56 @@ def _as_of(value: str | None) -> date | None:
 
 
 def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
-                 extra: tuple[Path | None, Path | None] = (None, None), show=None
+                 extra: tuple[Path | None, Path | None] = (None, None), progress=None
                  ) -> tuple[Settlement | None, list[Finding]]:
-    """Read and settle; ``show(stage)`` (see :func:`stages`) tells a person where the run is."""
-    show = show or stages(False, "zh")
+    """Read and settle; ``progress`` (see :class:`Bars`) tells a person where the run is."""
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers, "baseline": extra[0], "targets": extra[1]}
-    with show("reading"):
-        loaded, findings = load(campaign, overrides, _as_of(as_of), limits)
+    loaded, findings = load(campaign, overrides, _as_of(as_of), limits, progress=progress)
     if loaded is None:
         return None, findings
-    with show("settling"):
-        return settle(loaded, findings), findings
+    return settle(loaded, findings, progress=progress), findings
 
 
-def stages(visible: bool, lang: str):
-    """``show(stage)`` context managers: a spinner with the stage on stderr when it is a terminal
-    and the run is not --quiet or --json; otherwise nothing at all (no control characters)."""
-    console = Console(stderr=True)
-    if not (visible and console.is_terminal):
-        return lambda stage: nullcontext()
-    return lambda stage: console.status(label(f"stage-{stage}", lang))
+class Bars:
+    """Progress bars for reading, settling and writing, on stderr when it is a terminal and the
+    run is not --quiet or --json; otherwise nothing at all (no control characters).
+
+    The pipeline calls ``bars(stage, what=…, total=…)``: ``total`` sizes a stage's bar, ``what``
+    (a file, a policy, an output) marks one step of it done."""
+
+    def __init__(self, visible: bool, lang: str) -> None:
+        console = Console(stderr=True)
+        self.lang = lang
+        self.bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                             MofNCompleteColumn(), TextColumn("{task.fields[what]}"), TimeElapsedColumn(),
+                             console=console, transient=False) \
+            if visible and console.is_terminal else None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "Bars":
+        if self.bars is not None:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Leave the bars as they are, before the run prints its result."""
+        if self.bars is not None:
+            self.bars.stop()
+            self.bars = None
+
+    def __call__(self, stage: str, what: str | None = None, total: int | None = None) -> None:
+        if self.bars is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bars.add_task(label(f"stage-{stage}", self.lang), total=total, what="")
+        elif total is not None:
+            self.bars.update(self.tasks[stage], total=total)
+        if what is not None:
+            self.bars.update(self.tasks[stage], advance=1, what=what)
 
 
 def refuse(exc: HistoryError, lang: str, log) -> None:

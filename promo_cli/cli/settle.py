@@ -40,7 +40,7 @@ from promo_cli.cli.common import (
     report_invalid,
     run_log,
     run_pipeline,
-    stages,
+    Bars,
 )
 from promo_cli.history import (
     EXIT_APPROVED,
@@ -53,6 +53,7 @@ from promo_cli.i18n import label
 from promo_cli.io.inspect import Limits
 from promo_cli.io.writers import write_outputs
 from promo_cli.io.writers.audit_report import run_by
+from promo_cli.io.writers.sheet import DETAIL_ROWS_LIMIT
 from promo_cli.io.writers.summary_json import dumps, summary_dict
 from promo_cli.model import SEVERITIES, finding
 from promo_cli.money import format_display
@@ -73,7 +74,12 @@ def settle_command(campaign: CampaignArg,
                    reopen: Annotated[Optional[str], typer.Option(
                        "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
                    log_file: Annotated[Optional[Path], typer.Option(
-                       "--log-file", help="Append a timestamped log of the run to this file.")] = None) -> None:
+                       "--log-file", help="Append a timestamped log of the run to this file.")] = None,
+                   detail_rows: Annotated[int, typer.Option(
+                       "--detail-csv-rows", min=0, metavar="ROWS",
+                       help="Detail tables (Lines, Orders, Recompute) longer than this go to a CSV beside the "
+                            "workbook; 0 keeps them in the workbook, continued on 'Lines 2', … past Excel's "
+                            "1,048,576 rows.")] = DETAIL_ROWS_LIMIT) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; give a folder for the outputs", param_hint="--out")
@@ -85,7 +91,7 @@ def settle_command(campaign: CampaignArg,
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
-                               history_path, reopen, log)
+                               history_path, reopen, log, detail_rows)
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
@@ -94,12 +100,19 @@ def settle_command(campaign: CampaignArg,
 
 
 def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-            history_path, reopen, log) -> int:
-    show = stages(not (json or quiet), lang)
+            history_path, reopen, log, detail_rows) -> int:
+    with Bars(not (json or quiet), lang) as bars:
+        return _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json,
+                            quiet, limits, history_path, reopen, log, detail_rows, bars)
+
+
+def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
+                 history_path, reopen, log, detail_rows, bars) -> int:
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
-                                        show)
+                                        bars)
     console = Console(stderr=json)
     if settlement is None:
+        bars.stop()
         report_invalid(findings, lang, json)
         log.info("input invalid: %d blocking findings; nothing written", sum(f.blocking for f in findings))
         return EXIT_INVALID
@@ -123,8 +136,7 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
             with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
                 settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
                                                       "repeat_of": repeat_of, "reopen_reason": reopen})
-                with show("writing"):
-                    written = write_outputs(settlement, out, lang)
+                written = write_outputs(settlement, out, lang, detail_rows=detail_rows, progress=bars)
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
                                reason=exc.strerror or str(exc)) from None
@@ -136,6 +148,7 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
     log.info("findings: %s", ", ".join(f"{sev} {sum(f.severity == sev for f in settlement.findings)}"
                                         for sev in SEVERITIES))
     log.info("written: %s", ", ".join(map(str, written)))
+    bars.stop()
     if json:
         sys.stdout.write(dumps(summary_dict(settlement, lang)))
     elif not quiet:

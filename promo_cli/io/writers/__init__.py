@@ -23,16 +23,19 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
     """Write every output into ``out_dir``; all appear together or none does.
 
     ``detail_rows``: detail tables longer than this go to CSV beside the workbook (None: the
-    default limit; 0: always in the workbook). ``progress(name)`` is told of each output written."""
+    default limit; 0: always in the workbook). ``progress("writing", what=name)`` is told of each
+    output written."""
     generated_at = generated_at or datetime.now().replace(microsecond=0)
+    if progress:
+        progress("writing", total=len(WORKBOOKS) + 1)
     with Staging(out_dir) as staging:
         for name, write in WORKBOOKS:
             write(s, staging.path(name), lang, generated_at, side=staging.path, detail_rows=detail_rows)
             if progress:
-                progress(name)
+                progress("writing", what=name)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
         if progress:
-            progress("summary.json")
+            progress("writing", what="summary.json")
         _pause_for_tests()
         return staging.commit()
 

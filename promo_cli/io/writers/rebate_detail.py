@@ -14,12 +14,14 @@ from promo_cli import __version__
 from promo_cli.i18n import label
 from promo_cli.io.writers.deposits import write_deposit_sheets
 from promo_cli.io.writers.loyalty import write_loyalty_sheet, write_segments_sheet
+from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.sheet import (
     Col,
     Styles,
     as_date,
     cell,
     new_workbook,
+    sheets_needed,
     write_detail,
     write_table,
     write_title,
@@ -81,7 +83,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     # --- Summary
     sheet = book.add_worksheet("Summary")
     top = write_title(sheet, styles, L("campaign") + ": " + (s.campaign.campaign.name or s.campaign.campaign.id),
-                      title_pairs(s, lang, generated_at))
+                      title_pairs(s, lang, generated_at) + _lines_where(s, side, detail_rows, lang))
     policies = s.campaign.rebate_policies
     columns = [Col(L("customer_id"), "id"), Col(L("customer_name"), "text"),
                Col(L("purchase_amount"), "money", total=True)]
@@ -131,6 +133,18 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
                     "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
     write_detail(book, styles, "Orders", columns, table, side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
+
+
+def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> list[tuple[str, str]]:
+    """Where the Lines are, when not simply on the Lines sheet: a CSV beside the workbook, or the
+    sheets they take past Excel's row limit. A title pair for the Summary, or none."""
+    rows = len(s.lines)
+    limit = sheet_layout.DETAIL_ROWS_LIMIT if detail_rows is None else detail_rows
+    count = f"{rows:,} {label('rows', lang)}"
+    if side is not None and limit and rows > limit:
+        return [(label("lines_in", lang), f"lines.csv ({count})")]
+    sheets = ["Lines"] + [f"Lines {n}" for n in range(2, sheets_needed(rows, totals=True) + 1)]
+    return [(label("lines_in", lang), f"{', '.join(sheets)} ({count})")] if len(sheets) > 1 else []
 
 
 def _lookup(keys: pd.Series, table: dict, default=None) -> np.ndarray:
