@@ -6,7 +6,7 @@ return (key, expected, actual, unit) rows that the audit report shows side by si
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 
 import numpy as np
 import pandas as pd

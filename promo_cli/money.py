@@ -159,32 +159,6 @@ def allocate(total_cents: int, weights: Sequence[Fraction | Decimal | int]) -> l
     return _round_to_total(total_cents, exact)
 
 
-def distribute_rounding(exact_yuan: Sequence[Decimal]) -> tuple[int, list[int]]:
-    """Round a sum of exact amounts once, and spread its cents over the parts.
-
-    Returns ``(total, parts)``: ``total`` is the half-up rounding of the exact sum,
-    ``parts`` the per-line cents (each the floor of its exact amount or one cent more,
-    by largest remainder) adding up to ``total``. This is how a detail list can show
-    cents per line and still add up to a figure that was rounded only once.
-    """
-    if not exact_yuan:
-        return 0, []
-    # Exact integer arithmetic in units of 10**-places yuan (a Decimal is a scaled integer).
-    places = max(2, max(-v.as_tuple().exponent for v in exact_yuan))
-    unit = 10 ** (places - 2)                                 # such units per cent
-    scaled = [int(v.scaleb(places)) for v in exact_yuan]
-    whole = sum(scaled)
-    total = (abs(whole) * 2 + unit) // (2 * unit) * (1 if whole >= 0 else -1)   # half-up, away from zero
-    floors = [x // unit for x in scaled]
-    short = total - sum(floors)
-    if short < 0 or short > len(floors):  # impossible for consistent inputs
-        raise ValueError("cannot distribute the rounding over these parts")
-    order = sorted(range(len(scaled)), key=lambda i: scaled[i] - floors[i] * unit, reverse=True)
-    for i in order[:short]:
-        floors[i] += 1
-    return total, floors
-
-
 def _round_to_total(total: int, exact: list[Fraction]) -> list[int]:
     floors = [int(value // 1) for value in exact]
     short = total - sum(floors)

@@ -11,7 +11,7 @@ with the engine's for every customer and policy; any difference is an error find
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np

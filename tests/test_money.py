@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from promo_cli.lines import make_lines, round_lines
 from promo_cli.money import (
     allocate,
-    distribute_rounding,
     exact_times,
     format_amount,
     parse_rate,
@@ -55,10 +55,18 @@ def test_allocate_largest_remainder_ties_go_first():
     assert allocate(7, [0, 0]) == [7, 0]
 
 
-def test_distribute_rounding_rounds_the_sum_once():
-    total, parts = distribute_rounding([Decimal("0.005"), Decimal("0.005"), Decimal("0.005")])
-    assert total == 2  # 0.015 → 0.02, while rounding each line would give 0.03
-    assert sum(parts) == 2 and sorted(parts) == [0, 1, 1]
+def _round_lines(values: list[Decimal]) -> list[int]:
+    """The engine's rounding of one customer's lines (amounts in yuan, five decimals)."""
+    units = [int(v.scaleb(5)) for v in values]
+    lines = make_lines("p", "order", ["C1"] * len(values), [str(i) for i in range(len(values))], [0] * len(values),
+                       Decimal(0), units, 5, "on-time")
+    return [int(c) for c in round_lines(lines)["rebate"]]
+
+
+def test_round_lines_rounds_the_sum_once():
+    parts = _round_lines([Decimal("0.005"), Decimal("0.005"), Decimal("0.005")])
+    assert sum(parts) == 2  # 0.015 → 0.02, while rounding each line would give 0.03
+    assert parts == [1, 1, 0]   # a tie goes to the earlier line
 
 
 @given(st.integers(min_value=0, max_value=10**9),
@@ -74,8 +82,8 @@ def test_allocate_adds_up_and_stays_within_a_cent(total, weights):
 
 
 @given(st.lists(st.decimals(min_value=-10**6, max_value=10**6, places=5, allow_nan=False), max_size=30))
-def test_distribute_rounding_parts_add_up(values):
-    total, parts = distribute_rounding(values)
-    assert sum(parts) == total == round_cents(sum(values, Decimal(0)))
+def test_round_lines_parts_add_up(values):
+    parts = _round_lines(values)
+    assert sum(parts) == round_cents(sum(values, Decimal(0)))
     for part, value in zip(parts, values):
         assert value * 100 - 1 < part < value * 100 + 1

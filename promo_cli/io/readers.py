@@ -11,10 +11,8 @@ import csv
 import hashlib
 import io
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
 

@@ -21,7 +21,6 @@ from promo_cli.model import Finding, GroupPurchasePolicy, finding
 from promo_cli.money import (
     allocate,
     exact_times,
-    format_display,
     format_display_many,
     format_rate,
     round_cents,

@@ -18,7 +18,6 @@ from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.sheet import (
     Col,
     Styles,
-    as_date,
     cell,
     new_workbook,
     sheets_needed,

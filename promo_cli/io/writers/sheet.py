@@ -12,7 +12,7 @@ import csv
 import io
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
@@ -197,15 +197,6 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
 def cell(row: int, col: int) -> str:
     """Return an A1 reference for 0-based row/column."""
     return xl_rowcol_to_cell(row, col)
-
-
-def as_date(value: Any) -> date | None:
-    """Return a pandas/py date value as ``date`` (None for NaT/None)."""
-    if value is None or value != value:
-        return None
-    if hasattr(value, "date"):
-        return value.date()
-    return value
 
 
 def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], frame: pd.DataFrame, side,
