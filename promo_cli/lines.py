@@ -25,8 +25,6 @@ import pandas as pd
 
 from promo_cli.money import decimal_texts
 
-CORE = ("policy_id", "customer_id", "kind", "ref", "base", "rate", "units", "scale", "rebate",
-        "lower", "upper", "due_date", "paid_on", "note", "source_row")
 NOTE_PREFIX = "n_"
 
 
@@ -119,11 +117,6 @@ def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
     out = lines.copy()
     out["rebate"] = floors + (rank < short[group])
     return out
-
-
-def exact_decimal(units: int, scale: int) -> Decimal:
-    """One line's exact amount in yuan."""
-    return Decimal(int(units)).scaleb(-int(scale))
 
 
 def exact_texts(lines: pd.DataFrame) -> pd.Series:

@@ -208,11 +208,6 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     return _fmt(_pick(template, lang), params)
 
 
-def note(code: str, params: dict[str, Any], lang: Lang = "zh") -> str:
-    """Return a Lines note in ``lang``."""
-    return _fmt(_pick(NOTES[code], lang), params)
-
-
 def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> pa.Array:
     """:func:`note` for many lines at once: ``params[name]`` holds each line's text for
     ``{name}``. Each template is filled column-wise by Arrow's string kernels."""

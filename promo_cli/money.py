@@ -97,11 +97,6 @@ def format_display_many(cents) -> list[str]:
     return [f"{'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}" for c in map(int, cents)]
 
 
-def format_amount_many(cents) -> list[str]:
-    """:func:`format_amount` over many amounts at once: ``-12.50``."""
-    return [f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}" for c in map(int, cents)]
-
-
 def decimal_texts(units, places: int):
     """Integers of 10**-places as decimal text, all at once: ``-1250, 2 → "-12.50"``.
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 import numpy as np
 
-from promo_cli.lines import exact_decimal
 from promo_cli.policies.tiered import marginal_parts, reached_tier
 from tests.conftest import order, rebates
 
@@ -54,7 +53,7 @@ def test_returns_net_against_purchases_and_out_of_period_rows_do_not_count(run_c
 
 def test_lines_explain_each_slice_and_add_up(run_campaign):
     s = run_campaign(MARGINAL, [order("A1", "C1", "2026-08-01", "600000.50")])
-    lines = [(l.ref, l.lower, l.upper, l.base, exact_decimal(l.units, l.scale), l.rebate)
+    lines = [(l.ref, l.lower, l.upper, l.base, Decimal(int(l.units)).scaleb(-int(l.scale)), l.rebate)
              for l in s.lines.itertuples()]
     assert lines == [
         ("1", Decimal(0), Decimal(100000), 10_000_000, Decimal("1000.00"), 100000),

@@ -436,12 +436,10 @@ def _parse_cells(values: np.ndarray, positions: np.ndarray, out: np.ndarray, col
             result = np.datetime64(result, "s")
         parsed.append(result)
     failed = np.isin(codes, list(errors))
-    if column.kind == "date":
-        taken = np.array([np.datetime64("NaT") if v is None else v for v in parsed], dtype="datetime64[s]")[codes]
-    else:
-        taken = np.array(parsed + [None], dtype=object)[:-1][codes] if column.kind != "money" \
-            else np.array([0 if v is None else v for v in parsed], dtype=np.int64)[codes]
-    out[positions[~failed]] = taken[~failed]
+    distinct = np.empty(len(parsed), dtype=object)     # one slot per value: no nested lists
+    distinct[:] = parsed
+    ok = ~failed
+    out[positions[ok]] = distinct[codes[ok]]
     if errors:
         where = np.flatnonzero(failed)
         report.many(_BAD_VALUE_CODE[column.kind], header, letter, rows[positions[where]], values[where],

@@ -16,7 +16,7 @@ import pandas as pd
 
 from promo_cli.lines import concat_lines, make_lines, rate_units
 from promo_cli.model import Finding, TieredPolicy, finding
-from promo_cli.money import format_display, format_rate
+from promo_cli.money import format_display, format_display_many, format_rate
 from promo_cli.policies.context import PolicyContext
 
 
@@ -67,7 +67,7 @@ def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame
                 part * integers[number], places + 2, "tier-slice",
                 lower=tier.from_, upper=None if upper is None else policy.tiers[number + 1].from_,
                 n_tier=str(number + 1), n_lower=format_display(lower), n_upper=upper_text,
-                n_base=[format_display(int(c)) for c in part], n_rate=format_rate(tier.rate)))
+                n_base=format_display_many(part), n_rate=format_rate(tier.rate)))
         lines = concat_lines(parts)
         if not lines.empty:  # customer by customer, tier by tier
             lines = lines.sort_values(["customer_id"], kind="stable", ignore_index=True)
@@ -90,6 +90,6 @@ def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame
         lower=[t.from_ for t in tiers],
         upper=[policy.tiers[n].from_ if n < len(policy.tiers) else None for n in numbers],
         n_measure=policy.basis, n_reached=[f"{measure[i]:,}" for i in take], n_tier=[str(n) for n in numbers],
-        n_lower=[f"{t.from_:,}" for t in tiers], n_base=[format_display(int(c)) for c in chosen],
+        n_lower=[f"{t.from_:,}" for t in tiers], n_base=format_display_many(chosen),
         n_rate=[format_rate(t.rate) for t in tiers])
     return lines, findings
