@@ -52,7 +52,7 @@ def _out_of_period(ledgers, orders, payments, in_period) -> list[Finding]:
 def _unknown_orders(ledgers, orders, payments, in_period) -> list[Finding]:
     if ledgers.payments is None:
         return []
-    unknown = payments[~payments["order_id"].isin(orders["order_id"])]
+    unknown = payments[payments["_order"].to_numpy() < 0]
     return [finding("warning", "payment-unknown-order", **ledgers.payments.at("order_id", int(row)),
                     value=order, order=order)
             for order, row in zip(unknown["order_id"], unknown["_row"])]
@@ -61,8 +61,8 @@ def _unknown_orders(ledgers, orders, payments, in_period) -> list[Finding]:
 def _overpaid(ledgers, orders, payments, in_period) -> list[Finding]:
     if ledgers.payments is None or payments.empty:
         return []
-    paid = payments.groupby("order_id")["amount"].sum()
-    frame = orders[["order_id", "amount", "_row"]].join(paid.rename("paid"), on="order_id")
+    paid = payments[payments["_order"].to_numpy() >= 0].groupby("_order")["amount"].sum()
+    frame = orders[["order_id", "amount", "_row"]].assign(paid=paid.reindex(orders["_order"]).array)
     over = frame[frame["paid"].notna() & (frame["paid"] > frame["amount"].clip(lower=0))]
     return [finding("warning", "order-overpaid", **ledgers.purchases.at("amount", int(row)),
                     order=order, amount=format_display(int(amount)), paid=format_display(int(p)),
@@ -73,8 +73,11 @@ def _overpaid(ledgers, orders, payments, in_period) -> list[Finding]:
 def _payment_customer(ledgers, orders, payments, in_period) -> list[Finding]:
     if ledgers.payments is None or payments["customer_id"].isna().all():
         return []
-    owner = orders.drop_duplicates("order_id").set_index("order_id")["customer_id"]
-    frame = payments.dropna(subset=["customer_id"]).join(owner.rename("owner"), on="order_id")
+    frame = payments.dropna(subset=["customer_id"])
+    order = frame["_order"].to_numpy()
+    owner = np.full(len(frame), None, dtype=object)
+    owner[order >= 0] = orders["customer_id"].to_numpy(dtype=object)[order[order >= 0]]
+    frame = frame.assign(owner=owner)
     odd = frame[frame["owner"].notna() & (frame["owner"] != frame["customer_id"])]
     return [finding("warning", "payment-customer-mismatch", **ledgers.payments.at("customer_id", int(row)),
                     paid_by=paid_by, order=order, customer=customer)
@@ -177,7 +180,7 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
     rows.append(("recompute-agrees", len(s.recomputed),
                  sum(1 for _, _, ours, theirs in s.recomputed if ours == theirs), "count"))
     if s.ledgers.payments is not None:
-        matched = payments["order_id"].isin(set(s.orders["order_id"]))
+        matched = payments["_order"] >= 0
         rows.append(("payments-until-as-of", int(payments["amount"].sum()),
                      int(payments.loc[matched, "amount"].sum()) + int(payments.loc[~matched, "amount"].sum()),
                      "money"))

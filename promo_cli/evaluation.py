@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 from promo_cli.money import format_amount, round_cents
@@ -64,7 +65,8 @@ def evaluate(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str,
     """
     campaign, prior, year_ago = windows(start, end)
     base = history
-    months_present = set(base["order_date"].dt.strftime("%Y-%m"))
+    months = base["order_date"].to_numpy(dtype="datetime64[M]")
+    months_present = set(np.unique(months[~np.isnat(months)]).astype(str))
     in_window = _sales(purchases, campaign)
     sales = int(in_window["amount"].sum())
     baselines = {}

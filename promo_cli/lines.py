@@ -22,6 +22,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from promo_cli.money import decimal_texts
 
@@ -60,8 +62,27 @@ def make_lines(policy_id: str, kind: str, customer_id, ref, base, rate, units, s
     })
     for name, value in note_params.items():   # n_due=…, n_rate=…: the note's parameters
         assert name.startswith(NOTE_PREFIX), name
-        frame[name] = column(value)
+        frame[name] = texts(value, n)
     return frame
+
+
+def texts(value, n: int) -> pd.arrays.ArrowExtensionArray:
+    """A note parameter as Arrow text (a scalar repeated; None where there is none): a million
+    lines' parameters take a few bytes each rather than a Python string each."""
+    if value is None:
+        array = pa.nulls(n, type=pa.string())
+    elif isinstance(value, str):
+        array = pa.repeat(value, n)
+    elif isinstance(value, (pa.Array, pa.ChunkedArray)):
+        array = value
+    else:
+        array = pa.array(_objects(value), type=pa.string(), from_pandas=True)
+    return pd.arrays.ArrowExtensionArray(array)
+
+
+def iso_dates(days) -> pa.Array:
+    """Dates (datetime64) as ``2026-11-03`` Arrow text, null where there is none."""
+    return pc.cast(pa.array(np.asarray(days, dtype="datetime64[D]"), from_pandas=True), pa.string())
 
 
 def _objects(values) -> np.ndarray:
@@ -80,11 +101,9 @@ def concat_lines(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_lines()
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-    for name in frame.columns:
-        if name.startswith(NOTE_PREFIX):
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
-    return frame
+    names = list(dict.fromkeys(c for p in parts for c in p.columns if c.startswith(NOTE_PREFIX)))
+    parts = [p.assign(**{name: texts(None, len(p)) for name in names if name not in p}) for p in parts]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
 def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -114,9 +133,7 @@ def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
     starts = np.searchsorted(group[order], np.arange(groups))
     rank = np.empty(len(units), dtype=np.int64)
     rank[order] = np.arange(len(units)) - starts[group[order]]
-    out = lines.copy()
-    out["rebate"] = floors + (rank < short[group])
-    return out
+    return lines.assign(rebate=floors + (rank < short[group]))
 
 
 def exact_texts(lines: pd.DataFrame) -> pd.Series:

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import compute as pc
 
+from promo_cli.i18n import label
 from promo_cli.model import Finding
 
 Lang = str  # "zh" | "en"
@@ -208,10 +209,11 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     return _fmt(_pick(template, lang), params)
 
 
-def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -> pa.Array:
-    """:func:`note` for many lines at once: ``params[name]`` holds each line's text for
-    ``{name}``. Each template is filled column-wise by Arrow's string kernels."""
-    kinds, known = pd.factorize(pd.Series(codes, dtype=object))
+def notes(codes, params: dict[str, object], lang: Lang = "zh") -> pa.Array:
+    """The notes of many lines at once: ``codes`` are note codes (keys of NOTES), ``params[name]``
+    holds each line's text for ``{name}`` (any array of text). Each template is filled
+    column-wise by Arrow's string kernels."""
+    kinds, known = pd.factorize(pd.Series(codes))
     columns: dict[str, pa.Array] = {}
     parts, positions = [], []
     for k, code in enumerate(known):
@@ -224,7 +226,7 @@ def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -
                 pieces.append(literal)
             if field and field in params:
                 if field not in columns:
-                    columns[field] = pa.array(params[field], type=pa.string(), from_pandas=True)
+                    columns[field] = _param_texts(field, params[field], lang)
                 pieces.append(columns[field].take(where))
         if any(isinstance(p, pa.Array) for p in pieces):
             parts.append(pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement=""))
@@ -238,6 +240,19 @@ def notes(codes: np.ndarray, params: dict[str, np.ndarray], lang: Lang = "zh") -
     order = np.full(len(codes), len(where), dtype=np.int64)     # lines without a note: the null
     order[where] = np.arange(len(where))
     return pa.concat_arrays(parts + [pa.nulls(1, type=pa.string())]).take(pa.array(order))
+
+
+def _param_texts(field: str, values, lang: Lang) -> pa.Array:
+    """One note parameter as one Arrow text array; the measure of a tier (``quantity`` or
+    ``amount``) in the note's language."""
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if field == "measure" and lang == "zh":
+        distinct = pc.unique(array).to_pylist()
+        shown = pa.array([None if v is None else label(v, lang) for v in distinct], type=pa.string())
+        array = shown.take(pc.index_in(array, value_set=pa.array(distinct, type=pa.string())))
+    return array
 
 
 def location(f: Finding) -> str:

@@ -186,7 +186,7 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     assert orders[3][:4] == ["4", "B1", "00012", "'-2+3"]
     summary = {r[0]: r[1] for r in book(tmp_path / "out", "rebate_detail.xlsx")["Summary"].iter_rows(
         max_row=10, values_only=True) if r[0]}
-    assert summary["Lines are in"] == "lines.csv (7 Rows)"
+    assert summary["Lines are in"] == "lines.csv (7 rows)"
     note = book(tmp_path / "out", "rebate_detail.xlsx")["Lines"]["A1"].value
     assert "7 rows" in note and "lines.csv" in note
 
@@ -218,4 +218,4 @@ def test_lines_past_the_excel_row_limit_continue_on_further_sheets(tmp_path, mon
         assert ws.cell(ws.max_row, 11).value == f"=SUM(K2:K{1 + len(body)})"
     assert sum(Decimal(str(v)) for v in rebates) == Decimal(sum(c.total_rebate for c in s.customers)) / 100
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(max_row=10, values_only=True) if r[0]}
-    assert summary["Lines are in"] == "Lines, Lines 2, Lines 3, Lines 4 (7 Rows)"
+    assert summary["Lines are in"] == "Lines, Lines 2, Lines 3, Lines 4 (7 rows)"

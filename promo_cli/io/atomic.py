@@ -4,7 +4,9 @@ and all of them are renamed into place only once every one is complete."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 
 class Staging:
@@ -17,6 +19,28 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.pending: list[tuple[Path, Path]] = []
+        self.jobs: list[Future] = []
+        self.pool: ThreadPoolExecutor | None = None
+
+    def later(self, job: Callable[..., object], *args: object) -> None:
+        """Run ``job(*args)`` (writing one of the temporary files) on a background thread while
+        the caller goes on; ``commit`` waits for it and raises what it raised. Meant for work
+        that leaves the GIL (Arrow's CSV writer) next to work that holds it (xlsxwriter)."""
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promo-write")
+        self.jobs.append(self.pool.submit(job, *args))
+
+    def _finish_jobs(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        try:
+            for job in jobs:
+                job.result()
+        finally:
+            for job in jobs:        # a failed job: the others still end before files are touched
+                job.cancel()
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+                self.pool = None
 
     def __enter__(self) -> "Staging":
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +62,7 @@ class Staging:
 
     def commit(self) -> list[Path]:
         """Flush every temporary file to disk and rename it to its final name."""
+        self._finish_jobs()
         for temp, _ in self.pending:
             with temp.open("rb+") as handle:
                 os.fsync(handle.fileno())
@@ -48,6 +73,11 @@ class Staging:
         return done
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._finish_jobs()
+        except Exception:
+            if exc_type is None:
+                raise
         for temp, _ in self.pending:
             temp.unlink(missing_ok=True)
 

@@ -25,7 +25,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_WIDE_CELL = re.compile(rb'\sr="([A-Z]{3,})\d+"')
+# a cell reference with three letters (past ZZ); the space before ``r`` is checked apart, since a
+# pattern starting with a literal is searched many times faster than one starting with ``\s``
+_WIDE_CELL = re.compile(rb'r="([A-Z]{3,})\d+"')
 _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+\d+)(?::([A-Z]+\d+))?"')
 _STRING_COUNT = re.compile(rb'<sst\b[^>]*?\b(?:uniqueCount|count)="(\d+)"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
@@ -135,10 +137,7 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
                         first = _first_value_row(window)
                         if first is not None:
                             first_rows[info.filename] = first
-                    wide = _WIDE_CELL.search(window)
-                    if wide and _column_number(wide.group(1)) > limits.max_columns:
-                        raise Unreadable("sheet-too-wide", part=info.filename,
-                                         column=wide.group(1).decode(), max=limits.max_columns)
+                    _check_width(window, info.filename, limits)
                 tail = chunk[-4096:]
     except zipfile.BadZipFile:
         raise Unreadable("workbook-corrupt", reason=f"{info.filename}: bad CRC") from None
@@ -179,6 +178,12 @@ def _first_value_row(head: bytes) -> int | None:
             row = _ROW_OF.search(match.group(1))
             return int(row.group(1)) - 1 if row else None
     return None
+
+
+def _check_width(window: bytes, part: str, limits: Limits) -> None:
+    for wide in _WIDE_CELL.finditer(window):
+        if window[wide.start() - 1:wide.start()].isspace() and _column_number(wide.group(1)) > limits.max_columns:
+            raise Unreadable("sheet-too-wide", part=part, column=wide.group(1).decode(), max=limits.max_columns)
 
 
 def _column_number(letters: bytes) -> int:

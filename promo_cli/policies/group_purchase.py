@@ -42,9 +42,9 @@ def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
 
     by_group = rows.groupby("group_id", sort=True)
     amounts = by_group["amount"].sum().astype("int64").to_dict()
-    quantities = (by_group["quantity"].agg(lambda s: sum((q for q in s if q is not None), Decimal(0))).to_dict()
+    quantities = ({g: Decimal(q) for g, q in rows["quantity"].fillna(0).groupby(rows["group_id"]).sum().items()}
                   if policy.basis == "quantity" else {})
-    proof = by_group["group_proof"].agg(lambda s: s.notna().any()).to_dict()
+    proof = rows["group_proof"].notna().groupby(rows["group_id"]).any().to_dict()
     first_row = by_group["_row"].min().to_dict()
     shares_of = rows.groupby(["group_id", "customer_id"], sort=True)["amount"].sum().astype("int64")
 

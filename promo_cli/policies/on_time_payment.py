@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from promo_cli.lines import make_lines, rate_units
+from promo_cli.lines import iso_dates, make_lines, rate_units
 from promo_cli.model import Finding, OnTimePaymentPolicy, finding
 from promo_cli.money import format_display_many
 from promo_cli.policies.context import PolicyContext, paid_by
@@ -53,12 +53,5 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
         policy.id, "order", orders["customer_id"], orders["order_id"], cents, policy.rate,
         np.where(earns, cents * integer, 0), places + 2, note,
         source_row=orders["_row"].to_numpy(), due_date=due, paid_on=paid_on,
-        n_due=_iso(due), n_grace=str(policy.grace_days),
-        n_paid_on=_iso(np.where(note == "late", full_on, paid_on)), n_paid=paid_text), findings
-
-
-def _iso(days: np.ndarray) -> np.ndarray:
-    """Dates as ``2026-11-03`` text, None where there is none."""
-    text = np.datetime_as_string(days, unit="D").astype(object)
-    text[np.isnat(days)] = None
-    return text
+        n_due=iso_dates(due), n_grace=str(policy.grace_days),
+        n_paid_on=iso_dates(np.where(note == "late", full_on, paid_on)), n_paid=paid_text), findings

@@ -30,7 +30,7 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
         progress("writing", total=len(WORKBOOKS) + 1)
     with Staging(out_dir) as staging:
         for name, write in WORKBOOKS:
-            write(s, staging.path(name), lang, generated_at, side=staging.path, detail_rows=detail_rows)
+            write(s, staging.path(name), lang, generated_at, side=staging, detail_rows=detail_rows)
             if progress:
                 progress("writing", what=name)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from promo_cli import __version__
 from promo_cli.i18n import label
@@ -139,45 +141,49 @@ def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> lis
     sheets they take past Excel's row limit. A title pair for the Summary, or none."""
     rows = len(s.lines)
     limit = sheet_layout.DETAIL_ROWS_LIMIT if detail_rows is None else detail_rows
-    count = f"{rows:,} {label('rows', lang)}"
+    count = f"{rows:,} {label('rows', lang).lower()}"
     if side is not None and limit and rows > limit:
         return [(label("lines_in", lang), f"lines.csv ({count})")]
     sheets = ["Lines"] + [f"Lines {n}" for n in range(2, sheets_needed(rows, totals=True) + 1)]
     return [(label("lines_in", lang), f"{', '.join(sheets)} ({count})")] if len(sheets) > 1 else []
 
 
-def _lookup(keys: pd.Series, table: dict, default=None) -> np.ndarray:
-    """``table[key]`` for every key, looking each distinct key up once."""
+def _lookup(keys: pd.Series, table: dict, default: str | None = None) -> pd.arrays.ArrowExtensionArray:
+    """``table[key]`` (text) for every key, looking each distinct key up once."""
     codes, distinct = pd.factorize(keys)
-    values = np.array([table.get(k, default) for k in distinct] + [default], dtype=object)
-    return values[codes]
+    values = pa.array([table.get(k, default) for k in distinct] + [default], type=pa.string())
+    return pd.arrays.ArrowExtensionArray(values.take(pa.array(np.where(codes < 0, len(distinct), codes))))
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
-    """The Lines sheet's columns, customer by customer and policy by policy, built column-wise."""
+    """The Lines sheet's columns, customer by customer and policy by policy, built column-wise
+    (Arrow text), then put in that order once."""
     L = lambda key: label(key, lang)  # noqa: E731
+    lines = s.lines
     policies = s.campaign.rebate_policies
-    order = {p.id: i for i, p in enumerate(policies)}
-    lines = s.lines.assign(_policy=s.lines["policy_id"].map(order)).sort_values(
-        ["customer_id", "_policy"], kind="stable", ignore_index=True)
+    rank = lines["policy_id"].map({p.id: i for i, p in enumerate(policies)}).to_numpy()
+    order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0]))
     names = {c.customer_id: c.customer_name for c in s.customers}
     source = s.ledgers.purchases
     where = f"{source.label}[{source.sheet}]" if source and source.sheet else (source.label if source else "")
     rows = lines["source_row"]
-    kinds = lines["kind"].to_numpy(dtype=object)
-    origin = np.where(kinds == "group-share", L("group_id") + " " + lines["ref"].to_numpy(dtype=object), L("customer_id"))
-    origin = np.where(rows.notna().to_numpy(), where + "!" + rows.fillna(0).to_numpy(dtype=np.int64).astype(str).astype(object), origin)
-    params = {name[len(NOTE_PREFIX):]: lines[name].to_numpy(dtype=object)
-              for name in lines.columns if name.startswith(NOTE_PREFIX)}
-    return pd.DataFrame({
+    ref = pa.array(lines["ref"], type=pa.string(), from_pandas=True)
+    origin = pc.if_else(pa.array(lines["kind"].to_numpy(dtype=object) == "group-share"),
+                        pc.binary_join_element_wise(L("group_id") + " ", ref, ""), L("customer_id"))
+    row_texts = pc.cast(pa.array(rows.fillna(0).to_numpy(dtype=np.int64)), pa.string())
+    origin = pc.if_else(pa.array(rows.notna().to_numpy()), pc.binary_join_element_wise(where + "!", row_texts, ""),
+                        origin)
+    params = {name[len(NOTE_PREFIX):]: lines[name].array for name in lines.columns if name.startswith(NOTE_PREFIX)}
+    table = pd.DataFrame({
         "customer_id": lines["customer_id"], "customer_name": _lookup(lines["customer_id"], names, ""),
         "policy": _lookup(lines["policy_id"], {p.id: policy_header(p, lang) for p in policies}),
-        "kind": _lookup(lines["kind"], {k: L(k) for k in pd.unique(kinds)}), "ref": lines["ref"],
+        "kind": _lookup(lines["kind"], {k: L(k) for k in pd.unique(lines["kind"])}), "ref": lines["ref"],
         "lower": lines["lower"], "upper": lines["upper"], "base": lines["base"], "rate": lines["rate"],
         "exact": exact_texts(lines), "rebate": lines["rebate"], "due_date": lines["due_date"],
         "paid_on": lines["paid_on"],
-        "note": pd.Series(pd.arrays.ArrowExtensionArray(notes(lines["note"].to_numpy(dtype=object), params, lang))),
-        "source": origin})
+        "note": pd.arrays.ArrowExtensionArray(notes(lines["note"], params, lang)),
+        "source": pd.arrays.ArrowExtensionArray(origin)})
+    return table.take(order).reset_index(drop=True)
 
 
 def policy_rows(s: Settlement) -> list[list[str]]:
