@@ -170,3 +170,17 @@ def test_engine_and_recomputation_agree(tmp_path_factory, purchases, payments, a
         for pid, total in customer.rebates.items():
             mine = (s.lines["customer_id"] == customer.customer_id) & (s.lines["policy_id"] == pid)
             assert s.lines.loc[mine, "rebate"].sum() == total
+
+
+def test_payments_are_linked_to_orders_by_position_once():
+    """Every match of payments to orders goes through link_orders: a payment's _order is the
+    position of its order's purchase row, −1 for an unknown or missing order id."""
+    from promo_cli.policies.context import link_orders
+
+    purchases = pd.DataFrame({"order_id": ["A", "B", "C"], "amount": [1, 2, 3]})
+    payments = pd.DataFrame({"order_id": ["C", "X", None, "A", "C"], "amount": [1, 1, 1, 1, 1]})
+    linked_purchases, linked_payments = link_orders(purchases, payments)
+    assert list(linked_purchases["_order"]) == [0, 1, 2]
+    assert list(linked_payments["_order"]) == [2, -1, -1, 0, 2]
+    empty, unmatched = link_orders(purchases.iloc[:0], payments)
+    assert list(unmatched["_order"]) == [-1] * 5

@@ -83,3 +83,17 @@ def test_group_shares_always_add_up(rebate, amounts):
     shares = allocate(rebate, amounts)
     assert sum(shares) == rebate and all(s >= 0 for s in shares)
     assert max(abs(Decimal(s) - Decimal(rebate) * a / sum(amounts)) for s, a in zip(shares, amounts)) < 1
+
+
+def test_group_note_names_the_measure_in_the_note_language(run_campaign):
+    from promo_cli.io.writers.rebate_detail import lines_table
+
+    purchases, payments = group([("C2", 300, "3000"), ("C1", 200, "2000")])
+    s = run_campaign(POLICY, purchases, payments)
+    zh = lines_table(s, "zh")
+    en = lines_table(s, "en")
+    shares = zh[zh["kind"] == "团购分摊"]
+    assert list(shares["customer_id"]) == ["C1", "C2"]
+    assert shares["note"].iloc[0] == ("团购 TG1 合计 5,000.00(数量 500)× 2% = 100.00;"
+                                      "本客户金额 2,000.00 按比例分摊")
+    assert "(quantity 500)" in en[en["customer_id"] == "C1"]["note"].iloc[-1]

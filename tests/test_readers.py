@@ -226,3 +226,17 @@ def test_fast_reader_numbers_rows_and_columns_as_excel_does(tmp_path):
     [bad] = [f for f in findings if f.code == "not-a-number"]
     assert (bad.row, bad.cell, bad.column, bad.value) == (7, "G7", "采购金额", "12x")
     assert ledger.headers["amount"] == ("采购金额", "G")
+
+
+def test_repeated_text_is_one_string_per_distinct_value(tmp_path):
+    """A customer column of a large ledger repeats a few thousand ids: each distinct id is one
+    Python string shared by its rows (values unchanged, missing ones None)."""
+    path = tmp_path / "purchases.csv"
+    rows = [[f"SO{i:05d}", f" C{i % 3} ", "" if i == 4 else "甲", "2026-08-01", "10"] for i in range(40)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["订单号", "客户编号", "客户名称", "订单日期", "金额"]] + rows)
+    ledger, findings = read_ledger(path, "purchases")
+    customers, names = ledger.frame["customer_id"], ledger.frame["customer_name"]
+    assert list(customers[:4]) == ["C0", "C1", "C2", "C0"] and customers[0] is customers[3]
+    assert names[4] is None and names[0] is names[5] == "甲"
+    assert list(ledger.frame["order_id"][:2]) == ["SO00000", "SO00001"]

@@ -166,6 +166,7 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     from promo_cli.io.writers import sheet
 
     monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 3)     # lines.csv is written in three pieces
     write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
         order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
         order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
@@ -219,3 +220,35 @@ def test_lines_past_the_excel_row_limit_continue_on_further_sheets(tmp_path, mon
     assert sum(Decimal(str(v)) for v in rebates) == Decimal(sum(c.total_rebate for c in s.customers)) / 100
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(max_row=10, values_only=True) if r[0]}
     assert summary["Lines are in"] == "Lines, Lines 2, Lines 3, Lines 4 (7 rows)"
+
+
+@pytest.mark.parametrize("formula", ["=SUM(D9:F9)", "=G9-H9", "=SUM(C9:C20008)", "=ROUND(B2*C2,2)",
+                                     "=$B$3*2", "=IF(A1>0,A1,0)", "=XLOOKUP(A1,B:B,C:C)",
+                                     "=SUM(FILTER(A1:A3,B1:B3))", "=ROUND(SEQUENCE(3),0)"])
+def test_formulas_are_written_as_xlsxwriter_writes_them(tmp_path, formula):
+    """Our worksheet skips xlsxwriter's scan for newer functions only where there is none to
+    find: every formula comes out exactly as xlsxwriter itself would write it."""
+    import xlsxwriter
+
+    from promo_cli.io.writers.sheet import new_workbook
+
+    ours = new_workbook(tmp_path / "a.xlsx").add_worksheet()
+    theirs = xlsxwriter.Workbook(str(tmp_path / "b.xlsx")).add_worksheet()
+    assert ours._prepare_formula(formula) == theirs._prepare_formula(formula)
+
+
+def test_a_failed_background_write_leaves_nothing(tmp_path):
+    """A detail CSV written in the background that fails: commit raises its error (an OSError
+    stays an OSError, so the CLI says it cannot write) and no file, temporary or final, is left."""
+    from promo_cli.io.atomic import Staging
+
+    def fail(path):
+        path.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        with Staging(tmp_path / "out") as staging:
+            staging.path("rebate_detail.xlsx").write_text("done")
+            staging.later(fail, staging.path("lines.csv"))
+            staging.commit()
+    assert list((tmp_path / "out").iterdir()) == []

@@ -120,8 +120,8 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("exact"), "exact", total=True), Col(L("rebate"), "money", total=True),
                Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
-    write_detail(book, styles, "Lines", columns, lines_table(s, lang), side, "lines.csv", L("detail_in_csv"),
-                 totals_label=L("total"), limit=detail_rows)
+    write_detail(book, styles, "Lines", columns, len(s.lines), lambda: lines_table(s, lang), side, "lines.csv",
+                 L("detail_in_csv"), totals_label=L("total"), limit=detail_rows)
 
     # --- Orders
     columns = [Col(L("source_row"), "int"), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
@@ -131,9 +131,10 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     orders = s.orders
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
-    table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
-                    "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
-    write_detail(book, styles, "Orders", columns, table, side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
+    write_detail(book, styles, "Orders", columns, len(orders), lambda: orders[
+        ["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity", "due_date",
+         "group_id"]].assign(status=_lookup(orders["status"], status_label)),
+        side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
 def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> list[tuple[str, str]]:
@@ -161,7 +162,8 @@ def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     L = lambda key: label(key, lang)  # noqa: E731
     lines = s.lines
     policies = s.campaign.rebate_policies
-    rank = lines["policy_id"].map({p.id: i for i, p in enumerate(policies)}).to_numpy()
+    policy_codes, policy_ids = pd.factorize(lines["policy_id"])
+    rank = np.array([[p.id for p in policies].index(pid) for pid in policy_ids], dtype=np.int64)[policy_codes]
     order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0]))
     names = {c.customer_id: c.customer_name for c in s.customers}
     source = s.ledgers.purchases

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ MAX_WIDTH = 48
 # such a list in Excel from the CSV, and writing millions of styled cells would dominate the run.
 DETAIL_ROWS_LIMIT = 50_000
 EXCEL_ROWS = 1_048_576        # rows of a worksheet, header included
+CSV_CHUNK_ROWS = 200_000      # rows of a detail CSV turned into text at a time
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH = {"date": 12, "rate": 11, "money": 12, "exact": 14}
 
@@ -222,24 +223,28 @@ def cell(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col)
 
 
-def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], frame: pd.DataFrame, side,
-                 csv_name: str, note: str, totals_label: str | None = None,
-                 limit: int | None = None) -> list[str]:
-    """Write a detail table (``frame``'s columns in the order of ``columns``) and return where it went.
+def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: int,
+                 table: Callable[[], pd.DataFrame], side, csv_name: str, note: str,
+                 totals_label: str | None = None, limit: int | None = None) -> list[str]:
+    """Write a detail table of ``rows`` rows and return where it went; ``table()`` builds it
+    (its columns in the order of ``columns``).
 
     Past ``limit`` rows (DETAIL_ROWS_LIMIT unless given; 0 = no limit) it goes to ``csv_name``
     beside the workbook and the sheet says so: ``side`` (the run's :class:`Staging`) gives its
-    temporary path and writes it in the background while the workbook goes on.
+    temporary path, and the table is built and written on a background thread while the
+    workbooks are written (both are mostly Arrow work, outside the GIL).
     Otherwise it is written as sheets: past Excel's 1,048,576 rows it continues on
     ``<name> 2``, ``<name> 3``, … each with its own header (and totals row).
     """
     limit = DETAIL_ROWS_LIMIT if limit is None else limit
-    if side is not None and limit and len(frame) > limit:
-        side.later(write_csv, side.path(csv_name), columns, frame)
+    if side is not None and limit and rows > limit:
+        path = side.path(csv_name)
+        side.later(lambda: write_csv(path, columns, table()))
         sheet = book.add_worksheet(name)
-        sheet.write_string(0, 0, note.format(rows=f"{len(frame):,}", file=csv_name), styles.label)
+        sheet.write_string(0, 0, note.format(rows=f"{rows:,}", file=csv_name), styles.label)
         sheet.set_column(0, 0, 100)
         return [csv_name]
+    frame = table()
     per_sheet = EXCEL_ROWS - 1 - (1 if totals_label is not None else 0)
     names = []
     for number, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
@@ -259,16 +264,21 @@ def sheets_needed(rows: int, totals: bool) -> int:
 def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
     """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula.
 
-    Columns are turned into text whole, as Arrow arrays (no row-by-row Python), and written
-    by Arrow's CSV writer."""
-    arrays = [_csv_texts(column.kind, frame.iloc[:, j]) for j, column in enumerate(columns)]
-    table = pa.Table.from_arrays(arrays, names=[f"c{j}" for j in range(len(columns))])
+    Columns are turned into text as Arrow arrays (no row-by-row Python), CSV_CHUNK_ROWS rows
+    at a time so that the text of a million rows never sits in memory at once, and written by
+    Arrow's CSV writer."""
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([c.header for c in columns])
+    names = [f"c{j}" for j in range(len(columns))]
+    schema = pa.schema([(name, pa.string()) for name in names])
     with path.open("wb") as handle:
         handle.write(("\ufeff" + header.getvalue()).encode("utf-8"))
-        pa_csv.write_csv(table, handle, write_options=pa_csv.WriteOptions(include_header=False,
-                                                                          quoting_style="needed"))
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+        with pa_csv.CSVWriter(handle, schema, write_options=options) as writer:
+            for start in range(0, len(frame), CSV_CHUNK_ROWS):
+                part = frame.iloc[start:start + CSV_CHUNK_ROWS]
+                arrays = [_csv_texts(column.kind, part.iloc[:, j]) for j, column in enumerate(columns)]
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
 
 def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
