@@ -11,7 +11,7 @@ with integer arithmetic, never through binary floats. Columns:
   ``rebate`` (cents once the customer's policy total was rounded once and spread over
   its lines, see :func:`round_lines`);
 - ``lower``/``upper`` (tier bounds, Decimal or None), ``due_date``/``paid_on`` (datetime64);
-- ``note`` (a message code of :mod:`promo_cli.messages`) and its parameters as text
+- ``note`` (a message code of :mod:`promo_cli.messages`) and its parameters as Arrow text
   columns ``n_<name>``, ready to fill the note's template in either language.
 """
 
