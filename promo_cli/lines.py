@@ -80,6 +80,14 @@ def texts(value, n: int) -> pd.arrays.ArrowExtensionArray:
     return pd.arrays.ArrowExtensionArray(array)
 
 
+def texts_of_distinct(values, show) -> pa.Array:
+    """``show(value)`` (text or None) for every value as Arrow text, each distinct value shown
+    once; a missing value is null. For labels, names and Decimal rates over a million lines."""
+    codes, distinct = pd.factorize(pd.Series(values) if not isinstance(values, pd.Series) else values)
+    shown = pa.array([show(v) for v in distinct] + [None], type=pa.string())
+    return shown.take(pa.array(np.where(codes < 0, len(distinct), codes)))
+
+
 def iso_dates(days) -> pa.Array:
     """Dates (datetime64) as ``2026-11-03`` Arrow text, null where there is none."""
     return pc.cast(pa.array(np.asarray(days, dtype="datetime64[D]"), from_pandas=True), pa.string())

@@ -15,6 +15,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from promo_cli.i18n import label
+from promo_cli.lines import texts_of_distinct
 from promo_cli.model import Finding
 
 Lang = str  # "zh" | "en"
@@ -245,14 +246,10 @@ def notes(codes, params: dict[str, object], lang: Lang = "zh") -> pa.Array:
 def _param_texts(field: str, values, lang: Lang) -> pa.Array:
     """One note parameter as one Arrow text array; the measure of a tier (``quantity`` or
     ``amount``) in the note's language."""
-    array = pa.array(values, type=pa.string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     if field == "measure" and lang == "zh":
-        distinct = pc.unique(array).to_pylist()
-        shown = pa.array([None if v is None else label(v, lang) for v in distinct], type=pa.string())
-        array = shown.take(pc.index_in(array, value_set=pa.array(distinct, type=pa.string())))
-    return array
+        return texts_of_distinct(values, lambda measure: label(measure, lang))
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def location(f: Finding) -> str:

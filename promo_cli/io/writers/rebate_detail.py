@@ -27,7 +27,7 @@ from promo_cli.io.writers.sheet import (
     write_table,
     write_title,
 )
-from promo_cli.lines import NOTE_PREFIX, exact_texts
+from promo_cli.lines import NOTE_PREFIX, exact_texts, texts_of_distinct
 from promo_cli.messages import notes
 from promo_cli.model import Settlement
 from promo_cli.money import cents_to_decimal, format_rate
@@ -131,10 +131,8 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     orders = s.orders
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
-    write_detail(book, styles, "Orders", columns, len(orders), lambda: orders[
-        ["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity", "due_date",
-         "group_id"]].assign(status=_lookup(orders["status"], status_label)),
-        side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
+    write_detail(book, styles, "Orders", columns, len(orders), lambda: _orders_table(orders, status_label),
+                 side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
 def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> list[tuple[str, str]]:
@@ -151,9 +149,13 @@ def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> lis
 
 def _lookup(keys: pd.Series, table: dict, default: str | None = None) -> pd.arrays.ArrowExtensionArray:
     """``table[key]`` (text) for every key, looking each distinct key up once."""
-    codes, distinct = pd.factorize(keys)
-    values = pa.array([table.get(k, default) for k in distinct] + [default], type=pa.string())
-    return pd.arrays.ArrowExtensionArray(values.take(pa.array(np.where(codes < 0, len(distinct), codes))))
+    return pd.arrays.ArrowExtensionArray(texts_of_distinct(keys, lambda key: table.get(key, default)))
+
+
+def _orders_table(orders: pd.DataFrame, status_label: dict[str, str]) -> pd.DataFrame:
+    """The Orders sheet's columns: every purchase row and whether it counted."""
+    return orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
+                   "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
@@ -162,8 +164,9 @@ def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     L = lambda key: label(key, lang)  # noqa: E731
     lines = s.lines
     policies = s.campaign.rebate_policies
+    position = {p.id: i for i, p in enumerate(policies)}
     policy_codes, policy_ids = pd.factorize(lines["policy_id"])
-    rank = np.array([[p.id for p in policies].index(pid) for pid in policy_ids], dtype=np.int64)[policy_codes]
+    rank = np.array([position[pid] for pid in policy_ids], dtype=np.int64)[policy_codes]
     order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0]))
     names = {c.customer_id: c.customer_name for c in s.customers}
     source = s.ledgers.purchases

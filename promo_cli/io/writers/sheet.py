@@ -27,7 +27,7 @@ from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from promo_cli.lines import iso_dates
+from promo_cli.lines import iso_dates, texts_of_distinct
 from promo_cli.money import cents_to_decimal, decimal_texts
 
 Kind = Literal["text", "longtext", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
@@ -289,9 +289,7 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
     elif kind == "date":
         texts = iso_dates(values.to_numpy(dtype="datetime64[s]"))
     elif values.dtype == object and kind not in ("text", "id", "longtext"):   # Decimal rates, bounds
-        codes, distinct = pd.factorize(values)    # each distinct value turned into text once
-        shown = pa.array([str(v) for v in distinct] + [None], type=pa.string())
-        texts = shown.take(pa.array(np.where(codes < 0, len(distinct), codes)))
+        texts = texts_of_distinct(values, str)
     elif values.dtype == object:
         texts = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     else:
