@@ -144,7 +144,12 @@ def cross_check(campaign: Campaign, customers: list[CustomerResult], purchases: 
     Returns the compared rows (customer, policy, engine, recomputed) and an ``error``
     finding for every difference, and for a customer only one side knows.
     """
-    second = recompute(campaign, purchases, payments, as_of)
+    return compare(customers, recompute(campaign, purchases, payments, as_of))
+
+
+def compare(customers: list[CustomerResult], second: dict[tuple[str, str], int]
+            ) -> tuple[list[tuple[str, str, int, int]], list[Finding]]:
+    """:func:`cross_check` once the recomputation (``second``) is done."""
     rows, problems = [], []
     engine = {(c.customer_id, pid): cents for c in customers for pid, cents in c.rebates.items()}
     for key in sorted(set(engine) | set(second)):

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from promo_cli import audit
+from promo_cli import audit, parallel
 from promo_cli.budget import budget_figures, settled_cost
 from promo_cli.config import load_campaign, resolve_input
-from promo_cli.evaluation import evaluate
+from promo_cli.evaluation import SalesFigures, evaluation_json, sales_figures
 from promo_cli.io.inspect import Limits
-from promo_cli.io.readers import UNIQUE_KEY, read_ledger
+from promo_cli.io.readers import UNIQUE_KEY, open_ledger, parse_ledger
 from promo_cli.model import (
     Campaign,
     CustomerResult,
@@ -36,7 +36,9 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
+from promo_cli.parallel import Apart
 from promo_cli.policies.prepaid_deposit import deposits_json
+from promo_cli.recompute import recompute
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")
@@ -93,16 +95,21 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
                                 policy=policy.id, type=policy.type))
     ledgers: dict[str, Ledger] = {}
     progress("reading", total=sum(len(p) for p in paths.values()))
+    # Each file is opened (read; a workbook inspected) in turn, then parsed two at a time,
+    # workbooks first: fastexcel parses a workbook outside the GIL while the other thread reads
+    # a CSV. (Inspecting beside a CSV is slower: each would keep waiting for the other's GIL.)
+    files = [(role, path, *open_ledger(path, READ_AS.get(role, role), limits))
+             for role in ROLES for path in paths[role]]
 
-    def read_one(role: str, path: Path):
-        result = read_ledger(path, READ_AS.get(role, role), limits)
+    def parse_one(path: Path, source, early: list[Finding]):
+        result = parse_ledger(source) if source is not None else (None, early)
         progress("reading", what=Path(path).name)
         return result
 
-    # Two files at a time: the readers spend most of their time outside the GIL (fastexcel,
-    # pandas' CSV parser), so a purchase workbook and a payment CSV are read side by side.
+    workbooks_first = sorted(files, key=lambda f: not (f[2] is not None and f[2].is_workbook))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = {role: [pool.submit(read_one, role, path) for path in paths[role]] for role in ROLES}
+        parsed = {id(f): pool.submit(parse_one, *f[1:]) for f in workbooks_first}
+    pending = {role: [parsed[id(f)] for f in files if f[0] == role] for role in ROLES}
     for role in ROLES:
         read = []
         for future in pending[role]:
@@ -136,7 +143,7 @@ def merge_ledgers(parts: list[Ledger]) -> tuple[Ledger, list[Finding]]:
     findings = []
     seen: dict[str, tuple[str, int]] = {}
     for value, file, row in zip(frame[key], frame["_file"], frame["_row"]):
-        if value is None:
+        if pd.isna(value):
             continue
         if value in seen and seen[value][0] != file:
             first_file, first_row = seen[value]
@@ -162,6 +169,13 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     reason = classify_rows(purchases, period.start, period.end, as_of)
     purchases, payments = link_orders(purchases, _payments_until(ledgers.payments, as_of))
     in_period = purchases[reason == "counted"]
+    orders = purchases.assign(status=reason.to_numpy())
+    history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
+    targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
+    # The data checks, the independent recomputation and the segmentation need nothing the
+    # policies compute: on a large run they go on in a second process meanwhile.
+    audit_apart = Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
+                        fork=len(purchases) + len(payments) >= parallel.APART_ROWS)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master)
@@ -190,43 +204,55 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
-    orders = purchases.assign(status=reason.to_numpy())
-    findings += audit.check_data(ledgers, orders, payments, in_period)
+    data_findings, second, segments, sales = audit_apart.result()
+    findings += data_findings
     progress("settling", what="checks")
-    compared, mismatches = audit.cross_check(campaign, customers, purchases, payments, as_of)
+    compared, mismatches = audit.compare(customers, second)
     progress("settling", what="recompute")
-    history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
-    targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),
-                            recomputed=tuple(compared), deposits=deposits, loyalty=loyalty,
-                            segments=segment(history, in_period, period.start, targets) if history is not None
-                            else None)
+                            recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments)
     settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
-                         evaluation=evaluate_settlement(settlement, history))
+                         evaluation=evaluate_settlement(settlement, sales))
     progress("settling", what="evaluation")
     return settlement
 
 
-def evaluate_settlement(s: Settlement, history: pd.DataFrame | None) -> dict | None:
-    """The campaign's evaluation: sales against baselines when there is a purchase ledger,
-    and for deposit campaigns the target achievement."""
-    targets = {pid: {"new_depositors": r.new_depositors, **deposits_json(r)["target"]} for pid, r in s.deposits.items()}
-    if s.ledgers.purchases is None:
-        return {"deposit_targets": targets} if targets else None
-    period = s.campaign.campaign.period
-    purchases = s.orders[s.orders["order_date"] <= pd.Timestamp(s.as_of)]
-    master = s.ledgers.customers.frame if s.ledgers.customers is not None else None
+def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
+                 in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date):
+    """What the audit and the evaluation work out from the ledgers alone: the data checks'
+    findings, the independent recomputation {(customer, policy): cents}, the segmentation and
+    the sales figures (the last two None without a purchase ledger)."""
+    period = campaign.campaign.period
+    return (audit.check_data(ledgers, orders, payments, in_period),
+            recompute(campaign, orders, payments, as_of),
+            segment(history, in_period, period.start, targets) if history is not None else None,
+            _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None)
+
+
+def _sales_figures(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, history: pd.DataFrame,
+                   as_of: date) -> SalesFigures:
+    period = campaign.campaign.period
+    purchases = orders[orders["order_date"] <= pd.Timestamp(as_of)]
+    master = ledgers.customers.frame if ledgers.customers is not None else None
     channels = dict(master[["customer_id", "channel"]].dropna().to_numpy()) if master is not None else {}
     first = ({c: d.date() for c, d in master[["customer_id", "first_purchase_date"]].dropna().to_numpy()}
              if master is not None else {})
+    return sales_figures(purchases, history, channels, first, period.start, min(period.end, as_of),
+                         campaign.evaluation.margin_rate)
+
+
+def evaluate_settlement(s: Settlement, sales: SalesFigures | None) -> dict | None:
+    """The campaign's evaluation: the sales figures (when there is a purchase ledger) with the
+    campaign's cost against its budget and the ROI, and for deposit campaigns the target
+    achievement."""
+    targets = {pid: {"new_depositors": r.new_depositors, **deposits_json(r)["target"]} for pid, r in s.deposits.items()}
+    if sales is None:
+        return {"deposit_targets": targets} if targets else None
     cost = settled_cost(s)
-    budget = s.campaign.budget
-    figures = budget_figures(budget, cost) if budget is not None else None
-    result = evaluate(purchases, history, channels, first,
-                      period.start, min(period.end, s.as_of),
-                      figures["actual_total"] if figures else cost, figures["planned_total"] if figures else None,
-                      s.campaign.evaluation.margin_rate)
+    figures = budget_figures(s.campaign.budget, cost) if s.campaign.budget is not None else None
+    result = evaluation_json(sales, figures["actual_total"] if figures else cost,
+                             figures["planned_total"] if figures else None)
     return {**result, "deposit_targets": targets} if targets else result
 
 

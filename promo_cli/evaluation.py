@@ -56,10 +56,25 @@ def _growth(now: int, before: int | None) -> str | None:
     return str((Decimal(now - before) / Decimal(before)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
-def evaluate(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str, str],
-             first_purchase: dict[str, date], start: date, end: date, campaign_cost: int, budget_total: int | None,
-             margin_rate: Decimal | None) -> dict:
-    """Return the evaluation as plain JSON data (amounts as two-decimal strings).
+@dataclass(frozen=True, slots=True)
+class SalesFigures:
+    """The evaluation's figures that come from the ledgers alone (not from the campaign's cost)."""
+
+    window: dict
+    sales: int
+    baselines: dict
+    by_product: list[dict]
+    by_channel: list[dict]
+    participants: dict
+    incremental: int | None
+    margin: int | None
+    margin_rate: Decimal | None
+
+
+def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str, str],
+                  first_purchase: dict[str, date], start: date, end: date,
+                  margin_rate: Decimal | None) -> SalesFigures:
+    """Sales in the window against the baselines, breakdowns and participants.
 
     ``purchases``: the purchase ledger up to as-of; ``history``: the same plus any baseline ledger.
     """
@@ -106,21 +121,30 @@ def evaluate(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str,
     reference = baselines["year_ago"] if baselines["year_ago"]["covered"] else baselines["prior_period"]
     incremental = None if reference["sales"] is None else sales - round_cents(Decimal(reference["sales"]))
     margin = None if incremental is None or margin_rate is None else round_cents(margin_rate * incremental / 100)
-    roi = None if margin is None or not campaign_cost else \
-        str((Decimal(margin - campaign_cost) / Decimal(campaign_cost)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+    return SalesFigures({"start": campaign.start.isoformat(), "end": campaign.end.isoformat()}, sales, baselines,
+                        by_product, by_channel,
+                        {"total": len(participants), "new": int(new), "returning": len(participants) - int(new)},
+                        incremental, margin, margin_rate)
+
+
+def evaluation_json(f: SalesFigures, campaign_cost: int, budget_total: int | None) -> dict:
+    """The evaluation as plain JSON data (amounts as two-decimal strings): the sales figures with
+    the campaign's cost against its budget, and the ROI."""
+    roi = None if f.margin is None or not campaign_cost else \
+        str((Decimal(f.margin - campaign_cost) / Decimal(campaign_cost)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
     return {
-        "window": {"start": campaign.start.isoformat(), "end": campaign.end.isoformat()},
-        "sales": format_amount(sales),
-        "baselines": baselines,
-        "by_product": by_product,
-        "by_channel": by_channel,
-        "participants": {"total": len(participants), "new": int(new), "returning": len(participants) - int(new)},
+        "window": f.window,
+        "sales": format_amount(f.sales),
+        "baselines": f.baselines,
+        "by_product": f.by_product,
+        "by_channel": f.by_channel,
+        "participants": f.participants,
         "campaign_cost": format_amount(campaign_cost),
         "budget_total": None if budget_total is None else format_amount(budget_total),
         "cost_vs_budget": _growth(campaign_cost, budget_total) if budget_total else None,
-        "margin_rate": None if margin_rate is None else str(margin_rate),
-        "incremental_sales": None if incremental is None else format_amount(incremental),
-        "incremental_margin": None if margin is None else format_amount(margin),
+        "margin_rate": None if f.margin_rate is None else str(f.margin_rate),
+        "incremental_sales": None if f.incremental is None else format_amount(f.incremental),
+        "incremental_margin": None if f.margin is None else format_amount(f.margin),
         "roi": roi,
     }
 
@@ -129,5 +153,6 @@ def monthly_sales(purchases: pd.DataFrame) -> list[tuple[str, int]]:
     """Net sales per calendar month over the whole ledger: [("2026-07", cents), …]."""
     if purchases.empty:
         return []
-    months = purchases["order_date"].dt.strftime("%Y-%m")
-    return [(month, int(cents)) for month, cents in purchases.groupby(months)["amount"].sum().items()]
+    months = purchases["order_date"].to_numpy(dtype="datetime64[M]")
+    sums = purchases.groupby(months)["amount"].sum()        # NaT (no date) rows are left out
+    return [(str(month)[:7], int(cents)) for month, cents in sums.items()]

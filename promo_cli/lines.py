@@ -51,13 +51,16 @@ def make_lines(policy_id: str, kind: str, customer_id, ref, base, rate, units, s
             return np.full(n, value, dtype=dtype)
         return np.asarray(value, dtype=dtype) if dtype is not object else _objects(value)
 
+    def text(value) -> pd.Series:
+        return pd.Series(texts(value, n), dtype="str")
+
     frame = pd.DataFrame({
-        "policy_id": column(policy_id), "customer_id": column(customer_id), "kind": column(kind),
-        "ref": column(ref), "base": column(base, np.int64), "rate": column(rate),
+        "policy_id": text(policy_id), "customer_id": text(customer_id), "kind": text(kind),
+        "ref": text(ref), "base": column(base, np.int64), "rate": column(rate),
         "units": column(units, np.int64), "scale": np.full(n, scale, dtype=np.int64),
         "rebate": np.zeros(n, dtype=np.int64), "lower": column(lower), "upper": column(upper),
         "due_date": column(due_date, "datetime64[s]"), "paid_on": column(paid_on, "datetime64[s]"),
-        "note": column(note),
+        "note": text(note),
         "source_row": pd.array(np.full(n, pd.NA) if source_row is None else source_row, dtype="Int64"),
     })
     for name, value in note_params.items():   # n_due=…, n_rate=…: the note's parameters
@@ -67,14 +70,16 @@ def make_lines(policy_id: str, kind: str, customer_id, ref, base, rate, units, s
 
 
 def texts(value, n: int) -> pd.arrays.ArrowExtensionArray:
-    """A note parameter as Arrow text (a scalar repeated; None where there is none): a million
-    lines' parameters take a few bytes each rather than a Python string each."""
+    """A text column of lines as Arrow text (a scalar repeated; null where there is none): a
+    million lines' ids and note parameters take a few bytes each, not a Python string each."""
     if value is None:
         array = pa.nulls(n, type=pa.string())
     elif isinstance(value, str):
         array = pa.repeat(value, n)
     elif isinstance(value, (pa.Array, pa.ChunkedArray)):
         array = value
+    elif isinstance(value, pd.Series) and value.dtype == "str":
+        array = pa.array(value, type=pa.string(), from_pandas=True)
     else:
         array = pa.array(_objects(value), type=pa.string(), from_pandas=True)
     return pd.arrays.ArrowExtensionArray(array)

@@ -83,18 +83,26 @@ def cents_to_decimal(cents: int) -> Decimal:
 
 
 def format_amount(cents: int) -> str:
-    """Return cents as the pinned JSON form: ``"-12.50"`` (no separators)."""
-    return f"{cents_to_decimal(cents):.2f}"
+    """Return cents as the pinned JSON form: ``"-12.50"`` (no separators; integer arithmetic)."""
+    cents = int(cents)
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
 
 
 def format_display(cents: int) -> str:
     """Return cents for people: ``"1,234.50"``."""
-    return f"{cents_to_decimal(cents):,.2f}"
+    cents = int(cents)
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d}"
 
 
-def format_display_many(cents) -> list[str]:
-    """:func:`format_display` over many amounts at once (integer arithmetic, no floats)."""
-    return [f"{'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}" for c in map(int, cents)]
+def format_display_many(cents) -> np.ndarray:
+    """:func:`format_display` over many amounts (an object array of text), each distinct
+    amount formatted once."""
+    distinct, where = np.unique(np.asarray(cents, dtype=np.int64), return_inverse=True)
+    shown = np.empty(len(distinct), dtype=object)
+    shown[:] = [format_display(c) for c in distinct.tolist()]
+    return shown[where.reshape(-1)]
 
 
 def decimal_texts(units, places: int):

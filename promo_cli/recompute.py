@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from promo_cli.model import Campaign
 
@@ -65,7 +67,9 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
     # every payment known at as-of, against the position of its order among the kept rows
     pay_day = _day_numbers(payments["payment_date"])
     known = pay_day <= _day(as_of)
-    order_at = pd.Index(rows["order_id"]).get_indexer(payments["order_id"][known])
+    order_at = pc.fill_null(pc.index_in(pa.array(payments["order_id"][known], type=pa.string(), from_pandas=True),
+                                        value_set=pa.array(rows["order_id"], type=pa.string(), from_pandas=True),
+                                        skip_nulls=True), -1).to_numpy(zero_copy_only=False)
     matched = order_at >= 0
     pay_order = order_at[matched]
     pay_day = pay_day[known][matched]
@@ -120,9 +124,10 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
         elif policy.type == "group_purchase":
             paid_by_end = paid_until(np.full(len(rows), _day(last)))
             groups: dict[str, list[int]] = defaultdict(list)
-            for i, group in enumerate(rows["group_id"]):
-                if _text(group) is not None:
-                    groups[group].append(i)
+            group_ids = rows["group_id"].to_numpy(dtype=object)
+            for i in np.flatnonzero(rows["group_id"].notna().to_numpy()).tolist():
+                if _text(group_ids[i]) is not None:
+                    groups[group_ids[i]].append(i)
             proofs, quantities = rows["group_proof"].to_numpy(dtype=object), rows["quantity"].to_numpy(dtype=object)
             for members in groups.values():
                 group_amount = sum((Decimal(int(cents[m])) / 100 for m in members), ZERO)

@@ -2,6 +2,9 @@
 
 from datetime import date
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import order, payment, rebates
 
 POLICY = """\
@@ -83,3 +86,55 @@ def test_rounded_once_per_customer(run_campaign):
     s = run_campaign(policy(), purchases, payments)
     assert rebates(s, "on_time") == {"C1": "0.02"}
     assert sorted(s.lines["rebate"]) == [0, 1, 1]
+
+
+def _paid_by_by_hand(orders, payments, deadline):
+    """Order by order, payment by payment, in date order (ledger order on the same day)."""
+    import pandas as pd
+    out = {}
+    for pos, (index, order_row) in enumerate(orders.iterrows()):
+        mine = sorted(((day, i, int(cents)) for i, (linked, day, cents) in
+                       enumerate(zip(payments["_order"], payments["payment_date"], payments["amount"]))
+                       if linked == order_row["_order"]), key=lambda t: (t[0], t[1]))
+        amount = int(order_row["amount"])
+        total = timely = 0
+        full_on = paid_on = pd.NaT
+        for day, _, cents in mine:
+            total += cents
+            if full_on is pd.NaT and total >= amount:
+                full_on = day
+            if not pd.isna(deadline.iloc[pos]) and day <= deadline.iloc[pos]:
+                timely += cents
+                if paid_on is pd.NaT and timely >= amount:
+                    paid_on = day
+        out[index] = (timely, paid_on, total, full_on)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-300, 3000), st.integers(0, 40) | st.none()), min_size=0, max_size=8),
+       st.lists(st.tuples(st.integers(-1, 9), st.integers(0, 40), st.integers(-500, 2500)), max_size=25))
+def test_paid_by_matches_a_payment_by_payment_count(orders_spec, payments_spec):
+    """paid_by (integer arrays, sorted once) agrees with walking each order's payments."""
+    import numpy as np
+    import pandas as pd
+    from promo_cli.policies.context import paid_by
+    start = pd.Timestamp("2026-08-01")
+    orders = pd.DataFrame({"_order": np.arange(len(orders_spec), dtype=np.int64) * 2,   # positions in a ledger
+                           "amount": pd.array([a for a, _ in orders_spec], dtype="Int64")},
+                          index=np.arange(len(orders_spec)) + 100)
+    deadline = pd.Series([start + pd.Timedelta(days=d) if d is not None else pd.NaT for _, d in orders_spec],
+                         index=orders.index, dtype="datetime64[s]")
+    payments = pd.DataFrame({
+        "_order": np.array([o * 2 if 0 <= o < len(orders_spec) else (o if o < 0 else 2 * o + 1)
+                            for o, _, _ in payments_spec], dtype=np.int64),
+        "payment_date": pd.Series([start + pd.Timedelta(days=d) for _, d, _ in payments_spec], dtype="datetime64[s]"),
+        "amount": pd.array([c for _, _, c in payments_spec], dtype="Int64")})
+    result = paid_by(orders, payments, deadline)
+    expected = _paid_by_by_hand(orders, payments, deadline)
+    assert list(result.index) == list(orders.index)
+    for index, (paid, paid_on, total, full_on) in expected.items():
+        row = result.loc[index]
+        assert (int(row["paid"]), int(row["paid_total"])) == (paid, total)
+        assert (pd.isna(row["paid_on"]) and pd.isna(paid_on)) or row["paid_on"] == paid_on
+        assert (pd.isna(row["full_on"]) and pd.isna(full_on)) or row["full_on"] == full_on

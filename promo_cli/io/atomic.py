@@ -4,9 +4,10 @@ and all of them are renamed into place only once every one is complete."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
+
+from promo_cli.parallel import Apart
 
 
 class Staging:
@@ -19,28 +20,24 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.pending: list[tuple[Path, Path]] = []
-        self.jobs: list[Future] = []
-        self.pool: ThreadPoolExecutor | None = None
+        self.jobs: list[Apart] = []
 
     def later(self, job: Callable[..., object], *args: object) -> None:
-        """Run ``job(*args)`` (writing one of the temporary files) on a background thread while
-        the caller goes on; ``commit`` waits for it and raises what it raised. Meant for work
-        that leaves the GIL (Arrow's CSV writer) next to work that holds it (xlsxwriter)."""
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promo-write")
-        self.jobs.append(self.pool.submit(job, *args))
+        """Run ``job(*args)`` (writing one of the temporary files) beside the caller, in a
+        second process where there is one (see :mod:`promo_cli.parallel`); ``commit`` waits for
+        it and raises what it raised."""
+        self.jobs.append(Apart(job, *args))
 
     def _finish_jobs(self) -> None:
         jobs, self.jobs = self.jobs, []
-        try:
-            for job in jobs:
+        failure = None
+        for job in jobs:            # every job ends before a file is touched, even after a failure
+            try:
                 job.result()
-        finally:
-            for job in jobs:        # a failed job: the others still end before files are touched
-                job.cancel()
-            if self.pool is not None:
-                self.pool.shutdown(wait=True)
-                self.pool = None
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def __enter__(self) -> "Staging":
         self.out_dir.mkdir(parents=True, exist_ok=True)

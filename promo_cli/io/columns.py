@@ -25,6 +25,11 @@ def _c(name: str, kind: ValueKind, required: bool, *aliases: str) -> Column:
     return Column(name, kind, required, aliases)
 
 
+# Id columns whose values are (nearly) all different: kept as Arrow text (pandas "str", NaN where
+# missing) rather than one Python string per row. Other id and text columns hold Python strings
+# (None where missing); their values repeat and are shared.
+ARROW_TEXT = frozenset({"order_id", "payment_id"})
+
 LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
     "purchases": (
         _c("order_id", "id", True, "订单号", "訂單號", "单号", "單號", "订单编号", "訂單編號",

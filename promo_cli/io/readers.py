@@ -7,6 +7,7 @@ input: every problem becomes a finding that names the file, sheet, Excel row (he
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -20,11 +21,12 @@ import fastexcel
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pyarrow import csv as pa_csv
 from python_calamine import CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name
 
 from promo_cli.io import cells
-from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_index, normalise_header
+from promo_cli.io.columns import ARROW_TEXT, LEDGER_COLUMNS, Column, header_index, normalise_header
 from promo_cli.io.inspect import Limits, Unreadable, inspect_workbook, sheet_parts, sniff
 from promo_cli.model import Finding, Ledger, finding
 from promo_cli.money import format_amount, parse_decimal, round_cents
@@ -55,6 +57,35 @@ class _Table:
 
 def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledger | None, list[Finding]]:
     """Read and type one ledger; returns None with blocking findings if it is unusable."""
+    source, findings = open_ledger(path, role, limits)
+    if source is None:
+        return None, findings
+    return parse_ledger(source)
+
+
+@dataclass(slots=True)
+class Source:
+    """A ledger file read and inspected, not yet parsed (see :func:`open_ledger`)."""
+
+    path: Path
+    role: str
+    raw: bytes | None
+    kind: str                                  # xlsx, ole or text
+    sha256: str
+    first_rows: dict[str, int] | None          # an inspected workbook's first value rows
+    findings: list[Finding]
+
+    @property
+    def is_workbook(self) -> bool:
+        return self.kind != "text"
+
+
+def open_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Source | None, list[Finding]]:
+    """Read a ledger file's bytes and, for a workbook, inspect them (see :mod:`promo_cli.io.inspect`).
+
+    The first, quick half of reading: a file that cannot be read or must not be parsed is
+    refused here (None and blocking findings). :func:`parse_ledger` does the rest and returns
+    every finding about the file, those of this half included."""
     name = path.name
     try:
         raw = path.read_bytes()
@@ -67,8 +98,6 @@ def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledge
                               reason=exc.strerror or str(exc))]
     if not raw.strip():
         return None, [finding("error", "file-empty", file=name, blocking=True, role=role)]
-    sha = hashlib.sha256(raw).hexdigest()
-
     findings: list[Finding] = []
     kind = sniff(raw)
     expected = _EXTENSIONS.get(path.suffix.lower())
@@ -76,7 +105,19 @@ def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledge
         findings.append(finding("info", "mislabelled", file=name, extension=path.suffix.lower(),
                                 actual=_KIND_NAMES[kind]))
     try:
-        table, columns, problems = _pick_table(_read_tables(raw, kind, limits), role, name)
+        first_rows = inspect_workbook(raw, limits) if kind != "text" else None
+    except Unreadable as exc:
+        return None, findings + [finding("error", exc.code, file=name, blocking=True, **exc.params)]
+    return Source(path, role, raw, kind, hashlib.sha256(raw).hexdigest(), first_rows, findings), []
+
+
+def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
+    """Parse and type an opened ledger: the long half of reading. A workbook spends most of it
+    in fastexcel, outside the GIL, so it can go on while another thread reads a CSV."""
+    name, role, findings = source.path.name, source.role, list(source.findings)
+    raw, source.raw = source.raw, None            # the bytes are not needed once parsed
+    try:
+        table, columns, problems = _pick_table(_read_tables(raw, source.kind, source.first_rows), role, name)
     except Unreadable as exc:
         return None, findings + [finding("error", exc.code, file=name, blocking=True, **exc.params)]
     if table is None:
@@ -85,7 +126,7 @@ def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledge
     frame, cell_findings = _build_frame(table, columns, role, name)
     headers = {c.name: (cells.parse_text(table.header[p]), xl_col_to_name(table.first_col + p))
                for p, c in columns.items()}
-    return Ledger(role=role, path=path, sheet=table.sheet, frame=frame, sha256=sha,
+    return Ledger(role=role, path=source.path, sheet=table.sheet, frame=frame, sha256=source.sha256,
                   headers=headers), findings + cell_findings
 
 
@@ -93,12 +134,11 @@ _EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "ole", ".csv": "text", 
 _KIND_NAMES = {"xlsx": "xlsx", "ole": "xls", "text": "CSV"}
 
 
-def _read_tables(raw: bytes, kind: str, limits: Limits) -> Iterator[_Table]:
-    """Yield the visible worksheets of a workbook one at a time, or the CSV as one table."""
+def _read_tables(raw: bytes, kind: str, first_rows: dict[str, int] | None) -> Iterator[_Table]:
+    """Yield the visible worksheets of an inspected workbook one at a time, or the CSV as one table."""
     if kind == "text":
         yield _read_csv(raw)
         return
-    first_rows = inspect_workbook(raw, limits)
     parts = sheet_parts(raw) if kind == "xlsx" else None
     if parts is not None:
         # the fast path: fastexcel's Arrow columns, each sheet's header row known from its XML
@@ -210,19 +250,15 @@ def _read_csv(raw: bytes) -> _Table:
         raise Unreadable("not-a-ledger", reason="binary data")
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
+    data = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
     try:
-        # pandas' C reader, every cell as text; records as Excel numbers them (a quoted line
-        # break stays inside its record; a blank line is a record).
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype="str",
-                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                            quotechar='"', doublequote=True, engine="c")
-    except Exception:  # ragged or odd quoting: the csv module, record by record
+        columns = _arrow_csv(data, delimiter)
+    except (pa.ArrowInvalid, ValueError):  # ragged or odd quoting: the csv module, record by record
         try:
             rows: list[list[object]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         except csv.Error as exc:
             raise Unreadable("csv-malformed", reason=str(exc)) from None
         return _rows_table(None, rows, 1, 0)
-    columns = [frame[c] for c in frame.columns]
     blank = _blank_rows(columns)
     head = int(np.argmin(blank)) if not blank.all() else len(blank)
     if head == len(blank):
@@ -230,6 +266,24 @@ def _read_csv(raw: bytes) -> _Table:
     header = tuple(c.iloc[head] for c in columns)
     body = [c.iloc[head + 1:].reset_index(drop=True) for c in columns]
     return _Table(None, header, body, head + 2, 0)
+
+
+def _arrow_csv(data: bytes, delimiter: str) -> list[pd.Series]:
+    """Every cell of a CSV as text, by Arrow's reader (threads, outside the GIL): records as
+    Excel numbers them (a quoted line break stays inside its record; a blank line is a record).
+    Raises ArrowInvalid on a record with too many or too few cells."""
+    width = len(next(csv.reader([data[:65536].decode("utf-8", "ignore").split("\n", 1)[0]],
+                                delimiter=delimiter), []))
+    names = [f"c{j}" for j in range(max(width, 1))]
+    table = pa_csv.read_csv(
+        io.BytesIO(data),
+        read_options=pa_csv.ReadOptions(column_names=names),
+        parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                          newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
+    return [pd.Series(pd.arrays.ArrowExtensionArray(table.column(j)), dtype="str")
+            for j in range(table.num_columns)]
 
 
 def _pick_table(tables: Iterator[_Table], role: str, name: str
@@ -386,6 +440,8 @@ def _type_column(raw: pd.Series, column: Column, blank: np.ndarray, rows: np.nda
                 out[whole] = numbers[whole].astype(np.int64).astype(str).astype(object)
                 done |= whole
             elif raw.dtype != object:
+                if column.name in ARROW_TEXT:     # stays Arrow text, missing where blank
+                    return raw.str.strip().where(~blank)
                 texts = _python_texts(raw.str.strip())
                 out[~done] = texts[~done]
                 done[:] = True
@@ -480,6 +536,7 @@ def _build_frame(table: _Table, columns: dict[int, Column], role: str, name: str
         values = _type_column(raw, column, _blank(raw), rows, header, letter, report)
         data[column.name] = (pd.Series(values, dtype="Int64") if column.kind == "money"
                              else pd.Series(values) if column.kind == "date"
+                             else pd.Series(values, dtype="str") if column.name in ARROW_TEXT
                              else pd.Series(values, dtype=object))
     findings = sorted(report.findings, key=_reading_order)
     for (code, header), count in report.counts.items():

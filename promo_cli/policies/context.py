@@ -7,6 +7,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from promo_cli.model import Ledger
 
@@ -53,12 +55,10 @@ def link_orders(purchases: pd.DataFrame, payments: pd.DataFrame) -> tuple[pd.Dat
 
     Every match of payments to orders (policies, checks, reconciliation) uses these integers,
     so the order ids of a large ledger are hashed once per run, not once per use."""
-    ids = purchases["order_id"]
-    known = ids.notna().to_numpy() & ~ids.duplicated().to_numpy()
-    positions = np.flatnonzero(known)
-    found = pd.Index(ids[known].to_numpy(dtype=object)).get_indexer(payments["order_id"].to_numpy(dtype=object))
-    found[payments["order_id"].isna().to_numpy()] = -1
-    order = np.where(found >= 0, positions[np.maximum(found, 0)] if len(positions) else -1, -1)
+    # Arrow's hash lookup (order ids are Arrow text from the readers): a purchase row's order id
+    # is found at its first row, which is the row a payment belongs to.
+    found = pc.index_in(texts(payments["order_id"]), value_set=texts(purchases["order_id"]), skip_nulls=True)
+    order = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
     return (purchases.assign(_order=np.arange(len(purchases), dtype=np.int64)),
             payments.assign(_order=order.astype(np.int64)))
 
@@ -71,27 +71,45 @@ def paid_by(orders: pd.DataFrame, payments: pd.DataFrame, deadline: pd.Series) -
     the deadline), ``paid_on`` (the date the running total of timely payments first reached
     the order amount, else NaT), ``paid_total`` (cents paid at all up to as-of) and
     ``full_on`` (the date all payments up to as-of first reached the amount, timely or not).
+    Payments of an order count in date order (ledger order on the same day); integer cents.
     """
-    key = pd.DataFrame({"_order": orders["_order"].to_numpy(),
-                        "deadline": deadline.to_numpy(),
-                        "order_amount": orders["amount"].to_numpy(dtype="int64"),
-                        "_pos": np.arange(len(orders))})
-    pay = payments.loc[payments["_order"].to_numpy() >= 0, ["_order", "payment_date", "amount"]]
-    merged = key.merge(pay, on="_order", how="inner").sort_values(["_pos", "payment_date"],
-                                                                   kind="stable")
-    merged["amount"] = merged["amount"].astype("int64")
-    result = pd.DataFrame({"paid": 0, "paid_on": pd.NaT, "paid_total": 0, "full_on": pd.NaT},
-                          index=range(len(orders)))
-    result[["paid_on", "full_on"]] = result[["paid_on", "full_on"]].apply(pd.to_datetime)
-    if not merged.empty:
-        result["paid_total"] = merged.groupby("_pos")["amount"].sum().reindex(result.index, fill_value=0)
-        merged["running"] = merged.groupby("_pos")["amount"].cumsum()
-        full = merged[merged["running"] >= merged["order_amount"]]
-        result["full_on"] = full.groupby("_pos")["payment_date"].first().reindex(result.index)
-        timely = merged[merged["payment_date"] <= merged["deadline"]].copy()
-        result["paid"] = timely.groupby("_pos")["amount"].sum().reindex(result.index, fill_value=0)
-        timely["running"] = timely.groupby("_pos")["amount"].cumsum()
-        reached = timely[timely["running"] >= timely["order_amount"]]
-        result["paid_on"] = reached.groupby("_pos")["payment_date"].first().reindex(result.index)
-    result.index = orders.index
-    return result
+    n = len(orders)
+    positions = orders["_order"].to_numpy(dtype=np.int64)
+    slot = np.full(max(int(positions.max(initial=-1)), int(payments["_order"].max() if len(payments) else -1)) + 1,
+                   -1, dtype=np.int64)
+    slot[positions] = np.arange(n)
+    linked = payments["_order"].to_numpy(dtype=np.int64)
+    which = np.where(linked >= 0, slot[np.maximum(linked, 0)] if len(slot) else -1, -1)
+    mine = which >= 0
+    which = which[mine]
+    day = payments["payment_date"].to_numpy(dtype="datetime64[s]")[mine]
+    cents = payments["amount"].to_numpy(dtype=np.int64, na_value=0)[mine]
+    by_order = np.lexsort((day, which))                 # stable: ledger order within a day
+    which, day, cents = which[by_order], day[by_order], cents[by_order]
+    due = orders["amount"].to_numpy(dtype=np.int64, na_value=0)
+    limit = deadline.to_numpy(dtype="datetime64[s]")
+
+    def totals(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cents per order of the payments kept, and the date their running total reached
+        the order's amount (NaT where it never did)."""
+        w, d, c = which[keep], day[keep], cents[keep]
+        total = np.zeros(n, dtype=np.int64)
+        np.add.at(total, w, c)
+        running = np.cumsum(c)
+        starts = np.flatnonzero(np.r_[True, w[1:] != w[:-1]]) if len(w) else np.zeros(0, dtype=np.int64)
+        before = np.repeat(running[starts] - c[starts], np.diff(np.r_[starts, len(w)]))
+        reached = (running - before) >= due[w]
+        when = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+        first_rows = np.unique(w[reached], return_index=True)
+        when[first_rows[0]] = d[reached][first_rows[1]]
+        return total, when
+
+    paid_total, full_on = totals(np.ones(len(which), dtype=bool))
+    paid, paid_on = totals(day <= limit[which])
+    return pd.DataFrame({"paid": paid, "paid_on": paid_on, "paid_total": paid_total, "full_on": full_on},
+                        index=orders.index)
+
+
+def texts(values: pd.Series) -> pa.Array:
+    """An id column as Arrow text (without a copy when it is Arrow text already)."""
+    return pa.array(values, type=pa.string(), from_pandas=True)

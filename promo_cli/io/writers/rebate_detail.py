@@ -97,18 +97,20 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
 
     total_col = last_policy + 1
 
+    before = {c.customer_id: sum(s.before(c.customer_id, p.id) for p in policies) for c in s.customers} \
+        if s.settled_before else {}
+
     def row_formula(r: int, j: int):
         customer = by_customer[summary_rows[r - top - 1][0]]
         if j == total_col:
             return (f"=SUM({cell(r, first_policy)}:{cell(r, last_policy)})",
                     cents_to_decimal(customer.total_rebate))
-        before = sum(s.before(customer.customer_id, p.id) for p in policies)
-        return f"={cell(r, total_col)}-{cell(r, total_col + 1)}", cents_to_decimal(customer.total_rebate - before)
+        return (f"={cell(r, total_col)}-{cell(r, total_col + 1)}",
+                cents_to_decimal(customer.total_rebate - before.get(customer.customer_id, 0)))
 
     summary_rows = [[c.customer_id, c.customer_name, c.purchase_amount,
                      *[c.rebates[p.id] for p in policies], None]
-                    + ([sum(s.before(c.customer_id, p.id) for p in policies), None]
-                       if s.settled_before is not None else [])
+                    + ([before.get(c.customer_id, 0), None] if s.settled_before is not None else [])
                     for c in s.customers]
     write_table(sheet, styles, columns, summary_rows, top=top, totals_label=L("total"),
                 row_formula=row_formula)
