@@ -149,11 +149,12 @@ def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return lines.assign(rebate=floors + (rank < short[group]))
 
 
-def exact_texts(lines: pd.DataFrame) -> pd.Series:
-    """Every line's exact amount as decimal text at the finest scale of all lines (``12.34500``)."""
+def exact_texts(lines: pd.DataFrame, finest: int | None = None) -> pd.Series:
+    """Every line's exact amount as decimal text at the finest scale of all lines (``12.34500``);
+    ``finest`` gives that scale when ``lines`` are only some of them."""
     if lines.empty:
         return pd.Series([], dtype=object)
     scale = lines["scale"].to_numpy(dtype=np.int64)
-    finest = int(scale.max())
+    finest = int(scale.max()) if finest is None else finest
     units = lines["units"].to_numpy(dtype=np.int64) * 10 ** (finest - scale)
     return pd.Series(pd.arrays.ArrowExtensionArray(decimal_texts(units, finest)), index=lines.index)

@@ -166,7 +166,7 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     from promo_cli.io.writers import sheet
 
     monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
-    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 3)     # lines.csv is written in three pieces
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)     # lines.csv is written in four pieces
     write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
         order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
         order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
@@ -183,6 +183,8 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     assert {row[1] for row in lines[1:]} == {"'-2+3", "'" + NAME}
     by_ref = {row[4]: row for row in lines[1:] if row[3] == "order"}
     assert by_ref["A1"][9:11] == ["4.00000", "4.00"] and by_ref["A1"][14] == "purchases.csv!2"
+    # every exact amount at the finest scale of all lines, also in a piece of tier slices only
+    assert {len(row[9].partition(".")[2]) for row in lines[1:]} == {5}
     orders = list(csv.reader((tmp_path / "out" / "orders.csv").open(encoding="utf-8-sig", newline="")))
     assert orders[3][:4] == ["4", "B1", "00012", "'-2+3"]
     summary = {r[0]: r[1] for r in book(tmp_path / "out", "rebate_detail.xlsx")["Summary"].iter_rows(

@@ -87,7 +87,8 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
                               "recomputed": recomputed, "difference": recomputed.fillna(0) - engine.fillna(0),
                               "agrees": [r[5] for r in rows]})
         write_detail(book, styles, "Recompute", columns[:4] + [Col(L("difference"), "money")] + columns[5:],
-                     len(table), lambda: table, side, "recompute.csv", L("detail_in_csv"), limit=limit)
+                     len(table), lambda start, stop: table.iloc[start:stop], side, "recompute.csv",
+                     L("detail_in_csv"), limit=limit)
 
     sheet = book.add_worksheet("Inputs")
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),

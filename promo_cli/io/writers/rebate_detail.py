@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("exact"), "exact", total=True), Col(L("rebate"), "money", total=True),
                Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
-    write_detail(book, styles, "Lines", columns, len(s.lines), lambda: lines_table(s, lang), side, "lines.csv",
+    write_detail(book, styles, "Lines", columns, len(s.lines), lines_rows(s, lang), side, "lines.csv",
                  L("detail_in_csv"), totals_label=L("total"), limit=detail_rows)
 
     # --- Orders
@@ -133,7 +134,8 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     orders = s.orders
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
-    write_detail(book, styles, "Orders", columns, len(orders), lambda: _orders_table(orders, status_label),
+    write_detail(book, styles, "Orders", columns, len(orders),
+                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label),
                  side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
@@ -161,8 +163,13 @@ def _orders_table(orders: pd.DataFrame, status_label: dict[str, str]) -> pd.Data
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
-    """The Lines sheet's columns, customer by customer and policy by policy, built column-wise
-    (Arrow text), then put in that order once."""
+    """The whole Lines sheet (see :func:`lines_rows`)."""
+    return lines_rows(s, lang)(0, len(s.lines))
+
+
+def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
+    """``rows(start, stop)``: rows ``start`` to ``stop`` of the Lines sheet, customer by customer
+    and policy by policy (that order is worked out once), built column-wise as Arrow text."""
     L = lambda key: label(key, lang)  # noqa: E731
     lines = s.lines
     policies = s.campaign.rebate_policies
@@ -171,26 +178,31 @@ def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     rank = np.array([position[pid] for pid in policy_ids], dtype=np.int64)[policy_codes]
     order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0]))
     names = {c.customer_id: c.customer_name for c in s.customers}
+    headers = {p.id: policy_header(p, lang) for p in policies}
+    kinds = {k: L(k) for k in pd.unique(lines["kind"])}
     source = s.ledgers.purchases
     where = f"{source.label}[{source.sheet}]" if source and source.sheet else (source.label if source else "")
-    rows = lines["source_row"]
-    ref = pa.array(lines["ref"], type=pa.string(), from_pandas=True)
-    origin = pc.if_else(pa.array(lines["kind"].to_numpy(dtype=object) == "group-share"),
-                        pc.binary_join_element_wise(L("group_id") + " ", ref, ""), L("customer_id"))
-    row_texts = pc.cast(pa.array(rows.fillna(0).to_numpy(dtype=np.int64)), pa.string())
-    origin = pc.if_else(pa.array(rows.notna().to_numpy()), pc.binary_join_element_wise(where + "!", row_texts, ""),
-                        origin)
-    params = {name[len(NOTE_PREFIX):]: lines[name].array for name in lines.columns if name.startswith(NOTE_PREFIX)}
-    table = pd.DataFrame({
-        "customer_id": lines["customer_id"], "customer_name": _lookup(lines["customer_id"], names, ""),
-        "policy": _lookup(lines["policy_id"], {p.id: policy_header(p, lang) for p in policies}),
-        "kind": _lookup(lines["kind"], {k: L(k) for k in pd.unique(lines["kind"])}), "ref": lines["ref"],
-        "lower": lines["lower"], "upper": lines["upper"], "base": lines["base"], "rate": lines["rate"],
-        "exact": exact_texts(lines), "rebate": lines["rebate"], "due_date": lines["due_date"],
-        "paid_on": lines["paid_on"],
-        "note": pd.arrays.ArrowExtensionArray(notes(lines["note"], params, lang)),
-        "source": pd.arrays.ArrowExtensionArray(origin)})
-    return table.take(order).reset_index(drop=True)
+    finest = int(lines["scale"].max()) if len(lines) else 2
+
+    def rows(start: int, stop: int) -> pd.DataFrame:
+        part = lines.take(order[start:stop]).reset_index(drop=True)
+        source_rows = part["source_row"]
+        ref = pa.array(part["ref"], type=pa.string(), from_pandas=True)
+        origin = pc.if_else(pa.array(part["kind"].to_numpy(dtype=object) == "group-share"),
+                            pc.binary_join_element_wise(L("group_id") + " ", ref, ""), L("customer_id"))
+        row_texts = pc.cast(pa.array(source_rows.fillna(0).to_numpy(dtype=np.int64)), pa.string())
+        origin = pc.if_else(pa.array(source_rows.notna().to_numpy()),
+                            pc.binary_join_element_wise(where + "!", row_texts, ""), origin)
+        params = {name[len(NOTE_PREFIX):]: part[name].array for name in part.columns if name.startswith(NOTE_PREFIX)}
+        return pd.DataFrame({
+            "customer_id": part["customer_id"], "customer_name": _lookup(part["customer_id"], names, ""),
+            "policy": _lookup(part["policy_id"], headers), "kind": _lookup(part["kind"], kinds), "ref": part["ref"],
+            "lower": part["lower"], "upper": part["upper"], "base": part["base"], "rate": part["rate"],
+            "exact": exact_texts(part, finest), "rebate": part["rebate"], "due_date": part["due_date"],
+            "paid_on": part["paid_on"],
+            "note": pd.arrays.ArrowExtensionArray(notes(part["note"], params, lang)),
+            "source": pd.arrays.ArrowExtensionArray(origin)})
+    return rows
 
 
 def policy_rows(s: Settlement) -> list[list[str]]:

@@ -224,27 +224,26 @@ def cell(row: int, col: int) -> str:
 
 
 def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: int,
-                 table: Callable[[], pd.DataFrame], side, csv_name: str, note: str,
+                 table: Callable[[int, int], pd.DataFrame], side, csv_name: str, note: str,
                  totals_label: str | None = None, limit: int | None = None) -> list[str]:
-    """Write a detail table of ``rows`` rows and return where it went; ``table()`` builds it
-    (its columns in the order of ``columns``).
+    """Write a detail table of ``rows`` rows and return where it went; ``table(start, stop)``
+    builds its rows ``start`` to ``stop`` (its columns in the order of ``columns``).
 
     Past ``limit`` rows (DETAIL_ROWS_LIMIT unless given; 0 = no limit) it goes to ``csv_name``
     beside the workbook and the sheet says so: ``side`` (the run's :class:`Staging`) gives its
-    temporary path, and the table is built and written on a background thread while the
-    workbooks are written (both are mostly Arrow work, outside the GIL).
+    temporary path and builds and writes it beside the workbooks (in a second process where
+    there is one), CSV_CHUNK_ROWS rows at a time.
     Otherwise it is written as sheets: past Excel's 1,048,576 rows it continues on
     ``<name> 2``, ``<name> 3``, … each with its own header (and totals row).
     """
     limit = DETAIL_ROWS_LIMIT if limit is None else limit
     if side is not None and limit and rows > limit:
-        path = side.path(csv_name)
-        side.later(lambda: write_csv(path, columns, table()))
+        side.later(write_csv, side.path(csv_name), columns, rows, table)
         sheet = book.add_worksheet(name)
         sheet.write_string(0, 0, note.format(rows=f"{rows:,}", file=csv_name), styles.label)
         sheet.set_column(0, 0, 100)
         return [csv_name]
-    frame = table()
+    frame = table(0, rows)
     per_sheet = EXCEL_ROWS - 1 - (1 if totals_label is not None else 0)
     names = []
     for number, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
@@ -261,12 +260,12 @@ def sheets_needed(rows: int, totals: bool) -> int:
     return max(1, -(-rows // per_sheet))
 
 
-def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
+def write_csv(path: Path, columns: Sequence[Col], rows: int, table: Callable[[int, int], pd.DataFrame]) -> None:
     """A CSV Excel opens as it should (UTF-8 with BOM); text never starts like a formula.
 
-    Columns are turned into text as Arrow arrays (no row-by-row Python), CSV_CHUNK_ROWS rows
-    at a time so that the text of a million rows never sits in memory at once, and written by
-    Arrow's CSV writer."""
+    ``table(start, stop)`` gives rows ``start`` to ``stop``; they are built, turned into text as
+    Arrow arrays (no row-by-row Python) and written by Arrow's CSV writer CSV_CHUNK_ROWS at a
+    time, so that a million rows never sit in memory at once."""
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([c.header for c in columns])
     names = [f"c{j}" for j in range(len(columns))]
@@ -275,8 +274,8 @@ def write_csv(path: Path, columns: Sequence[Col], frame: pd.DataFrame) -> None:
         handle.write(("\ufeff" + header.getvalue()).encode("utf-8"))
         options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
         with pa_csv.CSVWriter(handle, schema, write_options=options) as writer:
-            for start in range(0, len(frame), CSV_CHUNK_ROWS):
-                part = frame.iloc[start:start + CSV_CHUNK_ROWS]
+            for start in range(0, rows, CSV_CHUNK_ROWS):
+                part = table(start, min(start + CSV_CHUNK_ROWS, rows))
                 arrays = [_csv_texts(column.kind, part.iloc[:, j]) for j, column in enumerate(columns)]
                 writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
