@@ -285,6 +285,8 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
     if kind == "money":
         cents = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype != np.int64 else values.to_numpy()
         texts = decimal_texts(cents, 2)
+        if values.dtype != np.int64 and values.isna().any():
+            texts = pc.if_else(pa.array(values.notna().to_numpy()), texts, None)
     elif kind == "date":
         texts = iso_dates(values.to_numpy(dtype="datetime64[s]"))
     elif values.dtype == object and kind not in ("text", "id", "longtext"):   # Decimal rates, bounds
@@ -295,6 +297,6 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
         texts = pc.cast(pa.array(values, from_pandas=True), pa.string())
     if kind in ("text", "id", "longtext"):      # OWASP CSV injection: never a formula
         risky = pc.fill_null(pc.match_substring_regex(texts, r"^[=+\-@\t\r]"), False)
-        texts = pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
-    present = pa.array(values.notna().to_numpy())
-    return pc.if_else(present, pc.fill_null(texts, ""), "")
+        if pc.any(risky).as_py():
+            texts = pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
+    return pc.fill_null(texts, "")          # every way above leaves an empty cell null
