@@ -112,12 +112,11 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
     by_channel = breakdown("channel", lambda f: f["customer_id"].map(channels).astype(object).fillna("—"))
 
     participants = sorted(set(in_window["customer_id"]))
-    earliest = base.groupby("customer_id")["order_date"].min()
+    earliest = base.groupby("customer_id")["order_date"].min().reindex(participants)
     new = 0
-    for customer in participants:
+    for customer, in_ledger in zip(participants, earliest.dt.date):
         first = first_purchase.get(customer)
-        first = first if first is not None else earliest[customer].date()
-        new += first >= start
+        new += (first if first is not None else in_ledger) >= start
     reference = baselines["year_ago"] if baselines["year_ago"]["covered"] else baselines["prior_period"]
     incremental = None if reference["sales"] is None else sales - round_cents(Decimal(reference["sales"]))
     margin = None if incremental is None or margin_rate is None else round_cents(margin_rate * incremental / 100)

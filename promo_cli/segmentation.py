@@ -29,7 +29,7 @@ def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets
     """
     buyers = sorted(set(in_period["customer_id"]))
     first = history.groupby("customer_id")["order_date"].min()
-    new = sum(1 for c in buyers if first[c] >= pd.Timestamp(start))
+    new = int((first.reindex(buyers) >= pd.Timestamp(start)).sum())
     orders = in_period[in_period["amount"] > 0].groupby("customer_id").size()
     bands = []
     for name, low, high in BANDS:
