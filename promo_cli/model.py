@@ -327,7 +327,8 @@ class Ledger:
     """A ledger read from one file: canonical columns plus ``_row`` (Excel row number).
 
     Money columns hold integer cents, date columns ``datetime64``, id and text
-    columns ``str`` (or None when empty).
+    columns ``str`` (or None when empty); ``order_id`` and ``payment_id`` are Arrow text
+    (pandas ``str``, NaN when empty), see ``io.columns.ARROW_TEXT``.
     """
 
     role: str
