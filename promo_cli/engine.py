@@ -36,7 +36,6 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
-from promo_cli.parallel import Apart
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
 from promo_cli.segmentation import segment
@@ -98,22 +97,22 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     # Each file is opened (read; a workbook inspected) in turn, then parsed two at a time,
     # workbooks first: fastexcel parses a workbook outside the GIL while the other thread reads
     # a CSV. (Inspecting beside a CSV is slower: each would keep waiting for the other's GIL.)
-    files = [(role, path, *open_ledger(path, READ_AS.get(role, role), limits))
-             for role in ROLES for path in paths[role]]
+    files = [(role, path) for role in ROLES for path in paths[role]]
+    opened = [open_ledger(path, READ_AS.get(role, role), limits) for role, path in files]
 
-    def parse_one(path: Path, source, early: list[Finding]):
-        result = parse_ledger(source) if source is not None else (None, early)
-        progress("reading", what=Path(path).name)
+    def parse_one(i: int):
+        source, refused = opened[i]
+        result = parse_ledger(source) if source is not None else (None, refused)
+        progress("reading", what=Path(files[i][1]).name)
         return result
 
-    workbooks_first = sorted(files, key=lambda f: not (f[2] is not None and f[2].is_workbook))
+    workbooks_first = sorted(range(len(files)), key=lambda i: not (opened[i][0] and opened[i][0].is_workbook))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parsed = {id(f): pool.submit(parse_one, *f[1:]) for f in workbooks_first}
-    pending = {role: [parsed[id(f)] for f in files if f[0] == role] for role in ROLES}
+        parsed = {i: pool.submit(parse_one, i) for i in workbooks_first}
     for role in ROLES:
         read = []
-        for future in pending[role]:
-            ledger, ledger_findings = future.result()
+        for i in (i for i, (of_role, _) in enumerate(files) if of_role == role):
+            ledger, ledger_findings = parsed[i].result()
             findings += ledger_findings
             if ledger is not None:
                 read.append(replace(ledger, role=role))
@@ -172,9 +171,9 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     orders = purchases.assign(status=reason.to_numpy())
     history = purchase_history(ledgers, as_of) if ledgers.purchases is not None else None
     targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
-    # The data checks, the independent recomputation and the segmentation need nothing the
-    # policies compute: on a large run they go on in a second process meanwhile.
-    audit_apart = Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
+    # The data checks, the independent recomputation, the segmentation and the sales figures
+    # need nothing the policies compute: on a large run they go on in a second process meanwhile.
+    audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
                         fork=len(purchases) + len(payments) >= parallel.APART_ROWS)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None

@@ -57,7 +57,8 @@ def link_orders(purchases: pd.DataFrame, payments: pd.DataFrame) -> tuple[pd.Dat
     so the order ids of a large ledger are hashed once per run, not once per use."""
     # Arrow's hash lookup (order ids are Arrow text from the readers): a purchase row's order id
     # is found at its first row, which is the row a payment belongs to.
-    found = pc.index_in(texts(payments["order_id"]), value_set=texts(purchases["order_id"]), skip_nulls=True)
+    found = pc.index_in(_as_arrow(payments["order_id"]), value_set=_as_arrow(purchases["order_id"]),
+                        skip_nulls=True)
     order = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
     return (purchases.assign(_order=np.arange(len(purchases), dtype=np.int64)),
             payments.assign(_order=order.astype(np.int64)))
@@ -75,11 +76,11 @@ def paid_by(orders: pd.DataFrame, payments: pd.DataFrame, deadline: pd.Series) -
     """
     n = len(orders)
     positions = orders["_order"].to_numpy(dtype=np.int64)
-    slot = np.full(max(int(positions.max(initial=-1)), int(payments["_order"].max() if len(payments) else -1)) + 1,
-                   -1, dtype=np.int64)
+    linked = payments["_order"].to_numpy(dtype=np.int64)        # −1: a payment of no known order
+    # ledger position → row of ``orders``; the last slot stays −1, which is where −1 looks
+    slot = np.full(max(positions.max(initial=-1), linked.max(initial=-1)) + 2, -1, dtype=np.int64)
     slot[positions] = np.arange(n)
-    linked = payments["_order"].to_numpy(dtype=np.int64)
-    which = np.where(linked >= 0, slot[np.maximum(linked, 0)] if len(slot) else -1, -1)
+    which = slot[linked]
     mine = which >= 0
     which = which[mine]
     day = payments["payment_date"].to_numpy(dtype="datetime64[s]")[mine]
@@ -110,6 +111,6 @@ def paid_by(orders: pd.DataFrame, payments: pd.DataFrame, deadline: pd.Series) -
                         index=orders.index)
 
 
-def texts(values: pd.Series) -> pa.Array:
+def _as_arrow(values: pd.Series) -> pa.Array:
     """An id column as Arrow text (without a copy when it is Arrow text already)."""
     return pa.array(values, type=pa.string(), from_pandas=True)
