@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from promo_cli.model import (
-    Campaign,
     CustomerResult,
     Finding,
     Ledgers,
@@ -20,7 +19,6 @@ from promo_cli.model import (
     finding,
 )
 from promo_cli.money import format_display
-from promo_cli.recompute import recompute
 
 MAX_PER_CHECK = 200  # past this many findings of one check, one summing-up finding
 
@@ -137,19 +135,14 @@ CHECKS = (_out_of_period, _unknown_orders, _overpaid, _payment_customer, _return
           _several_names, _odd_amounts, _not_in_master)
 
 
-def cross_check(campaign: Campaign, customers: list[CustomerResult], purchases: pd.DataFrame,
-                payments: pd.DataFrame, as_of) -> tuple[list[tuple[str, str, int, int]], list[Finding]]:
-    """Compare the engine with the independent recomputation, customer by customer.
+def compare(customers: list[CustomerResult], second: dict[tuple[str, str], int]
+            ) -> tuple[list[tuple[str, str, int, int]], list[Finding]]:
+    """Compare the engine with the independent recomputation (``second``, see
+    :func:`promo_cli.recompute.recompute`), customer by customer.
 
     Returns the compared rows (customer, policy, engine, recomputed) and an ``error``
     finding for every difference, and for a customer only one side knows.
     """
-    return compare(customers, recompute(campaign, purchases, payments, as_of))
-
-
-def compare(customers: list[CustomerResult], second: dict[tuple[str, str], int]
-            ) -> tuple[list[tuple[str, str, int, int]], list[Finding]]:
-    """:func:`cross_check` once the recomputation (``second``) is done."""
     rows, problems = [], []
     engine = {(c.customer_id, pid): cents for c in customers for pid, cents in c.rebates.items()}
     for key in sorted(set(engine) | set(second)):
