@@ -121,6 +121,11 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         elif read:
             ledgers[role], merge_findings = merge_ledgers(read)
             findings += merge_findings
+    for role, policy_id in needed.items():
+        if role in ledgers and ledgers[role].frame.empty:   # an empty export must not settle to 0.00
+            findings = [f for f in findings if not (f.code == "no-data-rows" and f.file == ledgers[role].label)]
+            findings.append(finding("error", "no-data-rows-needed", file=ledgers[role].label,
+                                    sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
     if any(f.blocking for f in findings):
         return None, findings
     as_of = as_of or campaign.campaign.period.end

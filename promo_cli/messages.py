@@ -64,11 +64,60 @@ CATALOG: dict[str, tuple[str, str]] = {
     "mislabelled": ("文件扩展名是 {extension},内容其实是 {actual},已按 {actual} 读取",
                     "the file is named {extension} but is really {actual}; read as {actual}"),
     "not-a-ledger": ("不是 Excel 工作簿或 CSV 文本({reason})", "not an Excel workbook or CSV text ({reason})"),
+    "read-as-text": ("按 {encoding} 编码、以“{delimiter}”分隔的文本读取", "read as {encoding} text separated by '{delimiter}'"),
+    "gbk-behind-bom": ("文件开头标着 UTF-8,内容却是 GBK/GB18030 编码:已按 GB18030 读取",
+                       "the file is marked UTF-8 but holds GBK/GB18030 text; read as GB18030"),
+    "cr-line-endings": ("文件用旧式 Mac 换行符(只有 CR),已按行读取", "the file ends its lines with CR only (old Mac); read line by line"),
+    "bare-cr": ("{count} 个单元格中夹有回车符(CR),已按空格读取",
+                "{count} carriage returns (CR) inside values were read as spaces"),
+    "title-lines": ("表头在第 {header_row} 行:上方 {count} 行标题/说明已跳过",
+                    "the header is on row {header_row}: {count} title lines above it were skipped"),
+    "text-guard": ("{count} 个单元格写成 =\"…\"(Excel 保护文本的写法),已按引号内的文本读取",
+                   "{count} cells written =\"…\" (Excel's text guard) were read as the text inside"),
+    "sheets-read": ("读取了 {count} 个工作表并合并:{sheets}", "{count} sheets read and joined: {sheets}"),
+    "sheets-skipped": ("工作表 {sheets} 的表头不是{role}台账,已跳过", "sheets {sheets} do not have a {role} header; skipped"),
+    "total-row-skipped": ("“{label}”行是合计行,已跳过(合计金额 {stated})",
+                          "the '{label}' row is a total line and was skipped (its amount {stated})"),
+    "total-row-differs": ("“{label}”行的合计 {stated} 与上方各行相加 {added} 不一致:台账可能不完整或被读错,请核对",
+                          "the '{label}' line says {stated} but the rows above add up to {added}: the ledger may be "
+                          "incomplete or misread; check it"),
+    "footer-rows-skipped": ("合计行下方 {count} 行说明(制表人、打印时间等)已跳过",
+                            "{count} note lines under the total (prepared by, printed at …) were skipped"),
+    "ragged-row": ("这一行有 {fields} 个字段,表头只有 {headers} 列:各值可能错位,请检查该行(分隔符或引号)",
+                   "this row has {fields} fields under {headers} headers: its values may sit in the wrong "
+                   "columns; check its separators and quotes"),
+    "unquoted-thousands": ("金额“{value}”中的千分位逗号没有加引号,被拆成了多个字段(这一行 {fields} 个字段,表头 {headers} 列):"
+                           "请导出时给金额加引号或去掉千分位",
+                           "the amount '{value}' has a thousands comma without quotes and was split into several "
+                           "fields ({fields} fields under {headers} headers): export amounts quoted or without "
+                           "separators"),
+    "value-without-header": ("第 {letter} 列没有表头却有值(共 {count} 个):无法判断它属于哪一列,请补上表头或删除",
+                             "column {letter} has no header but holds {count} values: they belong to no known "
+                             "column; add a header or remove them"),
+    "header-unit": ("表头“{column}”的单位是 {unit}:本工具只按“元”读取金额,请换算为元后再运行",
+                    "the header '{column}' is in {unit}: amounts are read in yuan only; convert them to yuan "
+                    "and run again"),
+    "formula-not-calculated": ("公式尚未计算(生成文件的程序没有算出结果):请用 Excel 或 WPS 打开并保存后再运行",
+                               "formula not calculated (the program that wrote the file never computed it): open "
+                               "and save it in Excel or WPS, then run again"),
+    "cell-error": ("单元格显示错误值 {value},不是金额或日期:请先修正该单元格",
+                   "the cell shows the error {value}, not a value: fix the cell first"),
+    "decimal-comma": ("“{value}”使用了小数逗号(欧洲格式):请用小数点书写,如 1234.56",
+                      "'{value}' uses a decimal comma (European format): write it with a decimal point, e.g. 1234.56"),
+    "zero-date": ("日期单元格为 0 或只有时间(Excel 显示为 1900-01-00 或 0:00):没有日期",
+                  "the date cell holds 0 or only a time (Excel shows 1900-01-00): no date"),
+    "time-without-date": ("单元格只有时间 {value},没有日期", "the cell holds only a time ({value}), no date"),
+    "id-normalised": ("编号“{shown}”含有不可见字符、全角字符或 =\"…\":已按“{read_as}”读取",
+                      "id '{shown}' holds invisible or full-width characters or =\"…\": read as '{read_as}'"),
     "csv-malformed": ("CSV 格式有误:{reason}", "the CSV is malformed: {reason}"),
     "sheet-empty": ("工作表是空的,没有表头", "the sheet is empty: no header row"),
     "no-data-rows": ("{role}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
-    "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases})",
-                       "required column {column} is missing (accepted headers: {aliases})"),
+    "no-data-rows-needed": ("{role}台账只有表头,没有数据行,而政策 {policy} 需要它:导出可能为空或选错了文件",
+                            "the {role} ledger has a header but no data rows, and policy {policy} needs it: the "
+                            "export may be empty or the wrong file"),
+    "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases});文件的表头是:{header}",
+                       "required column {column} is missing (accepted headers: {aliases}); the file's header is: "
+                       "{header}"),
     "not-this-ledger": ("看起来不是{role}台账:表头中没有任何必需的列({needed});第一行是:{header}",
                         "this does not look like a {role} ledger: none of the required columns ({needed}) "
                         "is in the header; its first row is: {header}"),

@@ -322,6 +322,11 @@ class Campaign(_Strict):
 
 # --------------------------------------------------------------------------- ledgers
 
+# ``_row`` of a ledger read from several sheets: sheet index × ROW_STRIDE + Excel row
+# (a sheet has at most 1,048,576 rows), so every row names its sheet and its row.
+ROW_STRIDE = 10_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Ledger:
     """A ledger read from one file: canonical columns plus ``_row`` (Excel row number).
@@ -329,6 +334,10 @@ class Ledger:
     Money columns hold integer cents, date columns ``datetime64``, id and text
     columns ``str`` (or None when empty); ``order_id`` and ``payment_id`` are Arrow text
     (pandas ``str``, NaN when empty), see ``io.columns.ARROW_TEXT``.
+
+    A ledger read from several sheets of one workbook keeps each sheet's name and headers in
+    ``sheets`` and folds the sheet into ``_row`` (see ROW_STRIDE); :meth:`at` and
+    :meth:`row_label` unfold it.
     """
 
     role: str
@@ -346,10 +355,15 @@ class Ledger:
     # file in the ``_file`` column and each file's headers and sheet in ``parts``.
     parts: dict[str, "Ledger"] = field(default_factory=dict)
 
+    sheets: tuple["Ledger", ...] = ()
+
     def at(self, column: str | None = None, row: int | None = None, file: str | None = None) -> dict[str, Any]:
         """Return finding keywords pointing at a cell of this ledger (header text, E17)."""
         if file is not None and file in self.parts:
             return self.parts[file].at(column, row)
+        if self.sheets and row is not None:
+            part, excel_row = divmod(int(row), ROW_STRIDE)
+            return self.sheets[part].at(column, excel_row)
         header, letter = self.headers.get(column, (column, None)) if column else (None, None)
         return {"file": self.path.name, "sheet": self.sheet, "row": row, "column": header,
                 "cell": f"{letter}{row}" if letter and row is not None else None}
@@ -357,6 +371,16 @@ class Ledger:
     @property
     def label(self) -> str:
         return self.path.name
+
+    def row_labels(self, rows) -> "pd.Series":
+        """Where each of ``rows`` (``_row`` values) is, as a clerk finds it: ``file[sheet]!17``."""
+        rows = pd.Series(rows, dtype="Int64")
+        if not self.sheets:
+            where = f"{self.label}[{self.sheet}]" if self.sheet else self.label
+            return where + "!" + rows.astype("str")
+        part, excel_row = rows // ROW_STRIDE, rows % ROW_STRIDE
+        names = pd.Series([f"{self.label}[{s.sheet}]!" for s in self.sheets])
+        return pd.Series(names.reindex(part.fillna(0).astype(int)).to_numpy(), index=rows.index) + excel_row.astype("str")
 
 
 @dataclass(frozen=True, slots=True)

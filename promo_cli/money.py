@@ -21,16 +21,24 @@ from pyarrow import compute as pc
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 
-# Currency signs, thousands separators and every kind of space a till or ERP puts in.
-_NOISE = re.compile(r"[¥￥$,，\s\u00a0\u3000]|CNY|RMB|元", re.IGNORECASE)
+# Currency signs and words a till or ERP puts around an amount.
+_CURRENCY = re.compile(r"[¥￥$]|CNY|RMB|人民币|元", re.IGNORECASE)
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u3000]+")
 _ACCOUNTING_NEGATIVE = re.compile(r"^\((.*)\)$")
+# Digits grouped by thousands with one kind of separator (1,234,567.89 · 1 234.5 · 1'234), or plain.
+_GROUPED = re.compile(r"^[+-]?(?:\d{1,3}(?P<sep>[,' ])\d{3}(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?$")
+# What a decimal-comma locale writes: 1234,56 · 1.234,56 · 1 234,5
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(?:[. ]?\d{3})*,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFF0C: 0x2C}
 
 
 def parse_decimal(value: object) -> Decimal:
     """Return ``value`` (a cell: str, int, float, Decimal) as an exact Decimal.
 
-    Accepts ``¥1,234.50``, ``￥ 1 234.5``, ``(12.00)`` (accounting negative) and
-    ``12.5%``-free numbers. Raises ``ValueError`` with a short reason otherwise.
+    Accepts ``¥1,234.50``, ``￥ 1 234.5``, ``(12.00)`` (accounting negative), ``12.00-`` and
+    full-width digits. A separator must group thousands: ``1,2345`` is refused, and so is a
+    decimal comma (``1.234,56``, ``1234,56``), never read as another number. Raises
+    ``ValueError`` with a short reason otherwise.
     """
     if isinstance(value, bool):
         raise ValueError("a yes/no value, not a number")
@@ -44,23 +52,32 @@ def parse_decimal(value: object) -> Decimal:
         # repr() is the shortest string that round-trips: 1234.5, not 1234.4999999…
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        text = _NOISE.sub("", value.strip())
-        match = _ACCOUNTING_NEGATIVE.match(text)
-        if match:
-            text = "-" + match.group(1)
-        if text.endswith("-") and text.count("-") == 1:  # trailing minus: "12.00-"
-            text = "-" + text[:-1]
-        if not text:
-            raise ValueError("empty")
-        try:
-            result = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("not a number") from None
+        result = Decimal(_plain_number_text(value))
     else:
         raise ValueError("not a number")
     if not result.is_finite():
         raise ValueError("not a finite number")
     return result
+
+
+def _plain_number_text(value: str) -> str:
+    """An amount's text reduced to what ``Decimal`` reads, or ValueError saying why not."""
+    text = _CURRENCY.sub("", value.translate(_FULL_WIDTH)).strip()
+    text = _SPACES.sub(" ", text)
+    match = _ACCOUNTING_NEGATIVE.match(text)
+    if match:
+        text = "-" + match.group(1).strip()
+    if text.endswith("-") and text.count("-") == 1:  # trailing minus: "12.00-"
+        text = "-" + text[:-1].strip()
+    text = re.sub(r"^([+-]) ", r"\1", text)
+    if not text:
+        raise ValueError("empty")
+    if _DECIMAL_COMMA.match(text):
+        raise ValueError("decimal-comma")
+    match = _GROUPED.match(text)
+    if not match:
+        raise ValueError("not a number")
+    return text.replace(match.group("sep"), "") if match.group("sep") else text
 
 
 def to_cents(value: object) -> int:

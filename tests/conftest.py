@@ -55,7 +55,10 @@ def run_campaign(tmp_path):
     def run(policies: str, purchases: list[dict], payments: list[dict] = (), as_of=None,
             period=("2026-07-01", "2026-12-31")) -> Settlement:
         write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, purchases)
-        write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, list(payments))
+        # a header-only ledger that a policy needs is refused (an empty export): a test without
+        # payments gets one dated after every as-of, which nothing counts
+        write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS,
+                  list(payments) or [payment("UNUSED", "UNUSED", "2099-12-31", "1")])
         campaign = write_campaign(tmp_path, policies, period)
         loaded, findings = load(campaign, {}, as_of)
         assert loaded is not None, [f.code for f in findings]

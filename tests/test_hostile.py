@@ -158,10 +158,18 @@ def test_forged_string_count_would_abort_calamine(tmp_path):
 def test_sheet_claiming_a_huge_dimension(tmp_path):
     raw = valid_xlsx(extra=lambda sheet: sheet.write(1_048_575, 300, 1))
     assert blocking(read(tmp_path, raw, limits=Limits(max_cells=10_000_000))[1]) == ["sheet-too-large"]
-    raw = valid_xlsx(extra=lambda sheet: sheet.write(5, 16383, 1))            # column XFD
-    assert blocking(read(tmp_path, raw)[1]) == ["sheet-too-large"]
+    raw = valid_xlsx(extra=lambda sheet: sheet.write(5, 16383, 1))            # a real cell in column XFD
+    assert blocking(read(tmp_path, raw)[1]) == ["sheet-too-wide"]
     no_dimension = rezip(raw, {"xl/worksheets/sheet1.xml": lambda d: re.sub(rb"<dimension[^>]*/>", b"", d)})
     assert blocking(read(tmp_path, no_dimension)[1]) == ["sheet-too-wide"]
+
+
+def test_a_declared_width_alone_refuses_nothing(tmp_path):
+    # LibreOffice declares A1:AMJ25 (1,024 columns) for a sheet formatted across its columns
+    raw = rezip(valid_xlsx(), {"xl/worksheets/sheet1.xml":
+                               lambda d: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:AMJ25"/>', d)})
+    ledger, findings = read(tmp_path, raw)
+    assert ledger is not None and ledger.rows == 3 and blocking(findings) == []
 
 
 def test_mislabelled_extensions_are_read_by_content(tmp_path):

@@ -7,7 +7,7 @@ typed value, or raises ``ValueError`` with a short reason.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from promo_cli.io.columns import (
@@ -38,17 +38,43 @@ def is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+# What hides in ids copied from web pages, chats and PDFs: zero-width characters and odd spaces.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_ODD_SPACE = re.compile(r"[\u00a0\u2007\u202f\u3000]")
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_TEXT_GUARD = re.compile(r'^="(.*)"$', re.DOTALL)
+# Any of these in a text cell means :func:`normalise_id` may change it (a fast pre-check).
+ODD_ID_PATTERN = r'[\u200b-\u200f\u2060\ufeff\u00ad\u00a0\u2007\u202f\u3000\uff01-\uff5e]|^="'
+_EARLIEST = date(1900, 1, 1)
+
+
+def normalise_id(text: str) -> str:
+    """An id as a person reads it: Excel's ``="…"`` text guard removed, zero-width characters
+    dropped, odd spaces made plain and stripped, full-width letters and digits as ASCII."""
+    text = text.strip()
+    guarded = _TEXT_GUARD.match(text)
+    if guarded:
+        text = guarded.group(1).replace('""', '"')
+    text = _INVISIBLE.sub("", text)
+    text = _ODD_SPACE.sub(" ", text).translate(_FULL_WIDTH)
+    return text.strip()
+
+
 def parse_id(value: object) -> str:
-    """Return an id as text. A number cell 12345.0 becomes ``"12345"``; text is kept as is."""
+    """Return an id as text. A number cell 12345.0 becomes ``"12345"``; text is normalised
+    by :func:`normalise_id`."""
     if isinstance(value, bool):
         raise ValueError("a yes/no value, not an id")
     if isinstance(value, float):
         if value.is_integer():
             return str(int(value))
         return repr(value)
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):
         raise ValueError("a date, not an id")
-    return str(value).strip()
+    text = normalise_id(str(value))
+    if not text:
+        raise ValueError("only invisible characters")
+    return text
 
 
 def parse_text(value: object) -> str:
@@ -62,9 +88,13 @@ def parse_date(value: object) -> date:
     """Return a date from an Excel date, an Excel serial number or text such as
     ``2026-11-03``, ``2026/11/3``, ``2026.11.3``, ``2026年11月3日`` or ``20261103``."""
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
+        if value < _EARLIEST:   # serial 0 shows as 1900-01-00; a bare time of day sits on it
+            raise ValueError("zero-date")
         return value
+    if isinstance(value, time):
+        raise ValueError("time-without-date")
     if isinstance(value, bool):
         raise ValueError("not a date")
     text = str(value).strip()

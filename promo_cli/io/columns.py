@@ -7,6 +7,7 @@ Headers match case- and space-insensitively against the canonical name or any al
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,12 +98,38 @@ BOOLEANS = {
     False: ("no", "n", "false", "0", "否", "未审核", "未審核", ""),
 }
 
-_SPACE = re.compile(r"[\s\u00a0\u3000_]+")
+_SPACE = re.compile(r"[\s\u00a0\u3000_\u200b-\u200f\u2060\ufeff]+")
+# A unit in brackets after the name: 金额(元), 金额（元）, 数量[件], Amount (CNY).
+_UNIT = re.compile(r"^(.+?)[(\[](.*)[)\]]$")
+# Units that say what the canonical column already means (yuan, pieces): dropped for matching.
+# Any other unit (万元, 千元, USD) changes the figures: such a header is refused, never matched.
+PLAIN_UNITS = frozenset({"元", "人民币", "人民币元", "cny", "rmb", "¥", "yuan", "件", "个", "個", "pcs", "箱",
+                         "套", "台", "只", "qty", "含税", "含稅", "税价合计", "yyyy-mm-dd", "年月日"})
+FOREIGN_UNITS = frozenset({"万元", "萬元", "千元", "百万元", "百萬元", "usd", "$", "美元", "eur", "hkd", "港币",
+                           "港幣", "万", "萬", "千"})
+
+
+def _fold(text: object) -> str:
+    # NFKC: full-width letters, digits and brackets (（元）, ＡＭＯＵＮＴ) as their ASCII forms
+    return _SPACE.sub("", unicodedata.normalize("NFKC", str(text))).casefold()
+
+
+def header_unit(text: object) -> tuple[str, str] | None:
+    """A header cell's name and the unit in its brackets, folded (``金额（万元）`` →
+    ``("金额", "万元")``), or None without a unit."""
+    match = _UNIT.match(_fold(text))
+    return (match.group(1), match.group(2)) if match else None
 
 
 def normalise_header(text: object) -> str:
-    """Return a header cell folded for matching: no spaces or underscores, case-folded."""
-    return _SPACE.sub("", str(text)).casefold()
+    """Return a header cell folded for matching: no spaces or underscores, case-folded,
+    full-width forms as ASCII, a plain unit (``(元)``) dropped. A header whose unit would
+    change the figures (``金额(万元)``) keeps it, so it matches no column."""
+    folded = _fold(text)
+    match = _UNIT.match(folded)
+    if match and match.group(2) in PLAIN_UNITS:
+        return match.group(1)
+    return folded
 
 
 def header_index(role: str) -> dict[str, Column]:

@@ -6,7 +6,10 @@ calamine's Rust side abort), hang, or fail with a message a clerk cannot use. So
 - a zip's declared sizes and compression ratios are checked against limits, then the
   XML parts are inflated as a stream (never into memory) to check the real sizes, the
   CRCs, entity declarations (billion laughs), and columns far beyond any ledger;
-- an encrypted OLE file is recognised as password-protected.
+- an encrypted OLE file is recognised as password-protected;
+- cells that hold no usable value are collected: formulas a program wrote but never
+  calculated (no cached value, or 0 in a workbook marked "calculate on load") and error
+  values (``#N/A``), so the reader can name them instead of reading them as empty or 0.
 Every refusal is an ``Unreadable(code, params)`` that the reader turns into a finding.
 """
 
@@ -17,7 +20,7 @@ import re
 import zipfile
 import zlib
 from xml.etree import ElementTree
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xlsxwriter.utility import xl_cell_to_rowcol
 
@@ -30,9 +33,17 @@ _ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_CELL = re.compile(rb'r="([A-Z]{3,})\d+"')
 _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+\d+)(?::([A-Z]+\d+))?"')
 _STRING_COUNT = re.compile(rb'<sst\b[^>]*?\b(?:uniqueCount|count)="(\d+)"')
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
-_HAS_VALUE = re.compile(rb"<v>[^<]|<is>", re.DOTALL)
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_HAS_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]|<(?:\w+:)?is>", re.DOTALL)
 _ROW_OF = re.compile(rb'\br="[A-Z]+([0-9]+)"')
+_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
+# Cheap tests that a window may hold a cell without a usable value (the regexes run only then).
+_SPECIAL_HINTS = (b"</f></c>", b"</x:f></x:c>", b'"/></c>', b'"/></x:c>', b"</f><v>0</v>",
+                  b"</x:f><x:v>0</x:v>", b't="e"', b"<v></v>")
+_FULL_CALC = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
+MAX_SPECIAL_CELLS = 10_000       # per sheet: enough to name them; more are counted as one
 _MIN_STRING_BYTES = 8  # "<si><t/></si>" and more: a shared string never takes fewer bytes
 _MB = 1024 * 1024
 
@@ -45,6 +56,19 @@ class Limits:
     max_zip_ratio: int = 200         # inflated ÷ compressed size of one part (real sheets: 5–50)
     max_columns: int = 702           # column ZZ; a ledger has a few dozen
     max_cells: int = 150_000_000     # rows × columns a sheet may declare
+
+
+@dataclass(slots=True)
+class Inspection:
+    """What the inspection learnt of a workbook: its ``format`` (xlsx, xlsx-odd for a zip that
+    only the cell-by-cell reader places, xlsb, ods, xls), each xlsx worksheet part's first
+    row with a value (0-based), and its cells without a usable value:
+    ``special[part][(Excel row, 0-based column)] = ("formula" | "error", text)``."""
+
+    format: str
+    first_rows: dict[str, int] = field(default_factory=dict)
+    special: dict[str, dict[tuple[int, int], tuple[str, str]]] = field(default_factory=dict)
+    full_calc: bool = False
 
 
 class Unreadable(Exception):
@@ -64,12 +88,9 @@ def sniff(raw: bytes) -> str:
     return "text"
 
 
-def inspect_workbook(raw: bytes, limits: Limits) -> dict[str, int]:
-    """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken.
-
-    Returns, for the worksheets of an xlsx, {part name: 0-based row of its first cell with a
-    value}; a sheet without any value is not in it (the reader needs it to number rows).
-    """
+def inspect_workbook(raw: bytes, limits: Limits) -> Inspection:
+    """Raise :class:`Unreadable` if a workbook's bytes are unsafe or broken; else what the
+    reader needs to know (see :class:`Inspection`). A sheet without any value has no first row."""
     try:
         return _inspect(raw, limits)
     except Unreadable:
@@ -78,14 +99,14 @@ def inspect_workbook(raw: bytes, limits: Limits) -> dict[str, int]:
         raise Unreadable("workbook-corrupt", reason=f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
-def _inspect(raw: bytes, limits: Limits) -> dict[str, int]:
+def _inspect(raw: bytes, limits: Limits) -> Inspection:
     kind = sniff(raw)
     if kind == "ole":
-        if _ENCRYPTED in raw:
+        if _ENCRYPTED in raw or _legacy_encrypted(raw):
             raise Unreadable("workbook-password")
-        return {}
+        return Inspection("xls")
     if kind != "xlsx":
-        return {}
+        return Inspection(kind)
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
@@ -93,8 +114,7 @@ def _inspect(raw: bytes, limits: Limits) -> dict[str, int]:
     with archive:
         infos = archive.infolist()
         names = {info.filename for info in infos}
-        if "xl/workbook.xml" not in names:
-            raise Unreadable("not-a-workbook")
+        result = Inspection(_zip_format(archive, names))
         declared = sum(info.file_size for info in infos)
         if declared > limits.max_unzipped_mb * _MB:
             raise Unreadable("zip-too-large", size=declared // _MB, limit=limits.max_unzipped_mb)
@@ -104,17 +124,46 @@ def _inspect(raw: bytes, limits: Limits) -> dict[str, int]:
                 raise Unreadable("zip-bomb", part=info.filename, size=info.file_size // _MB,
                                  ratio=int(ratio), limit=limits.max_zip_ratio)
         budget = limits.max_unzipped_mb * _MB
-        first_rows: dict[str, int] = {}
         for info in infos:
-            if info.filename.endswith((".xml", ".rels")):
-                budget -= _stream_part(archive, info, budget, limits, first_rows)
-        return first_rows
+            if info.filename.endswith((".xml", ".rels", ".bin")):
+                budget -= _stream_part(archive, info, budget, limits, result)
+        if not result.full_calc:        # a cached 0 is a real 0 where the workbook was calculated
+            result.special = {part: {k: v for k, v in cells.items() if v != ("formula", "0")}
+                              for part, cells in result.special.items()}
+        return result
+
+
+def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if "mimetype" in names and archive.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "ods"
+    if any(n.replace("\\", "/").lower() == "xl/workbook.xml" for n in names):
+        return "xlsx-odd"      # backslashes or odd case in part names: calamine still reads it
+    raise Unreadable("not-a-workbook")
+
+
+def _legacy_encrypted(raw: bytes) -> bool:
+    """An Excel 97-2003 workbook protected by a password: its workbook stream starts with a BOF
+    record followed by a FILEPASS record (0x002F)."""
+    at = raw.find(b"\x09\x08", 512)
+    while 0 <= at < min(len(raw), 1 << 20):
+        size = int.from_bytes(raw[at + 2:at + 4], "little")
+        if size in (8, 16) and raw[at + 4 + size:at + 6 + size] == b"\x2f\x00":
+            return True
+        at = raw.find(b"\x09\x08", at + 2)
+    return False
 
 
 def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, limits: Limits,
-                 first_rows: dict[str, int]) -> int:
+                 result: Inspection) -> int:
     """Inflate one part as a stream: check its real size, CRC and content; return its size."""
-    is_sheet = info.filename.startswith("xl/worksheets/")
+    is_sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+    first_rows = result.first_rows
+    if info.filename == "xl/workbook.xml":
+        result.full_calc = bool(_FULL_CALC.search(archive.read(info)[:_MB]))
     declared_strings = 0
     seen, tail = 0, b""
     try:
@@ -138,6 +187,8 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
                         if first is not None:
                             first_rows[info.filename] = first
                     _check_width(window, info.filename, limits)
+                    if any(hint in window for hint in _SPECIAL_HINTS):
+                        _collect_special(window, result.special.setdefault(info.filename, {}))
                 tail = chunk[-4096:]
     except zipfile.BadZipFile:
         raise Unreadable("workbook-corrupt", reason=f"{info.filename}: bad CRC") from None
@@ -153,8 +204,6 @@ def _stream_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, l
 def sheet_parts(raw: bytes) -> dict[str, str] | None:
     """{name: its part in the zip} of an inspected xlsx's visible sheets, in the workbook's
     order (None if it cannot tell)."""
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
@@ -163,12 +212,34 @@ def sheet_parts(raw: bytes) -> dict[str, str] | None:
         return None
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     parts = {}
-    for sheet in book.iter(f"{main}sheet"):
+    # by local names, whatever the namespace (transitional, Strict OOXML, a prefix)
+    for sheet in (e for e in book.iter() if e.tag.rpartition("}")[2] == "sheet"):
         if sheet.get("state", "visible") != "visible":
             continue
-        target = targets.get(sheet.get(rel), "")
+        rel = next((v for k, v in sheet.attrib.items() if k.rpartition("}")[2] == "id" and k.startswith("{")), None)
+        target = targets.get(rel, "")
         parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
     return parts
+
+
+def _collect_special(window: bytes, found: dict[tuple[int, int], tuple[str, str]]) -> None:
+    """Add the cells of ``window`` that hold a formula without a cached value (or with 0, kept
+    apart until the workbook is known to calculate on load) or an error value."""
+    for match in _CELL.finditer(window):
+        if len(found) >= MAX_SPECIAL_CELLS:
+            return
+        attrs, content = match.group(1), match.group(2) or b""
+        value = _VALUE.search(content)
+        text = value.group(1).decode("utf-8", "replace") if value else ""
+        if b't="e"' in attrs:
+            kind = ("error", text or "#VALUE!")
+        elif _FORMULA.search(content) and text in ("", "0"):
+            kind = ("formula", text)
+        else:
+            continue
+        ref = _REF.search(attrs)
+        key = (int(ref.group(2)), _column_number(ref.group(1)) - 1) if ref else (0, -1 - len(found))
+        found[key] = kind
 
 
 def _first_value_row(head: bytes) -> int | None:
@@ -199,6 +270,8 @@ def _check_dimension(head: bytes, part: str, limits: Limits) -> None:
         return
     (r1, c1), (r2, c2) = (xl_cell_to_rowcol(m.decode()) for m in match.groups())
     rows, columns = r2 - r1 + 1, c2 - c1 + 1
-    if columns > limits.max_columns or rows * columns > limits.max_cells:
+    # the declared width alone refuses nothing: LibreOffice declares A1:AMJ25 for a sheet
+    # formatted across all its columns; the cells themselves are checked by _check_width
+    if rows * columns > limits.max_cells:
         raise Unreadable("sheet-too-large", part=part, rows=rows, columns=columns,
                          cells=rows * columns, max=limits.max_cells)
