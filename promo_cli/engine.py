@@ -19,6 +19,7 @@ from promo_cli.config import load_campaign, resolve_input
 from promo_cli.evaluation import SalesFigures, evaluation_json, sales_figures
 from promo_cli.io.inspect import Limits
 from promo_cli.io.readers import UNIQUE_KEY, open_ledger, parse_ledger
+from promo_cli.io.reread import reread_ledger
 from promo_cli.model import (
     Campaign,
     CustomerResult,
@@ -208,15 +209,15 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
-    data_findings, second, segments, sales = audit_apart.result()
-    findings += data_findings
+    data_findings, second, segments, sales, reread = audit_apart.result()
+    findings += data_findings + reread[1]
     progress("settling", what="checks")
     compared, mismatches = audit.compare(customers, second)
     progress("settling", what="recompute")
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments)
-    settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)),
+    settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0]),
                          evaluation=evaluate_settlement(settlement, sales))
     progress("settling", what="evaluation")
     return settlement
@@ -225,13 +226,27 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
 def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
                  in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date):
     """What the audit and the evaluation work out from the ledgers alone: the data checks'
-    findings, the independent recomputation {(customer, policy): cents}, the segmentation and
-    the sales figures (the last two None without a purchase ledger)."""
+    findings, the independent recomputation {(customer, policy): cents}, the segmentation,
+    the sales figures (these two None without a purchase ledger) and the second reading of
+    every ledger file (reconciliation rows, findings)."""
     period = campaign.campaign.period
     return (audit.check_data(ledgers, orders, payments, in_period),
             recompute(campaign, orders, payments, as_of),
             segment(history, in_period, period.start, targets) if history is not None else None,
-            _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None)
+            _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
+            reread_ledgers(ledgers))
+
+
+def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
+    """Every ledger read a second time by the simple reader (see :mod:`promo_cli.io.reread`)."""
+    rows, findings = [], []
+    for role in ROLES:
+        ledger = getattr(ledgers, role)
+        if ledger is not None:
+            more_rows, more_findings = reread_ledger(ledger, UNIQUE_KEY[READ_AS.get(role, role)])
+            rows += more_rows
+            findings += more_findings
+    return rows, findings
 
 
 def _sales_figures(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, history: pd.DataFrame,

@@ -100,6 +100,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "formula-not-calculated": ("公式尚未计算(生成文件的程序没有算出结果):请用 Excel 或 WPS 打开并保存后再运行",
                                "formula not calculated (the program that wrote the file never computed it): open "
                                "and save it in Excel or WPS, then run again"),
+    "formula-not-calculated-somewhere": ("工作表中有 {count} 个公式尚未计算或显示错误值(文件没有单元格地址,无法逐一指出):"
+                                         "请用 Excel 或 WPS 打开并保存后再运行",
+                                         "{count} formulas in the sheet are not calculated or show an error (the file "
+                                         "has no cell references to name them): open and save it in Excel or WPS, "
+                                         "then run again"),
     "cell-error": ("单元格显示错误值 {value},不是金额或日期:请先修正该单元格",
                    "the cell shows the error {value}, not a value: fix the cell first"),
     "decimal-comma": ("“{value}”使用了小数逗号(欧洲格式):请用小数点书写,如 1234.56",
@@ -182,6 +187,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                                   "payment by customer {paid_by} for order {order} of customer {customer}"),
     "policy-not-supported": ("政策 {policy} 的类型 {type} 本版本尚不能结算",
                              "policy {policy} of type {type} cannot be settled by this version yet"),
+    "reread-differs": ("用第二种简单读法重读本文件(至第 {upto} 行),{what} 与引擎不一致:引擎 {engine},重读 {reread},"
+                       "另有 {unreadable} 行的金额无法读出:台账可能被读错,请核对后再发放",
+                       "a second, simple reading of the file (up to row {upto}) disagrees on the {what}: engine "
+                       "{engine}, second reading {reread}, and {unreadable} rows whose amount it could not read: "
+                       "the ledger may have been misread; check it before paying"),
     "recompute-mismatch": ("复核不一致:客户 {customer} 政策 {policy} 引擎算得 {engine},独立复算得 {recomputed}",
                            "recomputation differs: customer {customer}, policy {policy}: engine {engine}, "
                            "independent recomputation {recomputed}"),

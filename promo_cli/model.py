@@ -372,14 +372,15 @@ class Ledger:
     def label(self) -> str:
         return self.path.name
 
-    def row_labels(self, rows) -> "pd.Series":
-        """Where each of ``rows`` (``_row`` values) is, as a clerk finds it: ``file[sheet]!17``."""
-        rows = pd.Series(rows, dtype="Int64")
+    def row_labels(self, rows, file: bool = True) -> "pd.Series":
+        """Where each of ``rows`` (``_row`` values) is, as a clerk finds it: ``file[sheet]!17``
+        (``sheet!17`` without ``file``)."""
+        rows = pd.Series(rows, dtype="Int64").reset_index(drop=True)
         if not self.sheets:
-            where = f"{self.label}[{self.sheet}]" if self.sheet else self.label
+            where = (f"{self.label}[{self.sheet}]" if self.sheet else self.label) if file else (self.sheet or "")
             return where + "!" + rows.astype("str")
         part, excel_row = rows // ROW_STRIDE, rows % ROW_STRIDE
-        names = pd.Series([f"{self.label}[{s.sheet}]!" for s in self.sheets])
+        names = pd.Series([f"{self.label}[{s.sheet}]!" if file else f"{s.sheet}!" for s in self.sheets])
         return pd.Series(names.reindex(part.fillna(0).astype(int)).to_numpy(), index=rows.index) + excel_row.astype("str")
 
 

@@ -41,7 +41,7 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
 # Cheap tests that a window may hold a cell without a usable value (the regexes run only then).
 _SPECIAL_HINTS = (b"</f></c>", b"</x:f></x:c>", b'"/></c>', b'"/></x:c>', b"</f><v>0</v>",
-                  b"</x:f><x:v>0</x:v>", b't="e"', b"<v></v>")
+                  b"</x:f><x:v>0</x:v>", b't="e"', b"<v></v>", b"<v />", b"<v/>")
 _FULL_CALC = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
 MAX_SPECIAL_CELLS = 10_000       # per sheet: enough to name them; more are counted as one
 _MIN_STRING_BYTES = 8  # "<si><t/></si>" and more: a shared string never takes fewer bytes

@@ -251,6 +251,10 @@ def build_frame(table: Table, columns: dict[int, Column], role: str, name: str, 
     total_rows, footer = _total_rows(table, columns, keep)
     keep &= ~total_rows & ~footer
     findings += _judge_rows(table, columns, keep, name)
+    unplaced = sum(1 for (_, col) in table.special if col < 0)
+    if unplaced:   # the sheet has no cell references: the cells cannot be named, only counted
+        findings.append(finding("error", "formula-not-calculated-somewhere", file=name, sheet=table.sheet,
+                                blocking=True, count=unplaced))
     findings += _check_totals(table, columns, keep, total_rows, footer, name, report)
     kept = np.flatnonzero(keep)
     rows = table.first_row + kept

@@ -127,7 +127,8 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                  L("detail_in_csv"), totals_label=L("total"), limit=detail_rows)
 
     # --- Orders
-    columns = [Col(L("source_row"), "int"), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
+    columns = [Col(L("source_row"), "text" if s.ledgers.purchases and s.ledgers.purchases.sheets else "int"),
+               Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
                Col(L("customer_name"), "text"), Col(L("order_date"), "date"), Col(L("amount"), "money"),
                Col(L("quantity"), "number"), Col(L("due_date"), "date"), Col(L("group_id"), "id"),
                Col(L("counted"), "text")]
@@ -135,7 +136,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
     write_detail(book, styles, "Orders", columns, len(orders),
-                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label),
+                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label, s.ledgers.purchases),
                  side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
@@ -156,10 +157,13 @@ def _lookup(keys: pd.Series, table: dict, default: str | None = None) -> pd.arra
     return pd.arrays.ArrowExtensionArray(texts_of_distinct(keys, lambda key: table.get(key, default)))
 
 
-def _orders_table(orders: pd.DataFrame, status_label: dict[str, str]) -> pd.DataFrame:
+def _orders_table(orders: pd.DataFrame, status_label: dict[str, str], source=None) -> pd.DataFrame:
     """The Orders sheet's columns: every purchase row and whether it counted."""
-    return orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
-                   "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
+    table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
+                    "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
+    if source is not None and source.sheets:    # several sheets: the row says which sheet it is on
+        table["_row"] = source.row_labels(table["_row"], file=False).to_numpy()
+    return table
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
@@ -181,7 +185,6 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
     headers = {p.id: policy_header(p, lang) for p in policies}
     kinds = {k: L(k) for k in pd.unique(lines["kind"])}
     source = s.ledgers.purchases
-    where = f"{source.label}[{source.sheet}]" if source and source.sheet else (source.label if source else "")
     finest = int(lines["scale"].max()) if len(lines) else 2
 
     def rows(start: int, stop: int) -> pd.DataFrame:
@@ -190,9 +193,9 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
         ref = pa.array(part["ref"], type=pa.string(), from_pandas=True)
         origin = pc.if_else(pa.array(part["kind"].to_numpy(dtype=object) == "group-share"),
                             pc.binary_join_element_wise(L("group_id") + " ", ref, ""), L("customer_id"))
-        row_texts = pc.cast(pa.array(source_rows.fillna(0).to_numpy(dtype=np.int64)), pa.string())
-        origin = pc.if_else(pa.array(source_rows.notna().to_numpy()),
-                            pc.binary_join_element_wise(where + "!", row_texts, ""), origin)
+        if source is not None:
+            where = pa.array(source.row_labels(source_rows.fillna(0)), type=pa.string(), from_pandas=True)
+            origin = pc.if_else(pa.array(source_rows.notna().to_numpy()), where, origin)
         params = {name[len(NOTE_PREFIX):]: part[name].array for name in part.columns if name.startswith(NOTE_PREFIX)}
         return pd.DataFrame({
             "customer_id": part["customer_id"], "customer_name": _lookup(part["customer_id"], names, ""),

@@ -1,0 +1,198 @@
+"""A second, deliberately simple reading of every ledger, to check the readers against the file.
+
+The readers are clever (encodings, separators, title and total lines, typed columns); a
+clever reader can be cleverly wrong. This one is plain on purpose: the csv module for text,
+openpyxl's read-only mode for xlsx, nothing shared with :mod:`promo_cli.io.readers` but the
+header texts the engine found. It counts the data rows (a non-empty key cell) and adds up the
+amount column, and a row whose fields do not line up with the header counts with an amount
+it cannot know. The audit compares both readings; any difference is an error to review.
+Past REREAD_ROWS data rows a ledger is checked on its first REREAD_ROWS (a sample).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from promo_cli.model import ROW_STRIDE, Finding, Ledger, finding
+
+REREAD_ROWS = 200_000
+_GRAND_TOTAL = re.compile(r"合计|合計|总计|總計|^\s*(grand\s+)?total", re.IGNORECASE)
+_SUBTOTAL = re.compile(r"小计|小計|subtotal", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the simple reader saw in one sheet (or text file): data rows, the sum of the
+    amounts it could read (cents), rows whose amount it could not read, the last Excel row
+    it looked at."""
+
+    rows: int
+    cents: int
+    unreadable: int
+    last_row: int
+
+
+def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
+    """Reconciliation rows (engine vs second reading: rows, and the amount column when there is
+    one) for every file and sheet of ``ledger``, and an error finding for each difference."""
+    out, findings = [], []
+    files = list(ledger.parts.values()) or [ledger]
+    for part in files:
+        sheets = list(part.sheets) or [part]
+        for k, sheet in enumerate(sheets):
+            headers = sheet.headers
+            if key not in headers:
+                continue
+            amount = headers.get("amount", (None,))[0]
+            reading = _read(part.path, sheet.sheet, headers[key][0], amount)
+            if reading is None:
+                continue
+            frame = ledger.frame
+            if "_file" in frame and ledger.parts:
+                frame = frame[frame["_file"] == part.path.name]
+            rows = frame["_row"].to_numpy()
+            mine = (rows >= k * ROW_STRIDE) & (rows < (k + 1) * ROW_STRIDE) & (rows % ROW_STRIDE <= reading.last_row) \
+                if part.sheets else rows <= reading.last_row
+            where = f"{part.label}[{sheet.sheet}]" if sheet.sheet else part.label
+            engine_rows = int(mine.sum())
+            out.append((f"reread-rows:{where}", engine_rows, reading.rows, "count"))
+            checks = [("rows", engine_rows, reading.rows)]
+            if amount is not None:
+                engine_cents = int(frame.loc[mine, "amount"].sum())
+                out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
+                checks.append(("amount", engine_cents, reading.cents))
+            for what, ours, theirs in checks:
+                if ours != theirs or reading.unreadable:
+                    findings.append(finding("error", "reread-differs", file=part.label, sheet=sheet.sheet,
+                                            what=what, engine=ours, reread=theirs, unreadable=reading.unreadable,
+                                            upto=reading.last_row))
+                    break
+    return out, findings
+
+
+def _read(path: Path, sheet: str | None, key: str, amount: str | None) -> Reading | None:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if raw.startswith(b"PK\x03\x04"):
+        return _read_xlsx(raw, sheet, key, amount)
+    if raw.startswith(b"\xd0\xcf\x11\xe0") or raw.lstrip()[:1] == b"<":
+        return None            # xls, HTML, XML: no second reader of their own here
+    text = _decode(raw, key)
+    if text is None:
+        return None
+    for delimiter in (",", "\t", ";", "|"):
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            reading = _count(rows, key, amount, ragged=True)
+        except csv.Error:
+            continue
+        if reading is not None:
+            return reading
+    return None
+
+
+def _decode(raw: bytes, key: str) -> str | None:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif raw.startswith(codecs.BOM_UTF8):
+        raw, candidates = raw[3:], ["utf-8", "gb18030"]
+    else:
+        candidates = ["utf-8", "gb18030", "big5", "utf-16-le"]
+    for encoding in candidates:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if key in text[:200_000]:
+            return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a\x00")
+    return None
+
+
+def _read_xlsx(raw: bytes, sheet: str | None, key: str, amount: str | None) -> Reading | None:
+    import openpyxl         # a second, independent reader: only the audit needs it
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        worksheet = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+        return _count(worksheet.iter_rows(values_only=True), key, amount, ragged=False)
+    except Exception:       # noqa: BLE001 - a file openpyxl cannot open is simply not re-read
+        return None
+
+
+def _count(rows, key: str, amount: str | None, ragged: bool) -> Reading | None:
+    """Walk rows until the header (the row holding the key's and the amount's header texts),
+    then count data rows. None when no header is found in the first 100 rows."""
+    header = None
+    count = cents = unreadable = 0
+    last = 0
+    for number, row in enumerate(rows, start=1):
+        cells = ["" if v is None else v for v in row]
+        if header is None:
+            texts = [str(v).strip() for v in cells]
+            if key in texts and (amount is None or amount in texts):
+                header = (texts.index(key), texts.index(amount) if amount else None, _width(texts))
+            elif number > 100:
+                return None
+            continue
+        k, a, width = header
+        value = str(cells[k]).strip() if k < len(cells) else ""
+        if not value and (not ragged or not any(str(v).strip() for v in cells)):
+            continue
+        if _GRAND_TOTAL.search(value) or _SUBTOTAL.search(value) or not value and _is_total(cells):
+            if _GRAND_TOTAL.search(value) or not value and any(_GRAND_TOTAL.search(str(v)) for v in cells):
+                break           # a grand total: what follows is not data
+            continue
+        if count >= REREAD_ROWS:
+            break
+        count += 1
+        last = number
+        if a is None:
+            continue
+        if ragged and _width([str(v) for v in cells]) != width:
+            unreadable += 1      # fields out of line with the header: its amount is unknown
+            continue
+        parsed = _amount(cells[a] if a < len(cells) else "")
+        if parsed is None:
+            unreadable += 1
+        else:
+            cents += parsed
+    return None if header is None else Reading(count, cents, unreadable, last)
+
+
+def _is_total(cells) -> bool:
+    return any(_GRAND_TOTAL.search(str(v)) or _SUBTOTAL.search(str(v)) for v in cells)
+
+
+def _width(texts: list[str]) -> int:
+    """Fields up to the last non-empty one."""
+    width = len(texts)
+    while width and not str(texts[width - 1]).strip():
+        width -= 1
+    return width
+
+
+def _amount(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        text = repr(value)
+    else:
+        text = str(value).strip()
+        if text.startswith('="') and text.endswith('"'):
+            text = text[2:-1]
+        text = text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "")
+        if text.startswith("(") and text.endswith(")"):
+            text = "-" + text[1:-1]
+    if not text:
+        return 0
+    try:
+        return int((Decimal(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return None
