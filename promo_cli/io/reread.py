@@ -137,11 +137,11 @@ def _count(rows, key: str, amount: str | None, ragged: bool) -> Reading | None:
         if header is None:
             texts = [str(v).strip() for v in cells]
             if key in texts and (amount is None or amount in texts):
-                header = (texts.index(key), texts.index(amount) if amount else None, _width(texts))
+                header = (texts.index(key), texts.index(amount) if amount else None, len(texts), _width(texts))
             elif number > 100:
                 return None
             continue
-        k, a, width = header
+        k, a, fields, named = header
         value = str(cells[k]).strip() if k < len(cells) else ""
         if not value and (not ragged or not any(str(v).strip() for v in cells)):
             continue
@@ -155,7 +155,7 @@ def _count(rows, key: str, amount: str | None, ragged: bool) -> Reading | None:
         last = number
         if a is None:
             continue
-        if ragged and _width([str(v) for v in cells]) != width:
+        if ragged and (len(cells) < named or _width([str(v) for v in cells]) > fields):
             unreadable += 1      # fields out of line with the header: its amount is unknown
             continue
         parsed = _amount(cells[a] if a < len(cells) else "")

@@ -311,7 +311,7 @@ def _row_texts(table: Table, i: int) -> list[str]:
 def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which rows are total lines (a cell says 合计/总计/小计/total and the other id and date
     cells are empty), and which rows under the last total line are footer notes (制表人,
-    打印时间: at most two cells, id and date cells empty)."""
+    打印时间: at most two cells, an id or date cell empty)."""
     n = len(keep)
     totals, footer = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     key = _id_positions(columns)
@@ -325,7 +325,7 @@ def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> t
             totals[i] = True
     if totals.any():
         last = int(np.flatnonzero(totals)[-1])
-        for i in np.flatnonzero(keep[last + 1:] & empty[last + 1:].all(axis=1)) + last + 1:
+        for i in np.flatnonzero(keep[last + 1:] & empty[last + 1:].any(axis=1)) + last + 1:
             footer[i] = len(_row_texts(table, int(i))) <= 2
     return totals, footer
 
