@@ -202,3 +202,31 @@ def test_no_control_characters_off_terminal(tmp_path):
                                  str(tmp_path / "o"), *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0
         assert "\x1b" not in result.stdout + result.stderr and "\r" not in result.stdout + result.stderr
+
+
+def test_a_full_disk_inside_the_workbook_writer_is_exit_7_without_a_traceback(tmp_path):
+    """xlsxwriter wraps the OSError of a full disk in its own error; the zip it leaves behind
+    fails again when collected. Neither may reach the user as a traceback or an exit 4."""
+    campaign = small(tmp_path)
+    script = ("import errno, sys, xlsxwriter.workbook as w\n"
+              "from xlsxwriter.exceptions import FileCreateError\n"
+              "def full(self): raise FileCreateError(OSError(errno.ENOSPC, 'No space left on device'))\n"
+              "w.Workbook.close = full\n"
+              "from promo_cli.cli import main\n"
+              f"sys.argv = ['promo', 'settle', {str(campaign)!r}, '--out', {str(tmp_path / 'o')!r}, '--lang', 'en',"
+              f" '--log-file', {str(tmp_path / 'run.log')!r}]\n"
+              "main()\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 7, result.stderr
+    assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    assert (tmp_path / "run.log").read_text(encoding="utf-8").rstrip().endswith("exit 7")
+
+
+def test_a_usage_error_is_logged_with_its_exit_line(tmp_path):
+    log = tmp_path / "run.log"
+    result = subprocess.run([sys.executable, "-m", "promo_cli", "settle", "--bogus", "--log-file", str(log)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert "usage error: settle --bogus" in lines[0] and lines[-1].endswith("exit 2")

@@ -4,6 +4,8 @@ pipeline, renders and exits. See :mod:`promo_cli.cli.common` for the exit codes.
 from __future__ import annotations
 
 import ctypes
+import sys
+from datetime import datetime
 
 from promo_cli import __version__
 from promo_cli.cli.common import app
@@ -25,7 +27,37 @@ def version_command() -> None:
 def main() -> None:
     """Console-script entry point."""
     return_freed_memory()
-    app()
+    sys.unraisablehook = _quiet_unraisable
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 2:           # a usage error stops before any command opens its log
+            _log_usage_error(sys.argv)
+        raise
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """An error in a finaliser (a half-written zip closed again on a full disk) is no news to
+    the user: the command has already said what happened. Anything else is shown as usual."""
+    if isinstance(unraisable.exc_value, OSError):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _log_usage_error(argv: list[str]) -> None:
+    """Append the exit line of a usage error to the run log named on the command line, so a
+    cron log shows every run, the refused ones too."""
+    path = next((a.split("=", 1)[1] for a in argv if a.startswith("--log-file=")), None)
+    if path is None and "--log-file" in argv[:-1]:
+        path = argv[argv.index("--log-file") + 1]
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} usage error: {' '.join(argv[1:])}\n"
+                      f"{datetime.now():%Y-%m-%d %H:%M:%S} exit 2\n")
+    except OSError:
+        pass
 
 
 def return_freed_memory() -> None:

@@ -85,7 +85,7 @@ def settle_command(campaign: CampaignArg,
         raise typer.BadParameter(f"{out} is a file; give a folder for the outputs", param_hint="--out")
     history_path = history or default_path(campaign)
     with run_log(log_file) as log:
-        log.info("settle %s --out %s (promo %s)", campaign, out, __version__)
+        log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, " ".join(sys.argv))
         try:
             with run_lock(history_path):
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
@@ -95,6 +95,9 @@ def settle_command(campaign: CampaignArg,
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
+        except Exception as exc:
+            log.info("internal error (%s: %s); nothing written; exit 4", type(exc).__name__, exc)
+            raise
         log.info("exit %d", code)
     raise typer.Exit(code)
 

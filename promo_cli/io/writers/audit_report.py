@@ -13,6 +13,7 @@ from promo_cli.i18n import label
 from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.rebate_detail import title_pairs
 from promo_cli.io.writers.sheet import (
+    close_book,
     Col,
     Styles,
     cell,
@@ -103,4 +104,4 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
                                       (L("run_by"), run_by())]):
         sheet.write_string(r + i, 0, key, styles.label)
         sheet.write_string(r + i, 1, value, styles.text)
-    book.close()
+    close_book(book)

@@ -12,6 +12,7 @@ from promo_cli.evaluation import monthly_sales
 from promo_cli.i18n import label
 from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
 from promo_cli.io.writers.sheet import (
+    close_book,
     Col,
     Styles,
     cell,
@@ -82,7 +83,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
 
     if s.evaluation is not None and "sales" in s.evaluation:
         _write_evaluation(book, styles, s, lang)
-    book.close()
+    close_book(book)
 
 
 def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:

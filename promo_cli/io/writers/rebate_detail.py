@@ -19,6 +19,7 @@ from promo_cli.io.writers.deposits import write_deposit_sheets
 from promo_cli.io.writers.loyalty import write_loyalty_sheet, write_segments_sheet
 from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.sheet import (
+    close_book,
     Col,
     Styles,
     cell,
@@ -75,7 +76,7 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     columns = [Col(L("policy_id"), "id"), Col(L("policy_name"), "text"), Col(L("type"), "text"),
                Col(L("parameter"), "text"), Col(L("value"), "text")]
     write_table(sheet, styles, columns, policy_rows(s))
-    book.close()
+    close_book(book)
 
 
 def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime, side,

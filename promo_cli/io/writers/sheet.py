@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.worksheet import Worksheet
 from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
@@ -300,3 +301,13 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
         if pc.any(risky).as_py():
             texts = pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
     return pc.fill_null(texts, "")          # every way above leaves an empty cell null
+
+
+def close_book(book: xlsxwriter.Workbook) -> None:
+    """Finish a workbook. A full disk or a refused write is the ``OSError`` it is (xlsxwriter
+    wraps it in its own error), so the caller's "cannot write" path answers it plainly."""
+    try:
+        book.close()
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        raise (cause or OSError(str(exc))) from None
