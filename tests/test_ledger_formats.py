@@ -349,3 +349,14 @@ def test_the_second_reading_agrees_on_a_clean_ledger(tmp_path, run_campaign):
     assert rows["reread-rows:purchases.csv"] == (1, 1) and rows["reread-amount:purchases.csv"] == (100050, 100050)
     assert "reread-differs" not in codes(s.findings)
 
+
+
+def test_a_large_ledger_is_reread_on_a_sample_of_its_first_rows(tmp_path, run_campaign, monkeypatch):
+    from promo_cli.io import reread
+    monkeypatch.setattr(reread, "REREAD_ROWS", 2)
+    s = run_campaign("- {id: ladder, type: tiered, tiers: [{from: 0, rate: 1%}]}\n",
+                     [order("A1", "C1", "2026-08-01", "10"), order("A2", "C1", "2026-08-02", "20.50"),
+                      order("A3", "C2", "2026-08-03", "30")])
+    rows = {key: (expected, actual) for key, expected, actual, _ in s.reconciliation}
+    assert rows["reread-rows:purchases.csv"] == (2, 2) and rows["reread-amount:purchases.csv"] == (3050, 3050)
+    assert s.status == "ok"

@@ -6,7 +6,8 @@ openpyxl's read-only mode for xlsx, nothing shared with :mod:`promo_cli.io.reade
 header texts the engine found. It counts the data rows (a non-empty key cell) and adds up the
 amount column, and a row whose fields do not line up with the header counts with an amount
 it cannot know. The audit compares both readings; any difference is an error to review.
-Past REREAD_ROWS data rows a ledger is checked on its first REREAD_ROWS (a sample).
+Past REREAD_ROWS data rows (REREAD_WORKBOOK_ROWS for a workbook: openpyxl reads some 15,000
+rows a second) a ledger is checked on its first rows (a sample).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from promo_cli.model import ROW_STRIDE, Finding, Ledger, finding
 
 REREAD_ROWS = 200_000
+REREAD_WORKBOOK_ROWS = 50_000
 _GRAND_TOTAL = re.compile(r"合计|合計|总计|總計|^\s*(grand\s+)?total", re.IGNORECASE)
 _SUBTOTAL = re.compile(r"小计|小計|subtotal", re.IGNORECASE)
 
@@ -121,14 +123,16 @@ def _read_xlsx(raw: bytes, sheet: str | None, key: str, amount: str | None) -> R
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         worksheet = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
-        return _count(worksheet.iter_rows(values_only=True), key, amount, ragged=False)
+        return _count(worksheet.iter_rows(values_only=True), key, amount, ragged=False, limit=REREAD_WORKBOOK_ROWS)
     except Exception:       # noqa: BLE001 - a file openpyxl cannot open is simply not re-read
         return None
 
 
-def _count(rows, key: str, amount: str | None, ragged: bool) -> Reading | None:
+def _count(rows, key: str, amount: str | None, ragged: bool, limit: int | None = None) -> Reading | None:
     """Walk rows until the header (the row holding the key's and the amount's header texts),
-    then count data rows. None when no header is found in the first 100 rows."""
+    then count data rows, at most ``limit`` (REREAD_ROWS). None when no header is found in
+    the first 100 rows."""
+    limit = REREAD_ROWS if limit is None else limit
     header = None
     count = cents = unreadable = 0
     last = 0
@@ -149,7 +153,7 @@ def _count(rows, key: str, amount: str | None, ragged: bool) -> Reading | None:
             if _GRAND_TOTAL.search(value) or not value and any(_GRAND_TOTAL.search(str(v)) for v in cells):
                 break           # a grand total: what follows is not data
             continue
-        if count >= REREAD_ROWS:
+        if count >= limit:
             break
         count += 1
         last = number

@@ -77,8 +77,7 @@ def read_xml2003(text: str, role: str):
     if _ENTITY.search(text[:65536]):
         raise Unreadable("xml-entities", part="XML")
     try:
-        root = ElementTree.fromstring(text.lstrip("\ufeff").encode("utf-8")
-                                      if not text.lstrip("\ufeff").startswith("<?xml") else _drop_declaration(text))
+        root = ElementTree.fromstring(_xml_bytes(text))
     except ElementTree.ParseError as exc:
         raise Unreadable("workbook-corrupt", reason=f"XML: {exc}") from None
     ns = "{%s}" % _SPREADSHEET_NS
@@ -101,7 +100,10 @@ def read_xml2003(text: str, role: str):
         yield locate_header(rows_table(sheet.get(f"{ns}Name"), rows, 1, 0), role)
 
 
-def _drop_declaration(text: str) -> bytes:
-    """The XML as UTF-8 bytes with its declaration (which may name another encoding) removed."""
+def _xml_bytes(text: str) -> bytes:
+    """The decoded XML as UTF-8 bytes, without its declaration (which may name the encoding it
+    had on disk, no longer true)."""
     body = text.lstrip("\ufeff")
-    return body[body.find("?>") + 2:].encode("utf-8")
+    if body.startswith("<?xml"):
+        body = body[body.find("?>") + 2:]
+    return body.encode("utf-8")
