@@ -94,9 +94,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "value-without-header": ("第 {letter} 列没有表头却有值(共 {count} 个):无法判断它属于哪一列,请补上表头或删除",
                              "column {letter} has no header but holds {count} values: they belong to no known "
                              "column; add a header or remove them"),
-    "header-unit": ("表头“{column}”的单位是 {unit}:本工具只按“元”读取金额,请换算为元后再运行",
-                    "the header '{column}' is in {unit}: amounts are read in yuan only; convert them to yuan "
-                    "and run again"),
+    "header-unit": ("表头“{column}”的单位是 {unit}:本工具只按元(金额)和件/个(数量)读取,请换算后再运行",
+                    "the header '{column}' is in {unit}: amounts are read in yuan and quantities in pieces only; "
+                    "convert the column and run again"),
     "formula-not-calculated": ("公式尚未计算(生成文件的程序没有算出结果):请用 Excel 或 WPS 打开并保存后再运行",
                                "formula not calculated (the program that wrote the file never computed it): open "
                                "and save it in Excel or WPS, then run again"),

@@ -147,6 +147,9 @@ def test_units_in_headers(tmp_path):
     scaled = [["收款单号", "订单号", "收款日期", "收款金额(万元)"], ["RC1", "SO1", "2026/8/19", "12.50"]]
     ledger, findings = read(tmp_path, csv_bytes(scaled))
     assert ledger is None and [(f.code, dict(f.params)["unit"]) for f in findings] == [("header-unit", "万元")]
+    tons = [BUY + ["数量(吨)"], ["SO1", "C1", "2026/8/19", "12.50", "3"]]
+    ledger, findings = read(tmp_path, csv_bytes(tons), role="purchases")
+    assert ledger is None and [(f.code, f.column) for f in findings] == [("header-unit", "数量(吨)")]
 
 
 def test_a_value_in_a_column_without_a_header_is_refused(tmp_path):

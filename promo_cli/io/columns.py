@@ -102,11 +102,9 @@ _SPACE = re.compile(r"[\s\u00a0\u3000_\u200b-\u200f\u2060\ufeff]+")
 # A unit in brackets after the name: 金额(元), 金额（元）, 数量[件], Amount (CNY).
 _UNIT = re.compile(r"^(.+?)[(\[](.*)[)\]]$")
 # Units that say what the canonical column already means (yuan, pieces): dropped for matching.
-# Any other unit (万元, 千元, USD) changes the figures: such a header is refused, never matched.
+# Any other unit (万元, 千元, USD, 吨) would change the figures: such a header is refused.
 PLAIN_UNITS = frozenset({"元", "人民币", "人民币元", "cny", "rmb", "¥", "yuan", "件", "个", "個", "pcs", "箱",
                          "套", "台", "只", "qty", "含税", "含稅", "税价合计", "yyyy-mm-dd", "年月日"})
-FOREIGN_UNITS = frozenset({"万元", "萬元", "千元", "百万元", "百萬元", "usd", "$", "美元", "eur", "hkd", "港币",
-                           "港幣", "万", "萬", "千"})
 
 
 def _fold(text: object) -> str:

@@ -212,11 +212,14 @@ def _map_header(table: Table, role: str, name: str) -> tuple[dict[int, Column], 
             "error", "not-this-ledger", file=name, sheet=table.sheet, row=row_number,
             blocking=True, role=role, needed=", ".join(c.name for c in required), header=shown[:160]))
         return columns, problems, False
-    for column in missing:
-        unit = _unit_header(table.header, column)
+    for column in LEDGER_COLUMNS[role]:     # a known column named with a unit it is not read in
+        unit = _unit_header(table.header, column) if column.name not in seen else None
         if unit is not None:
             problems.append(finding("error", "header-unit", file=name, sheet=table.sheet, row=row_number,
                                     column=unit[0], blocking=True, unit=unit[1]))
+    for column in missing:
+        if any(f.code == "header-unit" and f.column and normalise_header(f.column).startswith(
+                tuple(normalise_header(a) for a in (column.name, *column.aliases))) for f in problems):
             continue
         problems.append(finding(
             "error", "missing-column", file=name, sheet=table.sheet, row=row_number,
