@@ -372,6 +372,14 @@ class Ledger:
     def label(self) -> str:
         return self.path.name
 
+    def row_label(self, row: int | None) -> int | str | None:
+        """One ``_row`` as a clerk finds it in the file: the Excel row, or ``8月!17`` when the
+        ledger was read from several sheets."""
+        if row is None or not self.sheets:
+            return row
+        part, excel_row = divmod(int(row), ROW_STRIDE)
+        return f"{self.sheets[part].sheet}!{excel_row}"
+
     def row_labels(self, rows, file: bool = True) -> "pd.Series":
         """Where each of ``rows`` (``_row`` values) is, as a clerk finds it: ``file[sheet]!17``
         (``sheet!17`` without ``file``)."""

@@ -139,6 +139,20 @@ def test_a_total_line_that_does_not_add_up_is_an_error(tmp_path):
     assert ledger is not None and bad.blocking and dict(bad.params)["added"] == "4,105.35"
 
 
+def test_page_subtotals_then_a_grand_total(tmp_path):
+    rows = [PAY, PAY_ROWS[0], ["小计", "", "", "", "3,985.35"], PAY_ROWS[1], ["本页小计", "", "", "", "120.00"],
+            ["总计", "", "", "", "4,105.35"]]
+    ledger, findings = read(tmp_path, csv_bytes(rows))
+    assert amounts(ledger) == [398535, 12000] and blocked(findings) == []
+    assert [f.row for f in findings if f.code == "total-row-skipped"] == [3, 5, 6]
+
+
+def test_a_row_with_an_amount_under_the_total_is_never_a_note(tmp_path):
+    rows = [PAY] + PAY_ROWS + [["合计", "", "", "", "4,105.35"], ["RC9", "", "", "", "50.00"]]
+    ledger, findings = read(tmp_path, csv_bytes(rows))
+    assert "footer-rows-skipped" not in codes(findings) and [f.row for f in findings if f.blocking] == [5, 5]
+
+
 def test_units_in_headers(tmp_path):
     plain = [["收款单号", "订单号", "收款日期", "收款金额(元)"], ["RC1", "SO1", "2026/8/19", "12.50"]]
     assert amounts(read(tmp_path, csv_bytes(plain))[0]) == [1250]
@@ -363,3 +377,29 @@ def test_a_large_ledger_is_reread_on_a_sample_of_its_first_rows(tmp_path, run_ca
     rows = {key: (expected, actual) for key, expected, actual, _ in s.reconciliation}
     assert rows["reread-rows:purchases.csv"] == (2, 2) and rows["reread-amount:purchases.csv"] == (3050, 3050)
     assert s.status == "ok"
+
+
+def test_a_deposit_ledger_split_over_two_sheets_settles_the_same(tmp_path):
+    """The prepaid sample, its rows split over two sheets: the same figures, and every row it
+    points back to names its sheet."""
+    root = Path(__file__).resolve().parent.parent
+    source = openpyxl.load_workbook(root / "sample_data" / "deposits.xlsx").worksheets[0]
+    rows = list(source.iter_rows(values_only=True))
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "上半"
+    second = book.create_sheet("下半")
+    half = len(rows) // 2
+    for sheet, part in ((first, rows[:half]), (second, [rows[0]] + rows[half:])):
+        for r in part:
+            sheet.append(r)
+    book.save(tmp_path / "deposits.xlsx")
+    campaign = root / "policies" / "prepaid_deposit.yaml"
+    whole = settle(*load(campaign, {}, date(2026, 12, 31)))
+    split = settle(*load(campaign, {"deposits": tmp_path / "deposits.xlsx"}, date(2026, 12, 31)))
+    assert {k: v.totals() for k, v in split.deposits.items()} == {k: v.totals() for k, v in whole.deposits.items()}
+    violation = next(f for f in split.findings if f.code == "cap-violation")
+    assert violation.sheet in ("上半", "下半") and violation.row < half + 2
+    ledger = split.ledgers.deposits
+    assert {ledger.row_label(lot.source_row).split("!")[0] for lot in next(iter(split.deposits.values())).lots
+            if lot.source_row} == {"上半", "下半"}

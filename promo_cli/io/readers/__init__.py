@@ -167,7 +167,6 @@ def _choose_tables(tables: Iterator[Table], role: str, name: str
         any_table = True
         if not table.header:
             refused.append([finding("error", "sheet-empty", file=name, sheet=table.sheet, blocking=True)])
-            skipped.append(str(table.sheet))
             continue
         columns, table_problems, relevant = _map_header(table, role, name)
         if not table_problems:
@@ -181,7 +180,7 @@ def _choose_tables(tables: Iterator[Table], role: str, name: str
         return [], [finding("error", "sheet-empty", file=name, blocking=True)]
     if not chosen and not problems:
         return [], refused[0]
-    if chosen and skipped and any(s != "None" for s in skipped):
+    if chosen and skipped:
         problems.append(finding("info", "sheets-skipped", file=name, sheets=", ".join(skipped), role=role))
     return chosen, problems
 
@@ -212,14 +211,15 @@ def _map_header(table: Table, role: str, name: str) -> tuple[dict[int, Column], 
             "error", "not-this-ledger", file=name, sheet=table.sheet, row=row_number,
             blocking=True, role=role, needed=", ".join(c.name for c in required), header=shown[:160]))
         return columns, problems, False
+    in_unit = set()
     for column in LEDGER_COLUMNS[role]:     # a known column named with a unit it is not read in
         unit = _unit_header(table.header, column) if column.name not in seen else None
         if unit is not None:
+            in_unit.add(column.name)
             problems.append(finding("error", "header-unit", file=name, sheet=table.sheet, row=row_number,
                                     column=unit[0], blocking=True, unit=unit[1]))
     for column in missing:
-        if any(f.code == "header-unit" and f.column and normalise_header(f.column).startswith(
-                tuple(normalise_header(a) for a in (column.name, *column.aliases))) for f in problems):
+        if column.name in in_unit:
             continue
         problems.append(finding(
             "error", "missing-column", file=name, sheet=table.sheet, row=row_number,

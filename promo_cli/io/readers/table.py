@@ -95,7 +95,8 @@ def locate_header(table: Table, role: str) -> Table:
     for i in range(depth):
         row = tuple(c.iloc[i] for c in table.columns)
         if is_header(row, role):
-            skipped = 1 + int((~blank_rows([c.iloc[:i] for c in table.columns])).sum()) if i else 1
+            # the row taken for the header at first, and the non-blank rows between it and this one
+            skipped = 1 + int((~blank_rows([c.iloc[:i] for c in table.columns])).sum())
             widths = None if table.widths is None else table.widths[i + 1:]
             special = {k: v for k, v in table.special.items() if k[0] > table.first_row + i}
             return replace(table, header=row, columns=[c.iloc[i + 1:].reset_index(drop=True) for c in table.columns],

@@ -20,6 +20,8 @@ from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 
 from promo_cli.io.inspect import Unreadable
+from dataclasses import replace
+
 from promo_cli.io.readers.table import HEADER_SEARCH_ROWS, Table, header_score, is_header
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -43,10 +45,10 @@ def read_text(decoded: tuple[str, str, list[tuple[str, dict]]], role: str) -> Ta
             count = len(_BARE_CR.findall(text))
             text = _BARE_CR.sub(" ", text)
             notes.append(("bare-cr", {"count": count}))
-    delimiter, header_at = _layout(text, role)
+    delimiter, head, header_at = _layout(text, role)
     if encoding not in ("utf-8", "GB18030") or delimiter != ",":
         notes.append(("read-as-text", {"encoding": encoding, "delimiter": _NAMES[delimiter]}))
-    table = _arrow_table(text, delimiter, header_at) or _csv_table(text, delimiter, header_at)
+    table = _arrow_table(text, delimiter, head, header_at) or _csv_table(text, delimiter, header_at)
     table = _unguard(table)
     if table.skipped_above:
         table = table.with_note("title-lines", count=table.skipped_above, header_row=table.first_row - 1)
@@ -110,28 +112,27 @@ def _best_header_score(text: str) -> int:
                default=0)
 
 
-def _layout(text: str, role: str) -> tuple[str, int]:
-    """The delimiter, and the record index of the header row (the first of the first rows
-    holding every required column of ``role``; else the first non-blank record)."""
-    fallback = None
+def _layout(text: str, role: str) -> tuple[str, list[list[str]], int]:
+    """The delimiter, the first records split by it, and the index of the header record (the
+    first of the first records holding every required column of ``role``; else the first
+    non-blank one)."""
     for delimiter in DELIMITERS:
         rows = _head_rows(text, delimiter)
         for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
             if is_header(tuple(row), role):
-                return delimiter, i
+                return delimiter, rows, i
     # no row names the columns: split by what the first non-blank line has most of, so the
     # refusal shows that line's cells
     first = next((line for line in text[:_HEAD_CHARS].split("\n") if line.strip()), "")
     delimiter = max(DELIMITERS, key=first.count)
     rows = _head_rows(text, delimiter)
-    fallback = next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), 0)
-    return delimiter, fallback
+    return delimiter, rows, next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), 0)
 
 
-def _arrow_table(text: str, delimiter: str, header_at: int) -> Table | None:
+def _arrow_table(text: str, delimiter: str, rows: list[list[str]], header_at: int) -> Table | None:
     """Every cell as text by Arrow's reader (threads, outside the GIL), or None when a record
-    has another number of fields than the header (the csv module then reads it, row by row)."""
-    rows = _head_rows(text, delimiter)
+    has another number of fields than the header (the csv module then reads it, row by row).
+    ``rows`` are the first records (see :func:`_layout`)."""
     if header_at >= len(rows):
         return None
     offset = _record_offset(text, delimiter, header_at)
@@ -216,7 +217,4 @@ def _unguard(table: Table) -> Table:
             column = pd.Series(pd.arrays.ArrowExtensionArray(pc.if_else(guarded, inner, array)), dtype="str")
             count += hits
         columns.append(column)
-    if not count:
-        return table
-    return Table(table.sheet, table.header, columns, table.first_row, table.first_col, table.widths,
-                 table.special, table.notes + (("text-guard", {"count": count}),), table.skipped_above)
+    return replace(table, columns=columns).with_note("text-guard", count=count) if count else table

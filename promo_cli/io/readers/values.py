@@ -21,7 +21,7 @@ from promo_cli.io import cells
 from promo_cli.io.columns import ARROW_TEXT, LEDGER_COLUMNS, Column
 from promo_cli.io.readers.table import Table, blank, blank_rows
 from promo_cli.model import Finding, finding
-from promo_cli.money import format_amount, format_display, parse_decimal, round_cents
+from promo_cli.money import format_amount, format_display, parse_decimal, round_cents, to_cents
 
 # Problems of one kind in one column past this many are summed up in one finding.
 MAX_FINDINGS_PER_COLUMN = 20
@@ -231,10 +231,13 @@ def _parse_cells(values: np.ndarray, positions: np.ndarray, out: np.ndarray, col
 
 
 
+# zero-width characters, soft hyphens, and every space but the plain one
+_HIDDEN = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]|[^\S ]")
+
+
 def visible(value: object) -> str:
-    """A cell's text with invisible and odd characters spelt out: ``C001<U+200B>``."""
-    return "".join(ch if ch.isprintable() and ch not in "\u00a0\u3000\u202f\u2007" and not "\u200b" <= ch <= "\u200f"
-                   and ch not in "\u2060\ufeff\u00ad" else f"<U+{ord(ch):04X}>" for ch in str(value))
+    """A cell's text with invisible and odd spaces spelt out: ``C001<U+200B>``."""
+    return "".join(f"<U+{ord(ch):04X}>" if not ch.isprintable() or _HIDDEN.match(ch) else ch for ch in str(value))
 
 
 def build_frame(table: Table, columns: dict[int, Column], role: str, name: str, part: int = 0
@@ -255,7 +258,6 @@ def build_frame(table: Table, columns: dict[int, Column], role: str, name: str, 
     if unplaced:   # the sheet has no cell references: the cells cannot be named, only counted
         findings.append(finding("error", "formula-not-calculated-somewhere", file=name, sheet=table.sheet,
                                 blocking=True, count=unplaced))
-    findings += _check_totals(table, columns, keep, total_rows, footer, name, report)
     kept = np.flatnonzero(keep)
     rows = table.first_row + kept
     data: dict[str, object] = {"_row": pd.Series(rows + part * ROW_STRIDE, dtype="int64")}
@@ -287,6 +289,8 @@ def build_frame(table: Table, columns: dict[int, Column], role: str, name: str, 
                                     column=sample.column, blocking=sample.blocking,
                                     count=count - MAX_FINDINGS_PER_COLUMN, like=code))
     frame = pd.DataFrame(data)
+    findings += _check_totals(table, columns, total_rows, footer, rows,
+                              data["amount"] if "amount" in data else None, name)
     for column in LEDGER_COLUMNS[role]:  # optional columns absent from the file: all empty
         if column.name not in frame:
             frame[column.name] = pd.Series([None] * len(frame), dtype="Int64" if column.kind == "money"
@@ -311,7 +315,7 @@ def _row_texts(table: Table, i: int) -> list[str]:
 def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which rows are total lines (a cell says 合计/总计/小计/total and the other id and date
     cells are empty), and which rows under the last total line are footer notes (制表人,
-    打印时间: at most two cells, an id or date cell empty)."""
+    打印时间: at most two cells, an id or date cell empty, no amount)."""
     n = len(keep)
     totals, footer = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     key = _id_positions(columns)
@@ -325,47 +329,50 @@ def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> t
             totals[i] = True
     if totals.any():
         last = int(np.flatnonzero(totals)[-1])
-        for i in np.flatnonzero(keep[last + 1:] & empty[last + 1:].any(axis=1)) + last + 1:
+        no_money = np.ones(n, dtype=bool)
+        for p, c in columns.items():
+            if c.kind == "money":       # a row with an amount is never a note: it is read, or refused
+                no_money &= blank(table.columns[p])
+        for i in np.flatnonzero(keep[last + 1:] & empty[last + 1:].any(axis=1) & no_money[last + 1:]) + last + 1:
             footer[i] = len(_row_texts(table, int(i))) <= 2
     return totals, footer
 
 
-def _check_totals(table: Table, columns: dict[int, Column], keep: np.ndarray, totals: np.ndarray,
-                  footer: np.ndarray, name: str, report: "_Reporter") -> list[Finding]:
-    """An info finding for every total line skipped, with its amount checked against the sum of
-    the data rows above it (since the previous 小计 for a subtotal); a difference is an error."""
+def _check_totals(table: Table, columns: dict[int, Column], totals: np.ndarray, footer: np.ndarray,
+                  rows: np.ndarray, amounts: pd.Series | None, name: str) -> list[Finding]:
+    """An info finding for every total line skipped, its amount checked against the typed
+    amounts of the data rows above it (since the previous total line for a 小计 subtotal);
+    a difference is a blocking error. ``rows``/``amounts``: the data rows and their cents."""
     out: list[Finding] = []
     money = next((p for p, c in columns.items() if c.name == "amount"), None)
-    if money is not None:
-        amounts = table.columns[money]
-    since = 0
+    running = np.concatenate([[0], np.cumsum(amounts.fillna(0).to_numpy(dtype=np.int64))]) \
+        if amounts is not None else None
+    since = 0                                   # rows of data above the previous total line
     for i in np.flatnonzero(totals):
         row = table.first_row + int(i)
         label = next(t for t in _row_texts(table, int(i)) if _TOTAL_WORDS.search(t))
+        where: dict = {"file": name, "sheet": table.sheet, "row": row}
         stated = None
-        if money is not None and not cells.is_blank(amounts.iloc[i]):
+        if money is not None:
+            letter = xl_col_to_name(table.first_col + money)
+            where.update(cell=f"{letter}{row}", column=cells.parse_text(table.header[money]))
             try:
-                stated = round_cents(parse_decimal(amounts.iloc[i]))
+                stated = to_cents(table.columns[money].iloc[i]) if not cells.is_blank(table.columns[money].iloc[i]) \
+                    else None
             except ValueError:
                 stated = None
-        above = 0
+        above = int(np.searchsorted(rows, row))     # data rows above this line
         subtotal = bool(re.search(r"小计|小計|sub", label, re.IGNORECASE))
-        for j in np.flatnonzero(keep[since if subtotal else 0:i]) + (since if subtotal else 0):
-            try:
-                above += round_cents(parse_decimal(amounts.iloc[j])) if money is not None and \
-                    not cells.is_blank(amounts.iloc[j]) else 0
-            except ValueError:
-                pass
-        since = int(i) + 1
-        letter = xl_col_to_name(table.first_col + money) if money is not None else None
-        where = dict(file=name, sheet=table.sheet, row=row, cell=f"{letter}{row}" if letter else None,
-                     column=cells.parse_text(table.header[money]) if money is not None else None)
-        if stated is not None and stated != above:
-            out.append(finding("error", "total-row-differs", **where, blocking=True, label=label,
-                               stated=format_display(stated), added=format_display(above)))
-        else:
-            out.append(finding("info", "total-row-skipped", **where, label=label,
-                               stated="—" if stated is None else format_display(stated)))
+        if stated is not None and running is not None:
+            added = int(running[above] - running[since if subtotal else 0])
+            if stated != added:
+                out.append(finding("error", "total-row-differs", **where, blocking=True, label=label,
+                                   stated=format_display(stated), added=format_display(added)))
+                since = above
+                continue
+        out.append(finding("info", "total-row-skipped", **where, label=label,
+                           stated="—" if stated is None else format_display(stated)))
+        since = above
     if footer.any():
         out.append(finding("info", "footer-rows-skipped", file=name, sheet=table.sheet,
                            row=table.first_row + int(np.flatnonzero(footer)[0]), count=int(footer.sum())))

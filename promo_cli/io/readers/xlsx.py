@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 
 import fastexcel
 import pandas as pd
@@ -47,9 +48,7 @@ def read_xlsx(raw: bytes, inspection: Inspection, role: str):
                 peek = peek or CalamineWorkbook.from_filelike(io.BytesIO(raw))
                 header_row, skipped = _find_header(peek, sheet_name, role)
                 if header_row is not None:
-                    table = _fast_sheet(reader, sheet_name, header_row)
-                    table = Table(table.sheet, table.header, table.columns, table.first_row, table.first_col,
-                                  skipped_above=skipped)
+                    table = replace(_fast_sheet(reader, sheet_name, header_row), skipped_above=skipped)
                 elif table is None:
                     table = calamine.read_sheet(peek, sheet_name, role)
         except BaseException as exc:    # fastexcel could not type it: cell by cell
@@ -60,8 +59,7 @@ def read_xlsx(raw: bytes, inspection: Inspection, role: str):
                 table = calamine.read_sheet(peek, sheet_name, role)
             except BaseException as exc:
                 unreadable(exc)
-        yield Table(table.sheet, table.header, table.columns, table.first_row, table.first_col,
-                    table.widths, special, table.notes, table.skipped_above)
+        yield replace(table, special=special)
 
 
 def _has_cells(reader, sheet_name: str) -> bool:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from promo_cli.i18n import label
-from promo_cli.io.writers.sheet import Col, Styles, cell, write_table
+from promo_cli.io.writers.sheet import Col, Styles, cell, source_row_column, write_table
 from promo_cli.policies.prepaid_deposit import (
     SIGN,
     DepositResult,
@@ -41,8 +41,10 @@ def account_rows(result: DepositResult, start: date) -> list[list]:
 
 
 def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: date, lang: str,
-                         suffix: str = "") -> None:
-    """Accounts, Lots, Deposit issues, Deposit cost and Daily deposits (with a chart)."""
+                         suffix: str = "", ledger=None) -> None:
+    """Accounts, Lots, Deposit issues, Deposit cost and Daily deposits (with a chart); rows of
+    ``ledger`` (the deposit ledger) shown as :meth:`~promo_cli.model.Ledger.row_label` says."""
+    where = ledger.row_label if ledger is not None else (lambda row: row)
     L = lambda key: label(key, lang)  # noqa: E731
 
     sheet = book.add_worksheet(f"Accounts{suffix}")
@@ -63,21 +65,22 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
     sheet = book.add_worksheet(f"Lots{suffix}")
     columns = [Col(L("lot"), "id"), Col(L("account"), "id"), Col(L("customer_id"), "id"), Col(L("opened"), "date"),
                Col(L("expires"), "date"), Col(L("origin"), "text"), Col(L("value"), "money", total=True),
-               Col(L("remaining"), "money", total=True), Col(L("status"), "text"), Col(L("source_row"), "int")]
+               Col(L("remaining"), "money", total=True), Col(L("status"), "text"),
+               source_row_column(L("source_row"), ledger)]
     write_table(sheet, styles, columns, [
         [lot.lot_id, lot.account, lot.customer, lot.opened, lot.expires, L(lot.origin), lot.value, lot.remaining,
          L("expired") if lot.expires and lot.expires <= result.as_of and lot.remaining
-         else L("used_up") if not lot.remaining else L("usable"), lot.source_row]
+         else L("used_up") if not lot.remaining else L("usable"), where(lot.source_row)]
         for lot in sorted(result.lots, key=lambda lot: (lot.account, lot.opened, lot.lot_id))],
         totals_label=L("total"))
 
     sheet = book.add_worksheet(f"Deposit issues{suffix}")
     columns = [Col(L("issue"), "text"), Col(L("txn_id"), "id"), Col(L("account"), "id"), Col(L("date"), "date"),
                Col(L("amount"), "money"), Col(L("bill"), "money"), Col(L("limit"), "money"),
-               Col(L("source_row"), "int")]
-    issues = [[L("cap-violation"), v["txn_id"], v["account"], v["day"], v["amount"], v["bill"], v["cap"], v["row"]]
+               source_row_column(L("source_row"), ledger)]
+    issues = [[L("cap-violation"), v["txn_id"], v["account"], v["day"], v["amount"], v["bill"], v["cap"], where(v["row"])]
               for v in result.cap_violations]
-    issues += [[L("overdraft"), o["txn_id"], o["account"], o["day"], o["amount"], None, o["available"], o["row"]]
+    issues += [[L("overdraft"), o["txn_id"], o["account"], o["day"], o["amount"], None, o["available"], where(o["row"])]
                for o in result.overdrafts]
     write_table(sheet, styles, columns, issues)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from promo_cli.i18n import label
-from promo_cli.io.writers.sheet import Col, Styles, write_table
+from promo_cli.io.writers.sheet import Col, Styles, source_row_column, write_table
 from promo_cli.money import round_cents
 from promo_cli.policies.context import LoyaltyResult
 
@@ -13,12 +13,17 @@ SHEETS = {"membership": "Members", "points": "Points", "coupon_return": "Coupons
 TOTALS = {"money", "int"}
 
 
-def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, suffix: str = "") -> None:
-    """One sheet per loyalty policy, with totals of its money and count columns."""
+def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, suffix: str = "",
+                        ledger=None) -> None:
+    """One sheet per loyalty policy, with totals of its money and count columns; rows of
+    ``ledger`` (the purchase ledger) shown as :meth:`~promo_cli.model.Ledger.row_label` says."""
     sheet = book.add_worksheet(SHEETS[result.type] + suffix)
-    columns = [Col(label(key, lang), kind, total=kind in TOTALS and key not in ("source_row", "unit_price"))
+    columns = [source_row_column(label(key, lang), ledger) if key == "source_row" else
+               Col(label(key, lang), kind, total=kind in TOTALS and key != "unit_price")
                for key, kind in result.columns]
-    rows = [[label(v, lang) if key in ("grade",) else v for (key, _), v in zip(result.columns, row)]
+    where = ledger.row_label if ledger is not None else (lambda row: row)
+    rows = [[label(v, lang) if key == "grade" else where(v) if key == "source_row" else v
+             for (key, _), v in zip(result.columns, row)]
             for row in result.rows]
     write_table(sheet, styles, columns, rows, totals_label=label("total", lang))
 

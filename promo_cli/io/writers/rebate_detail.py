@@ -20,6 +20,7 @@ from promo_cli.io.writers.loyalty import write_loyalty_sheet, write_segments_she
 from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.sheet import (
     close_book,
+    source_row_column,
     Col,
     Styles,
     cell,
@@ -64,10 +65,11 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
         _write_rebate_sheets(book, styles, s, lang, generated_at, side, detail_rows)
     for policy_id, result in s.deposits.items():
         write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
-                             suffix=f" {policy_id}" if len(s.deposits) > 1 else "")
+                             suffix=f" {policy_id}" if len(s.deposits) > 1 else "", ledger=s.ledgers.deposits)
     kinds = [r.type for r in s.loyalty.values()]
     for policy_id, result in s.loyalty.items():
-        write_loyalty_sheet(book, styles, result, lang, suffix=f" {policy_id}" if kinds.count(result.type) > 1 else "")
+        write_loyalty_sheet(book, styles, result, lang, suffix=f" {policy_id}" if kinds.count(result.type) > 1 else "",
+                            ledger=s.ledgers.purchases)
     if s.segments is not None:
         write_segments_sheet(book, styles, s.segments, lang)
 
@@ -128,8 +130,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                  L("detail_in_csv"), totals_label=L("total"), limit=detail_rows)
 
     # --- Orders
-    columns = [Col(L("source_row"), "text" if s.ledgers.purchases and s.ledgers.purchases.sheets else "int"),
-               Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
+    columns = [source_row_column(L("source_row"), s.ledgers.purchases), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
                Col(L("customer_name"), "text"), Col(L("order_date"), "date"), Col(L("amount"), "money"),
                Col(L("quantity"), "number"), Col(L("due_date"), "date"), Col(L("group_id"), "id"),
                Col(L("counted"), "text")]

@@ -303,6 +303,12 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
     return pc.fill_null(texts, "")          # every way above leaves an empty cell null
 
 
+def source_row_column(title: str, ledger) -> Col:
+    """The column of ledger rows a table points back to: whole numbers, or text such as
+    ``8月!17`` for a ledger read from several sheets (see ``Ledger.row_label``)."""
+    return Col(title, "text" if ledger is not None and ledger.sheets else "int")
+
+
 def close_book(book: xlsxwriter.Workbook) -> None:
     """Finish a workbook. A full disk or a refused write is the ``OSError`` it is (xlsxwriter
     wraps it in its own error), so the caller's "cannot write" path answers it plainly."""
