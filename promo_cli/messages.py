@@ -20,6 +20,10 @@ from promo_cli.model import Finding
 
 Lang = str  # "zh" | "en"
 
+# What a ledger role is called in a Chinese sentence (English keeps the role's own name).
+ROLE_NAMES = {"purchases": "采购", "payments": "付款", "deposits": "预存流水", "customers": "客户档案",
+              "baseline": "基期采购", "targets": "目标客户"}
+
 CATALOG: dict[str, tuple[str, str]] = {
     # --- campaign file
     "campaign-not-found": ("找不到活动文件", "campaign file not found"),
@@ -32,12 +36,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "campaign-unknown-key": ("未知的键 {key}(拼写错误?)", "unknown key {key} (a typo?)"),
     "campaign-invalid": ("{key}:{reason}", "{key}: {reason}"),
     # --- reading ledgers
-    "input-missing": ("政策 {policy} 需要{role}台账:请用 --{role} 或在活动文件 inputs.{role} 中指定",
+    "input-missing": ("政策 {policy} 需要{role_name}台账:请用 --{role} 或在活动文件 inputs.{role} 中指定",
                       "policy {policy} needs the {role} ledger: give --{role} or inputs.{role} in the campaign file"),
-    "file-not-found": ("找不到{role}文件", "{role} file not found"),
-    "file-is-folder": ("这是一个文件夹,不是{role}文件", "this is a folder, not a {role} file"),
+    "file-not-found": ("找不到{role_name}文件", "{role} file not found"),
+    "file-is-folder": ("这是一个文件夹,不是{role_name}文件", "this is a folder, not a {role} file"),
     "file-unreadable": ("无法读取文件:{reason}", "cannot read the file: {reason}"),
-    "file-empty": ("{role}文件是空的", "the {role} file is empty"),
+    "file-empty": ("{role_name}文件是空的", "the {role} file is empty"),
     "workbook-password": ("工作簿有密码保护:请另存为无密码的文件后再运行",
                           "password-protected: save it without a password and run again"),
     "workbook-corrupt": ("工作簿已损坏或不完整,无法打开({reason})",
@@ -75,7 +79,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "text-guard": ("{count} 个单元格写成 =\"…\"(Excel 保护文本的写法),已按引号内的文本读取",
                    "{count} cells written =\"…\" (Excel's text guard) were read as the text inside"),
     "sheets-read": ("读取了 {count} 个工作表并合并:{sheets}", "{count} sheets read and joined: {sheets}"),
-    "sheets-skipped": ("工作表 {sheets} 的表头不是{role}台账,已跳过", "sheets {sheets} do not have a {role} header; skipped"),
+    "sheets-skipped": ("工作表 {sheets} 的表头不是{role_name}台账,已跳过", "sheets {sheets} do not have a {role} header; skipped"),
     "total-row-skipped": ("“{label}”行是合计行,已跳过(合计金额 {stated})",
                           "the '{label}' row is a total line and was skipped (its amount {stated})"),
     "total-row-differs": ("“{label}”行的合计 {stated} 与上方各行相加 {added} 不一致:台账可能不完整或被读错,请核对",
@@ -116,14 +120,14 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "id '{shown}' holds invisible or full-width characters or =\"…\": read as '{read_as}'"),
     "csv-malformed": ("CSV 格式有误:{reason}", "the CSV is malformed: {reason}"),
     "sheet-empty": ("工作表是空的,没有表头", "the sheet is empty: no header row"),
-    "no-data-rows": ("{role}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
-    "no-data-rows-needed": ("{role}台账只有表头,没有数据行,而政策 {policy} 需要它:导出可能为空或选错了文件",
+    "no-data-rows": ("{role_name}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
+    "no-data-rows-needed": ("{role_name}台账只有表头,没有数据行,而政策 {policy} 需要它:导出可能为空或选错了文件",
                             "the {role} ledger has a header but no data rows, and policy {policy} needs it: the "
                             "export may be empty or the wrong file"),
     "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases});文件的表头是:{header}",
                        "required column {column} is missing (accepted headers: {aliases}); the file's header is: "
                        "{header}"),
-    "not-this-ledger": ("看起来不是{role}台账:表头中没有任何必需的列({needed});第一行是:{header}",
+    "not-this-ledger": ("看起来不是{role_name}台账:表头中没有任何必需的列({needed});第一行是:{header}",
                         "this does not look like a {role} ledger: none of the required columns ({needed}) "
                         "is in the header; its first row is: {header}"),
     "duplicate-column": ("列“{column}”与列“{other}”都表示 {canonical}",
@@ -260,6 +264,8 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     """Return the finding's message in ``lang``."""
     params = {"file": f.file, "sheet": f.sheet, "row": f.row, "column": f.column, "value": f.value,
               **dict(f.params)}
+    if "role" in params:
+        params["role_name"] = ROLE_NAMES.get(params["role"], params["role"]) if lang == "zh" else params["role"]
     if "why" in params and isinstance(params["why"], tuple):
         code, why_params = params["why"]
         params["why"] = _fmt(_pick(WHY[code], lang), dict(why_params))

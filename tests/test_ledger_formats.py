@@ -45,7 +45,7 @@ def amounts(ledger) -> list[int]:
 
 def csv_bytes(rows, delimiter=",", quote_all=True, newline="\n", encoding="utf-8") -> bytes:
     quote = (lambda c: f'"{c}"') if quote_all else (lambda c: c)
-    return newline.join(delimiter.join(quote(c) for c in row) for row in rows).encode(encoding) + newline.encode(encoding)
+    return (newline.join(delimiter.join(quote(c) for c in row) for row in rows) + newline).encode(encoding)
 
 
 # --------------------------------------------------------------------------- text files
@@ -403,3 +403,25 @@ def test_a_deposit_ledger_split_over_two_sheets_settles_the_same(tmp_path):
     ledger = split.ledgers.deposits
     assert {ledger.row_label(lot.source_row).split("!")[0] for lot in next(iter(split.deposits.values())).lots
             if lot.source_row} == {"上半", "下半"}
+
+
+@pytest.mark.parametrize("variant", ["plain", "bom", "gbk-behind-bom", "utf-16", "cr", "title-total-ctrl-z", "guard",
+                                     "semicolon"])
+def test_the_second_reading_agrees_on_every_accepted_text_form(tmp_path, variant):
+    from promo_cli.io.reread import reread_ledger
+    rows = [PAY] + PAY_ROWS
+    data = {
+        "plain": csv_bytes(rows),
+        "bom": codecs.BOM_UTF8 + csv_bytes(rows),
+        "gbk-behind-bom": codecs.BOM_UTF8 + csv_bytes(rows, encoding="gb18030"),
+        "utf-16": csv_bytes(rows, delimiter="\t", quote_all=False, newline="\r\n", encoding="utf-16"),
+        "cr": csv_bytes(rows, newline="\r"),
+        "title-total-ctrl-z": csv_bytes([["收款明细"], []] + rows + [["合计", "", "", "", "4,105.35"]]) + b"\x1a",
+        "guard": "\n".join(",".join(f'="{c}"' if j < 3 and i else f'"{c}"' for j, c in enumerate(r))
+                           for i, r in enumerate(rows)).encode(),
+        "semicolon": csv_bytes(rows, delimiter=";"),
+    }[variant]
+    ledger, findings = read(tmp_path, data)
+    assert blocked(findings) == [] and amounts(ledger) == [398535, 12000]
+    checks, problems = reread_ledger(ledger, "payment_id")
+    assert problems == [] and [(e, a) for _, e, a, _ in checks] == [(2, 2), (410535, 410535)]

@@ -43,8 +43,9 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _ODD_SPACE = re.compile(r"[\u00a0\u2007\u202f\u3000]")
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _TEXT_GUARD = re.compile(r'^="(.*)"$', re.DOTALL)
-# Any of these in a text cell means :func:`normalise_id` may change it (a fast pre-check).
-ODD_ID_PATTERN = r'[\u200b-\u200f\u2060\ufeff\u00ad\u00a0\u2007\u202f\u3000\uff01-\uff5e]|^="'
+# Any of these in a text cell means :func:`normalise_id` may change it (a fast pre-check). The
+# characters themselves, not \u escapes: Arrow's regex engine (RE2) runs it over whole columns.
+ODD_ID_PATTERN = '[\u200b-\u200f\u2060\ufeff\u00ad\u00a0\u2007\u202f\u3000\uff01-\uff5e]|^="'
 _EARLIEST = date(1900, 1, 1)
 
 

@@ -39,9 +39,9 @@ _ROW_OF = re.compile(rb'\br="[A-Z]+([0-9]+)"')
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
-# Cheap tests that a window may hold a cell without a usable value (the regexes run only then).
-_SPECIAL_HINTS = (b"</f></c>", b"</x:f></x:c>", b'"/></c>', b'"/></x:c>', b"</f><v>0</v>",
-                  b"</x:f><x:v>0</x:v>", b't="e"', b"<v></v>", b"<v />", b"<v/>")
+# Cheap tests that a window may hold a cell without a usable value: a formula (<f>, <x:f>) or an
+# error value; the cell regex runs only then.
+_SPECIAL_HINTS = (b"<f", b":f", b't="e"')
 _FULL_CALC = re.compile(rb'fullCalcOnLoad="(?:1|true)"')
 MAX_SPECIAL_CELLS = 10_000       # per sheet: enough to name them; more are counted as one
 _MIN_STRING_BYTES = 8  # "<si><t/></si>" and more: a shared string never takes fewer bytes

@@ -80,48 +80,52 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
 
 def _read(path: Path, sheet: str | None, key: str, amount: str | None) -> Reading | None:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            head = handle.read(262_144)
     except OSError:
         return None
-    if raw.startswith(b"PK\x03\x04"):
-        return _read_xlsx(raw, sheet, key, amount)
-    if raw.startswith(b"\xd0\xcf\x11\xe0") or raw.lstrip()[:1] == b"<":
+    if head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path, sheet, key, amount)
+    if head.startswith(b"\xd0\xcf\x11\xe0") or head.lstrip()[:1] == b"<":
         return None            # xls, HTML, XML: no second reader of their own here
-    text = _decode(raw, key)
-    if text is None:
+    encoding = _encoding(head, key)
+    if encoding is None:
         return None
+    skip = 3 if encoding == "gb18030" and head.startswith(codecs.BOM_UTF8) else 0   # GBK behind a UTF-8 mark
     for delimiter in (",", "\t", ";", "|"):
-        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        try:
-            reading = _count(rows, key, amount, ragged=True)
-        except csv.Error:
-            continue
+        # streamed: only the rows it counts are decoded; newline="" lets the csv module take
+        # CRLF, LF and CR alike
+        with path.open("rb") as handle:
+            handle.read(skip)
+            text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
+            try:
+                reading = _count(csv.reader(text, delimiter=delimiter), key, amount, ragged=True)
+            except csv.Error:
+                continue
         if reading is not None:
             return reading
     return None
 
 
-def _decode(raw: bytes, key: str) -> str | None:
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def _encoding(head: bytes, key: str) -> str | None:
+    """The encoding under which the file's first bytes hold the key column's header."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
-    elif raw.startswith(codecs.BOM_UTF8):
-        raw, candidates = raw[3:], ["utf-8", "gb18030"]
+    elif head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig", "gb18030"]
     else:
         candidates = ["utf-8", "gb18030", "big5", "utf-16-le"]
     for encoding in candidates:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if key in text[:200_000]:
-            return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a\x00")
+        body = head[3:] if encoding == "gb18030" and head.startswith(codecs.BOM_UTF8) else head
+        if key in body.decode(encoding, errors="ignore"):
+            return "utf-8-sig" if encoding == "utf-8" else encoding
     return None
 
 
-def _read_xlsx(raw: bytes, sheet: str | None, key: str, amount: str | None) -> Reading | None:
+def _read_xlsx(path: Path, sheet: str | None, key: str, amount: str | None) -> Reading | None:
     import openpyxl         # a second, independent reader: only the audit needs it
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         worksheet = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
         return _count(worksheet.iter_rows(values_only=True), key, amount, ragged=False, limit=REREAD_WORKBOOK_ROWS)
     except Exception:       # noqa: BLE001 - a file openpyxl cannot open is simply not re-read
@@ -137,7 +141,7 @@ def _count(rows, key: str, amount: str | None, ragged: bool, limit: int | None =
     count = cents = unreadable = 0
     last = 0
     for number, row in enumerate(rows, start=1):
-        cells = ["" if v is None else v for v in row]
+        cells = ["" if v is None else v.strip("\x1a\x00") if isinstance(v, str) else v for v in row]
         if header is None:
             texts = [str(v).strip() for v in cells]
             if key in texts and (amount is None or amount in texts):
