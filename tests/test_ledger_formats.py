@@ -237,6 +237,11 @@ def test_every_sheet_of_a_workbook_with_a_sheet_per_month(tmp_path):
     assert (bad.sheet, bad.row, bad.cell) == ("8月", 3, "C3")
     assert {"sheets-read", "sheets-skipped"} <= set(codes(findings, "info"))
     assert [ledger.at("amount", int(r))["sheet"] for r in ledger.frame["_row"]] == ["7月", "8月", "8月"]
+    from promo_cli.io.reread import reread_ledger
+    checks, problems = reread_ledger(ledger, "order_id")
+    assert [(key, e, a) for key, e, a, _ in checks] == [
+        ("reread-rows:p.xlsx[7月]", 1, 1), ("reread-amount:p.xlsx[7月]", 10000, 10000),
+        ("reread-rows:p.xlsx[8月]", 2, 2), ("reread-amount:p.xlsx[8月]", 50000, 50000)]
 
 
 def test_an_id_repeated_on_another_sheet_is_a_duplicate(tmp_path):
@@ -317,6 +322,9 @@ def test_xlsx_as_other_generators_write_it(tmp_path, variant):
         raw = _rezip(raw, "*names*", lambda n, d: n.replace("/", "\\") if n.startswith("xl/") else n)
     ledger, findings = read(tmp_path, raw, "p.xlsx", "purchases")
     assert codes(findings, "error") == [] and amounts(ledger) == [25000000, 1250]
+    from promo_cli.io.reread import reread_ledger
+    checks, problems = reread_ledger(ledger, "order_id")
+    assert problems == [] and [(e, a) for _, e, a, _ in checks] == [(2, 2), (25001250, 25001250)]
 
 
 def test_legacy_password_protected_xls_is_called_so(tmp_path):
