@@ -20,6 +20,7 @@ from promo_cli.model import Finding
 
 Lang = str  # "zh" | "en"
 
+DELIMITER_NAMES = {",": "逗号", ";": "分号", "tab": "制表符", "|": "竖线"}
 # What a ledger role is called in a Chinese sentence (English keeps the role's own name).
 ROLE_NAMES = {"purchases": "采购", "payments": "付款", "deposits": "预存流水", "customers": "客户档案",
               "baseline": "基期采购", "targets": "目标客户"}
@@ -68,7 +69,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "mislabelled": ("文件扩展名是 {extension},内容其实是 {actual},已按 {actual} 读取",
                     "the file is named {extension} but is really {actual}; read as {actual}"),
     "not-a-ledger": ("不是 Excel 工作簿或 CSV 文本({reason})", "not an Excel workbook or CSV text ({reason})"),
-    "read-as-text": ("按 {encoding} 编码、以“{delimiter}”分隔的文本读取", "read as {encoding} text separated by '{delimiter}'"),
+    "read-as-text": ("按 {encoding} 编码、以{delimiter}分隔的文本读取", "read as {encoding} text separated by '{delimiter}'"),
     "gbk-behind-bom": ("文件开头标着 UTF-8,内容却是 GBK/GB18030 编码:已按 GB18030 读取",
                        "the file is marked UTF-8 but holds GBK/GB18030 text; read as GB18030"),
     "cr-line-endings": ("文件用旧式 Mac 换行符(只有 CR),已按行读取", "the file ends its lines with CR only (old Mac); read line by line"),
@@ -191,7 +192,7 @@ CATALOG: dict[str, tuple[str, str]] = {
                                   "payment by customer {paid_by} for order {order} of customer {customer}"),
     "policy-not-supported": ("政策 {policy} 的类型 {type} 本版本尚不能结算",
                              "policy {policy} of type {type} cannot be settled by this version yet"),
-    "reread-differs": ("用第二种简单读法重读本文件(至第 {upto} 行),{what} 与引擎不一致:引擎 {engine},重读 {reread},"
+    "reread-differs": ("用第二种简单读法重读本文件(至第 {upto} 行),{what}与引擎不一致:引擎 {engine},重读 {reread},"
                        "另有 {unreadable} 行的金额无法读出:台账可能被读错,请核对后再发放",
                        "a second, simple reading of the file (up to row {upto}) disagrees on the {what}: engine "
                        "{engine}, second reading {reread}, and {unreadable} rows whose amount it could not read: "
@@ -220,6 +221,8 @@ CATALOG: dict[str, tuple[str, str]] = {
 
 # Reasons used inside other messages.
 WHY: dict[str, tuple[str, str]] = {
+    "rows": ("数据行数", "number of data rows"),
+    "amount": ("金额列合计", "total of the amount column"),
     "before-start": ("订单日期早于活动开始", "order date before the campaign start"),
     "after-end": ("订单日期晚于活动结束", "order date after the campaign end"),
     "after-as-of": ("订单日期晚于结算日", "order date after the as-of date"),
@@ -264,11 +267,13 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     """Return the finding's message in ``lang``."""
     params = {"file": f.file, "sheet": f.sheet, "row": f.row, "column": f.column, "value": f.value,
               **dict(f.params)}
+    if lang == "zh" and params.get("delimiter") in DELIMITER_NAMES:
+        params["delimiter"] = DELIMITER_NAMES[params["delimiter"]]
     if "role" in params:
         params["role_name"] = ROLE_NAMES.get(params["role"], params["role"]) if lang == "zh" else params["role"]
-    if "why" in params and isinstance(params["why"], tuple):
-        code, why_params = params["why"]
-        params["why"] = _fmt(_pick(WHY[code], lang), dict(why_params))
+    for key, value in list(params.items()):     # a phrase given as (code, params), in the run's language
+        if isinstance(value, tuple) and len(value) == 2 and value[0] in WHY:
+            params[key] = _fmt(_pick(WHY[value[0]], lang), dict(value[1]))
     template = CATALOG.get(f.code)
     if template is None:
         return _fmt("{code}", {"code": f.code, **params})

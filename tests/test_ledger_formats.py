@@ -364,6 +364,9 @@ def test_the_second_reading_catches_a_misread_every_other_check_missed(tmp_path,
     assert s.status == "needs_review" and "reread-differs" in codes(s.findings, "error")
     rows = {key: (expected, actual) for key, expected, actual, _ in s.reconciliation}
     assert rows["reread-amount:payments.csv"] == (300, 0)
+    from promo_cli.messages import message
+    said = message(next(f for f in s.findings if f.code == "reread-differs"), "zh")
+    assert "金额列合计与引擎不一致:引擎 3.00,重读 0.00,另有 1 行的金额无法读出" in said
 
 
 def test_the_second_reading_agrees_on_a_clean_ledger(tmp_path, run_campaign):

@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from promo_cli.model import ROW_STRIDE, Finding, Ledger, finding
+from promo_cli.money import format_display
 
 REREAD_ROWS = 200_000
 REREAD_WORKBOOK_ROWS = 50_000
@@ -66,16 +67,17 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
             where = f"{part.label}[{sheet.sheet}]" if sheet.sheet else part.label
             engine_rows = int(mine.sum())
             out.append((f"reread-rows:{where}", engine_rows, reading.rows, "count"))
-            checks = [("rows", engine_rows, reading.rows)]
+            checks = [("rows", f"{engine_rows:,}", f"{reading.rows:,}", engine_rows == reading.rows)]
             if amount is not None:
                 engine_cents = int(frame.loc[mine, "amount"].sum())
                 out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
-                checks.append(("amount", engine_cents, reading.cents))
-            for what, ours, theirs in checks:
-                if ours != theirs or reading.unreadable:
+                checks.append(("amount", format_display(engine_cents), format_display(reading.cents),
+                               engine_cents == reading.cents))
+            for what, ours, theirs, same in checks:
+                if not same or reading.unreadable:
                     findings.append(finding("error", "reread-differs", file=part.label, sheet=sheet.sheet,
-                                            what=what, engine=ours, reread=theirs, unreadable=reading.unreadable,
-                                            upto=reading.last_row))
+                                            what=(what, ()), engine=ours, reread=theirs,
+                                            unreadable=reading.unreadable, upto=reading.last_row))
                     break
     return out, findings
 
