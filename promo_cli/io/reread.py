@@ -73,12 +73,12 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
                 out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
                 checks.append(("amount", format_display(engine_cents), format_display(reading.cents),
                                engine_cents == reading.cents))
-            for what, ours, theirs, same in checks:
-                if not same or reading.unreadable:
-                    findings.append(finding("error", "reread-differs", file=part.label, sheet=sheet.sheet,
-                                            what=(what, ()), engine=ours, reread=theirs,
-                                            unreadable=reading.unreadable, upto=reading.last_row))
-                    break
+            # the first figure that differs; with rows it could not read, the amount is unknown
+            differs = [c for c in checks if not c[3]] or (checks[-1:] if reading.unreadable else [])
+            for what, ours, theirs, _ in differs[:1]:
+                findings.append(finding("error", "reread-differs", file=part.label, sheet=sheet.sheet,
+                                        what=(what, ()), engine=ours, reread=theirs,
+                                        unreadable=reading.unreadable, upto=reading.last_row))
     return out, findings
 
 
