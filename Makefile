@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite
-	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite
-	$(BIN)/promo settle policies/loyalty.yaml --out out/loyalty --history out/promo-history.sqlite
+	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite --as-of 2026-12-31
+	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite --as-of 2026-12-31
+	$(BIN)/promo settle policies/loyalty.yaml --out out/loyalty --history out/promo-history.sqlite --as-of 2026-12-31
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

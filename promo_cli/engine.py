@@ -64,13 +64,15 @@ class Loaded:
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
          limits: Limits = Limits(), campaign_inputs: bool = True,
-         optional: tuple[str, ...] = (), progress=None) -> tuple[Loaded | None, list[Finding]]:
+         optional: tuple[str, ...] = (), progress=None, today: date | None = None
+         ) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
     ``campaign_inputs=False`` ignores the campaign file's ``inputs:`` (a forecast replays
     only the ledgers it is given); roles in ``optional`` may be missing although a policy
     uses them. Returns None (with blocking findings) when the campaign or an input is invalid.
-    ``progress("reading", what=file)`` is told of each file read.
+    ``progress("reading", what=file)`` is told of each file read. Without ``as_of`` the
+    campaign is settled to the earlier of its period end and ``today``.
     """
     progress = progress or _silent
     campaign, sha, findings = load_campaign(campaign_path)
@@ -129,7 +131,12 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
                                     sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
     if any(f.blocking for f in findings):
         return None, findings
-    as_of = as_of or campaign.campaign.period.end
+    end = campaign.campaign.period.end
+    if as_of is None:       # to date: a run before the period has ended says so
+        as_of = min(end, today or date.today())
+        if as_of < end:
+            findings.append(finding("info", "settled-to-date", file=campaign_path.name, end=end.isoformat(),
+                                    as_of=as_of.isoformat()))
     return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of), findings
 
 

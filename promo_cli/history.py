@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_by TEXT,
     approved_by TEXT,
     approved_at TEXT,
-    approval_note TEXT
+    approval_note TEXT,
+    accepted_findings TEXT           -- why a run needing review was approved anyway
 );
 CREATE TABLE IF NOT EXISTS amounts (
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -84,6 +85,7 @@ class Run:
     approved_by: str | None
     approved_at: str | None
     approval_note: str | None
+    accepted_findings: str | None = None
 
 
 def default_path(campaign_path: Path) -> Path:
@@ -108,6 +110,9 @@ class History:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(runs)")}
+        if "accepted_findings" not in columns:          # a history written by an earlier version
+            self.db.execute("ALTER TABLE runs ADD COLUMN accepted_findings TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -117,10 +122,11 @@ class History:
         query = "SELECT * FROM runs" + (" WHERE campaign_id = ?" if campaign_id else "") + " ORDER BY id"
         return [_run(row) for row in self.db.execute(query, (campaign_id,) if campaign_id else ())]
 
-    def run(self, ref: str) -> Run:
-        """A run by id, or ``latest``."""
+    def run(self, ref: str, campaign_id: str | None = None) -> Run:
+        """A run by id, or ``latest`` (of ``campaign_id`` when given)."""
         if ref == "latest":
-            row = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            row = self.db.execute("SELECT * FROM runs" + (" WHERE campaign_id = ?" if campaign_id else "")
+                                  + " ORDER BY id DESC LIMIT 1", (campaign_id,) if campaign_id else ()).fetchone()
         elif ref.isdigit():
             row = self.db.execute("SELECT * FROM runs WHERE id = ?", (int(ref),)).fetchone()
         else:
@@ -133,18 +139,31 @@ class History:
         rows = self.db.execute("SELECT customer_id, policy_id, cents FROM amounts WHERE run_id = ?", (run_id,))
         return {(r["customer_id"], r["policy_id"]): r["cents"] for r in rows}
 
-    def approved_for(self, campaign_id: str, as_of: str) -> Run | None:
-        row = self.db.execute("SELECT * FROM runs WHERE campaign_id = ? AND as_of = ? AND approved_by IS NOT NULL "
-                              "ORDER BY id DESC LIMIT 1", (campaign_id, as_of)).fetchone()
+    def latest_approved(self, campaign_id: str) -> Run | None:
+        """The campaign's approved run with the latest as-of (the latest approval of it)."""
+        row = self.db.execute("SELECT * FROM runs WHERE campaign_id = ? AND approved_by IS NOT NULL "
+                              "ORDER BY as_of DESC, approved_at DESC, id DESC LIMIT 1", (campaign_id,)).fetchone()
         return _run(row) if row else None
 
-    def settled_before(self, campaign_id: str, as_of: str) -> tuple[Run | None, dict[tuple[str, str], int]]:
-        """The latest approved run with an earlier as-of, and its amounts to date."""
-        row = self.db.execute("SELECT * FROM runs WHERE campaign_id = ? AND as_of < ? AND approved_by IS NOT NULL "
-                              "ORDER BY as_of DESC, id DESC LIMIT 1", (campaign_id, as_of)).fetchone()
-        if row is None:
-            return None, {}
-        return _run(row), self.amounts(row["id"])
+    def check_period(self, campaign_id: str, as_of: str, reopen: str | None) -> Run | None:
+        """Refuse (exit 5) a settlement of a closed period: on or before the latest approved
+        as-of, unless it reopens exactly that as-of. Returns the latest approved run, against
+        which every payable is measured (so an approved amount is never payable twice)."""
+        latest = self.latest_approved(campaign_id)
+        if latest is None or as_of > latest.as_of:
+            return latest
+        if as_of < latest.as_of:
+            raise HistoryError("history-closed", EXIT_APPROVED, campaign=campaign_id, as_of=as_of,
+                               latest=latest.as_of, run=latest.id, by=latest.approved_by)
+        if not reopen:
+            raise HistoryError("history-approved", EXIT_APPROVED, campaign=campaign_id, as_of=as_of,
+                               by=latest.approved_by, run=latest.id)
+        return latest
+
+    def settled_before(self, campaign_id: str) -> tuple[Run | None, dict[tuple[str, str], int]]:
+        """The latest approved run of the campaign, and its amounts to date."""
+        latest = self.latest_approved(campaign_id)
+        return (latest, self.amounts(latest.id)) if latest else (None, {})
 
     # ------------------------------------------------------------------ writing
     @contextmanager
@@ -178,12 +197,33 @@ class History:
             raise
         self.db.execute("COMMIT")
 
-    def approve(self, ref: str, by: str, note: str | None) -> Run:
-        run = self.run(ref)
+    def approve(self, ref: str, by: str, note: str | None, campaign_id: str,
+                accept_findings: str | None = None) -> Run:
+        """Approve a run as the checker. Refused (exit 5, nothing recorded): no approver, the
+        preparer approving their own run, a run needing review without ``accept_findings``,
+        a run of another campaign, one already approved, and one that would reopen a closed
+        period (an as-of before the latest approved one, or an older run of that as-of)."""
+        run = self.run(ref, campaign_id)
+        by = by.strip()
+        if run.campaign_id != campaign_id:
+            raise HistoryError("approve-other-campaign", EXIT_APPROVED, run=run.id, campaign=run.campaign_id,
+                               expected=campaign_id)
         if run.approved_by:
-            raise HistoryError("history-already-approved", 1, run=run.id, by=run.approved_by, at=run.approved_at)
-        self.db.execute("UPDATE runs SET approved_by = ?, approved_at = ?, approval_note = ? WHERE id = ?",
-                        (by, datetime.now().isoformat(timespec="seconds"), note, run.id))
+            raise HistoryError("history-already-approved", EXIT_APPROVED, run=run.id, by=run.approved_by,
+                               at=run.approved_at)
+        if not by:
+            raise HistoryError("approve-no-approver", EXIT_APPROVED, run=run.id)
+        if run.run_by and by.casefold() == run.run_by.strip().casefold():
+            raise HistoryError("approve-own-run", EXIT_APPROVED, run=run.id, by=by)
+        if run.status != "ok" and not (accept_findings or "").strip():
+            raise HistoryError("approve-needs-review", EXIT_APPROVED, run=run.id)
+        latest = self.latest_approved(campaign_id)
+        if latest is not None and (run.as_of < latest.as_of or run.as_of == latest.as_of and run.id < latest.id):
+            raise HistoryError("approve-closed", EXIT_APPROVED, run=run.id, as_of=run.as_of, latest=latest.as_of,
+                               latest_run=latest.id)
+        self.db.execute("UPDATE runs SET approved_by = ?, approved_at = ?, approval_note = ?, accepted_findings = ? "
+                        "WHERE id = ?", (by, datetime.now().isoformat(timespec="seconds"), note,
+                                         (accept_findings or "").strip() or None, run.id))
         return self.run(str(run.id))
 
 

@@ -118,6 +118,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "stage-writing": ("正在写入结果…", "Writing the outputs…"),
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
+    "rebate_to_date": ("返利至今", "Rebate to date"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),
     "started_at": ("开始时间", "Started"), "campaign_id": ("活动编号", "Campaign"), "change": ("变动", "Change"), "reason": ("原因", "Reason"),
     # terminal

@@ -208,7 +208,26 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "another settlement is running ({holder}); this one did not run. Lock file: {path}"),
     "history-no-run": ("结算历史 {path} 中没有运行 {run}", "no run {run} in the settlement history {path}"),
     "history-missing": ("找不到结算历史 {path}", "no settlement history at {path}"),
-    "history-already-approved": ("运行 {run} 已于 {at} 由 {by} 审核", "run {run} was already approved by {by} at {at}"),
+    "history-already-approved": ("运行 {run} 已于 {at} 由 {by} 审核,不能再次审核", "run {run} was already approved by {by} at {at}"),
+    "history-closed": ("活动 {campaign} 已审核至 {latest}(运行 {run},{by} 审核):{as_of} 在已关闭的期间内,不能结算;"
+                       "只有最近审核的结算日 {latest} 可以用 --reopen \"原因\" 重开",
+                       "{campaign} is approved up to {latest} (run {run}, by {by}): {as_of} lies in a closed period and "
+                       "cannot be settled; only the latest approved as-of, {latest}, can be reopened with --reopen \"reason\""),
+    "approve-other-campaign": ("运行 {run} 属于活动 {campaign},不是 {expected}:未审核",
+                               "run {run} belongs to campaign {campaign}, not {expected}: not approved"),
+    "approve-no-approver": ("审核需要审核人:请用 --by \"姓名\" 注明(运行 {run} 未审核)",
+                            "an approval needs an approver: give --by \"name\" (run {run} not approved)"),
+    "approve-own-run": ("{by} 编制了运行 {run},不能自己审核:请由另一人(审计部)审核",
+                        "{by} prepared run {run} and cannot approve it: another person (audit) must"),
+    "approve-needs-review": ("运行 {run} 有需复核的错误:请先处理,或用 --accept-findings \"原因\" 说明为何仍然审核",
+                             "run {run} has error findings to review: resolve them, or give --accept-findings "
+                             "\"reason\" to approve it anyway"),
+    "approve-closed": ("运行 {run}(截至 {as_of})早于已审核的运行 {latest_run}(截至 {latest}):审核它会让已审核的金额再次应付,未审核",
+                       "run {run} (as of {as_of}) is older than the approved run {latest_run} (as of {latest}): approving "
+                       "it would make approved amounts payable again; not approved"),
+    "settled-to-date": ("活动尚未结束(结束日 {end}):按今天 {as_of} 结算至今;用 --as-of 可指定其他结算日",
+                        "the campaign has not ended yet (it ends {end}): settled to today, {as_of}; give --as-of for "
+                        "another date"),
     "customer-dropped": ("客户 {customer} 在运行 {run} 中按政策 {policy} 已结算 {amount},本次没有期内采购:全额冲回",
                          "customer {customer} was settled {amount} under {policy} in run {run} and has no in-period "
                          "purchase now: all of it is clawed back"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def run_campaign(tmp_path):
         write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS,
                   list(payments) or [payment("UNUSED", "UNUSED", "2099-12-31", "1")])
         campaign = write_campaign(tmp_path, policies, period)
-        loaded, findings = load(campaign, {}, as_of)
+        loaded, findings = load(campaign, {}, as_of or date.fromisoformat(period[1]))
         assert loaded is not None, [f.code for f in findings]
         return settle(loaded, findings)
 

@@ -68,7 +68,7 @@ def test_customers_missing_from_the_master(tmp_path):
     write_csv(tmp_path / "customers.csv", ["客户编号", "客户名称"], [{"客户编号": "C1", "客户名称": "甲"}])
     campaign = write_campaign(tmp_path, POLICIES.split("- id: on_time")[0],
                               inputs="{purchases: purchases.csv, customers: customers.csv}")
-    loaded, findings = engine.load(campaign, {})
+    loaded, findings = engine.load(campaign, {}, today=date(2099, 1, 1))
     s = settle(loaded, findings)
     assert codes(s, "customer-not-in-master") == [("warning", "purchases.csv", 3, "customer_id", "B3")]
     assert [c.customer_name for c in s.customers] == ["甲", ""]

@@ -1,5 +1,6 @@
 """The command line as a clerk and a cron job use it."""
 
+import getpass
 import json
 import subprocess
 import sys
@@ -45,14 +46,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_settle_the_sample(tmp_path):
     result = runner.invoke(app, ["settle", str(SAMPLE), "--out", str(tmp_path / "out"), "--lang", "en",
-                                 "--history", str(tmp_path / "h.sqlite")])
+                                 "--history", str(tmp_path / "h.sqlite"), "--as-of", "2026-12-31"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "audit_report.xlsx", "budget.xlsx", "rebate_detail.xlsx", "summary.json"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
                              "segments", "evaluation", "run", "findings", "inputs"]
-    assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None}
+    assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None,
+                              "run_by": getpass.getuser()}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \
         ("factory-2026h2", "2026-12-31", "CNY", "ok")
     customers = summary["customers"]
@@ -124,7 +126,7 @@ def test_error_findings_settle_with_exit_3(tmp_path):
     assert "missing-due-date" in result.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "needs_review"
-    assert summary["findings"][0]["row"] == 2
+    assert next(f for f in summary["findings"] if f["code"] == "missing-due-date")["row"] == 2
 
 
 def test_validate_writes_nothing(tmp_path):

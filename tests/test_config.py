@@ -3,6 +3,7 @@
 from decimal import Decimal
 from pathlib import Path
 
+from datetime import date
 import pytest
 
 from promo_cli.config import load_campaign
@@ -93,7 +94,7 @@ def test_a_policy_without_its_ledger(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(BASE.replace("    type: tiered", "    type: tiered").replace(
         "policies:", "policies:\n  - {id: ot, type: on_time_payment, rate: 1%}"), encoding="utf-8")
-    loaded, findings = load(path, {})
+    loaded, findings = load(path, {}, today=date(2099, 1, 1))
     assert loaded is None
     assert sorted((f.code, dict(f.params)["role"]) for f in findings) == [("input-missing", "payments"),
                                                                           ("input-missing", "purchases")]

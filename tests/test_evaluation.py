@@ -7,6 +7,7 @@ growth 7. C2 is new (first purchase in July), C1 returning. Rebate 1% = 8.00; bu
 Incremental against a year ago 700 × 25% = 175 margin; ROI (175 − 108) / 108 = 0.6204.
 """
 
+from datetime import date
 import openpyxl
 
 from promo_cli.engine import load, settle
@@ -30,7 +31,7 @@ def test_evaluation_by_hand(tmp_path):
     campaign.write_text(campaign.read_text(encoding="utf-8")
                         + "budget: {promotion: {online: 100}, rebate_estimate: 10}\n"
                           "evaluation: {margin_rate: 25%}\n", encoding="utf-8")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     s = settle(loaded, findings)
     ev = s.evaluation
     assert ev["sales"] == "800.00"

@@ -16,6 +16,7 @@ from tests.conftest import (
     PAYMENT_HEADERS,
     PURCHASE_HEADERS,
     order,
+    payment,
     write_campaign,
     write_csv,
 )
@@ -128,7 +129,7 @@ def test_history_show_and_diff(campaign):
     assert missing.exit_code == 1 and "no run 9" in missing.output
     again = runner.invoke(app, ["approve", "1", "--by", "x", "--campaign", str(campaign)])
     assert again.exit_code == 0
-    assert runner.invoke(app, ["approve", "1", "--by", "y", "--campaign", str(campaign)]).exit_code == 1
+    assert runner.invoke(app, ["approve", "1", "--by", "y", "--campaign", str(campaign)]).exit_code == 5
 
 
 def test_log_file(campaign):
@@ -148,3 +149,96 @@ def test_a_customer_gone_from_the_ledger_is_clawed_back_and_named(campaign, tmp_
     assert summary["totals"]["settled_before"] == "14.00" and summary["totals"]["payable"] == "16.00"
     [f] = [f for f in summary["findings"] if f["code"] == "customer-dropped"]
     assert "C2" in f["message"] and "4.00" in f["message"]
+
+
+# --------------------------------------------------------------------------- maker and checker, closed periods
+
+def approve(campaign, run="latest", *extra):
+    return runner.invoke(app, ["approve", run, "--campaign", str(campaign), "--lang", "en", *extra])
+
+
+def recorded_approvals(campaign):
+    return [(r.id, r.approved_by, r.accepted_findings) for r in History(campaign.parent / "promo-history.sqlite").runs()]
+
+
+def test_the_checker_is_named_and_is_not_the_maker(campaign):
+    settle(campaign, "2026-07-31", "--by", "财务 张三")
+    for by, said in (("", "needs an approver"), ("   ", "needs an approver"), ("财务 张三", "cannot approve it"),
+                     (" 财务 张三 ", "cannot approve it")):
+        result = approve(campaign, "latest", "--by", by)
+        assert result.exit_code == 5 and said in result.output, (by, result.output)
+    assert recorded_approvals(campaign) == [(1, None, None)]          # nothing recorded
+    result = approve(campaign, "latest", "--by", "审计 王五")
+    assert result.exit_code == 0 and "prepared by 财务 张三" in result.output and "payable this run 14.00" in result.output
+    assert approve(campaign, "1", "--by", "审计 李四").exit_code == 5                # approved once only
+
+
+def test_a_run_needing_review_is_approved_only_with_a_reason(tmp_path):
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [order("A1", "C1", "2026-07-05", "1000")])  # no due date
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-07-06", "1000")])
+    campaign = write_campaign(tmp_path, "- {id: on_time, type: on_time_payment, rate: 1%}\n",
+                              period=("2026-07-01", "2026-09-30"))
+    result, summary, _ = settle(campaign, "2026-07-31")
+    assert result.exit_code == 3 and summary["status"] == "needs_review"
+    assert approve(campaign, "latest", "--by", "王五").exit_code == 5
+    assert recorded_approvals(campaign) == [(1, None, None)]
+    result = approve(campaign, "latest", "--by", "王五", "--accept-findings", "due dates confirmed by phone")
+    assert result.exit_code == 0 and "accepted" in result.stderr
+    assert recorded_approvals(campaign) == [(1, "王五", "due dates confirmed by phone")]
+
+
+def test_a_run_of_another_campaign_is_not_approved(campaign, tmp_path):
+    settle(campaign, "2026-07-31")
+    other = tmp_path / "other"
+    other.mkdir()
+    write_csv(other / "purchases.csv", PURCHASE_HEADERS, [order("X1", "C9", "2026-07-05", "1")])
+    write_csv(other / "payments.csv", PAYMENT_HEADERS, [])
+    text = write_campaign(other, POLICY).read_text(encoding="utf-8").replace("id: test", "id: other")
+    (other / "campaign.yaml").write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["approve", "1", "--by", "王五", "--campaign", str(other / "campaign.yaml"),
+                                 "--history", str(campaign.parent / "promo-history.sqlite"), "--lang", "en"])
+    assert result.exit_code == 5 and "belongs to campaign test" in result.output
+
+
+def test_closed_periods_never_make_an_approved_amount_payable_twice(campaign):
+    settle(campaign, "2026-07-31")
+    approve(campaign, "latest", "--by", "王五")
+    settle(campaign, "2026-08-31")
+    assert approve(campaign, "latest", "--by", "王五").exit_code == 0          # August approved: C1 30.00, C2 4.00
+    # back-dated into the closed period: refused, with or without --reopen
+    for extra in ((), ("--reopen", "try")):
+        result, _, _ = settle(campaign, "2026-07-15", "--lang", "en", *extra)
+        assert result.exit_code == 5 and "closed period" in result.output and "2026-08-31" in result.output
+    result, _, _ = settle(campaign, "2026-07-31", "--reopen", "an earlier month", "--lang", "en")
+    assert result.exit_code == 5                                                  # only the latest approved as-of
+    # reopening August measures against the approved August run, not July's
+    result, summary, _ = settle(campaign, "2026-08-31", "--reopen", "late credit note")
+    assert result.exit_code == 0 and summary["run"]["settled_before_run"] == 2
+    assert summary["totals"]["payable"] == "0.00" and customers(summary)["C1"] == ("30.00", "30.00", "0.00")
+    # an older run of an approved as-of cannot be approved after a newer one
+    assert approve(campaign, "1", "--by", "王五").exit_code == 5
+    assert approve(campaign, "latest", "--by", "赵六").exit_code == 0             # the reopened August run
+    _, september, _ = settle(campaign, "2026-09-30")
+    assert september["run"]["settled_before_run"] == 3 and september["totals"]["payable"] == "-25.00"
+
+
+def test_without_as_of_a_running_campaign_settles_to_today_and_says_so(campaign):
+    from datetime import date
+    from promo_cli.engine import load
+    loaded, findings = load(campaign, {}, today=date(2026, 8, 15))
+    assert loaded.as_of == date(2026, 8, 15)
+    assert [dict(f.params) for f in findings if f.code == "settled-to-date"] == [
+        {"end": "2026-09-30", "as_of": "2026-08-15"}]
+    loaded, findings = load(campaign, {}, today=date(2026, 11, 30))
+    assert loaded.as_of == date(2026, 9, 30) and "settled-to-date" not in [f.code for f in findings]
+
+
+def test_the_console_shows_payable_this_run_next_to_the_rebate_to_date(campaign):
+    settle(campaign, "2026-07-31")
+    approve(campaign, "latest", "--by", "王五")
+    result = runner.invoke(app, ["settle", str(campaign), "--out", str(campaign.parent / "o"), "--as-of",
+                                 "2026-08-31", "--lang", "en"])
+    assert result.exit_code == 0
+    total = next(line for line in result.output.splitlines() if "Total rebate" in line)
+    assert ["34.00", "14.00", "20.00"] == [t for t in total.replace("│", " ").split() if t[0].isdigit()]
+    assert "Payable this run" in result.output

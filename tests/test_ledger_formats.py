@@ -190,7 +190,7 @@ def test_a_header_only_ledger_a_policy_needs_is_refused(tmp_path):
               [order("A1", "C1", "2026-08-01", "100", due_date="2026-08-31")])
     write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
     campaign = write_campaign(tmp_path, "- {id: on_time, type: on_time_payment, rate: 1%}\n")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     assert loaded is None and [(f.code, f.blocking) for f in findings] == [("no-data-rows-needed", True)]
 
 
@@ -358,7 +358,7 @@ def test_the_second_reading_catches_a_misread_every_other_check_missed(tmp_path,
     (tmp_path / "payments.csv").write_text("payment_id,order_id,payment_date,amount\n"
                                            "P1,A1,2026-08-02,3,985.35\n", encoding="utf-8")
     campaign = write_campaign(tmp_path, "- {id: on_time, type: on_time_payment, rate: 1%}\n")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     s = settle(loaded, findings)
     assert s.customers[0].rebates["on_time"] == 0            # the misread: 3.00 paid of 3,985.35
     assert s.status == "needs_review" and "reread-differs" in codes(s.findings, "error")

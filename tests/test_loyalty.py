@@ -113,7 +113,7 @@ def test_response_rate_of_targets_against_natural_repurchase(tmp_path):
     write_csv(tmp_path / "targets.csv", ["客户编号"], [{"客户编号": c} for c in ("T1", "T2", "T3")])
     campaign = write_campaign(tmp_path, "- {id: p, type: points, points_per_yuan: 1}\n",
                               inputs="{purchases: purchases.csv, targets: targets.csv}")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     targets = settle(loaded, findings).segments["targets"]
     assert targets == {"targeted": 3, "responded": 1, "response_rate": "0.3333", "non_targets": 2,
                        "non_targets_bought": 1, "natural_repurchase_rate": "0.5000"}
@@ -128,7 +128,7 @@ def test_levels_from_the_customer_master(tmp_path):
         {"客户编号": "C1", "会员等级": "金卡"}, {"客户编号": "C2", "会员等级": "黑卡"}])
     policy = POLICIES.split("- {id: points")[0].replace("type: membership", "type: membership\n  use_master_level: true")
     campaign = write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv, customers: customers.csv}")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     s = settle(loaded, findings)
     assert {r[0]: r[3] for r in s.loyalty["members"].rows} == {"C1": "金卡", "C2": "普通", "C3": "银卡"}
     [f] = [f for f in s.findings if f.code == "unknown-member-level"]

@@ -47,7 +47,7 @@ def run(tmp_path):
         write_csv(tmp_path / "customers.csv", ["customer_id", "customer_name", "family_id", "referrer_id"], MASTER)
         campaign = write_campaign(tmp_path, POLICY.format(months=months), period=period,
                                   inputs="{deposits: deposits.csv, customers: customers.csv}")
-        loaded, findings = load(campaign, {}, as_of)
+        loaded, findings = load(campaign, {}, as_of or date.fromisoformat(period[1]))
         assert loaded is not None, [f.code for f in findings]
         s = settle(loaded, findings)
         return s, s.deposits["prepaid"]

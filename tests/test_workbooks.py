@@ -9,7 +9,7 @@ Budget: 100 + 50 + 25.55 + rebate; contingency 5%.
     planned: 215.55 + 10.78 (10.7775) = 226.33; with settled rebate 39.04: 214.59 + 10.73 = 225.32
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import csv
@@ -63,7 +63,7 @@ def out(tmp_path_factory):
     ])
     campaign = write_campaign(folder, POLICIES)
     campaign.write_text(campaign.read_text(encoding="utf-8") + BUDGET, encoding="utf-8")
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     write_outputs(settle(loaded, findings), folder / "out", "en", GENERATED)
     return folder / "out"
 
@@ -173,7 +173,7 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
         order("B1", "00012", "2026-08-03", "1001.00", due_date="2026-08-31", customer_name="-2+3")])
     write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
     campaign = write_campaign(tmp_path, POLICIES)
-    loaded, findings = load(campaign, {})
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
     written = write_outputs(settle(loaded, findings), tmp_path / "out", "en", GENERATED)
     assert sorted(p.name for p in written) == ["audit_report.xlsx", "budget.xlsx", "lines.csv", "orders.csv",
                                                "rebate_detail.xlsx", "recompute.csv", "summary.json"]
@@ -205,7 +205,7 @@ def test_lines_past_the_excel_row_limit_continue_on_further_sheets(tmp_path, mon
         order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31"),
         order("B1", "C2", "2026-08-03", "1001.00", due_date="2026-08-31")])
     write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
-    loaded, findings = load(write_campaign(tmp_path, POLICIES), {})
+    loaded, findings = load(write_campaign(tmp_path, POLICIES), {}, today=date(2099, 1, 1))
     s = settle(loaded, findings)
     write_outputs(s, tmp_path / "out", "en", GENERATED, detail_rows=0)
     wb = book(tmp_path / "out", "rebate_detail.xlsx")

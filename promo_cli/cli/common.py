@@ -235,13 +235,16 @@ def print_summary(console: Console, s: Settlement, lang: str) -> None:
     if s.campaign.rebate_policies:
         table = Table(title_justify="left")
         table.add_column(label("policy", lang))
-        table.add_column(label("rebate", lang), justify="right")
-        by_policy = s.total_by_policy()
+        for key in ("rebate_to_date", "settled_before", "payable"):   # payable this run next to the rebate to date
+            table.add_column(label(key, lang), justify="right")
+        by_policy, before = s.total_by_policy(), s.settled_before_by_policy()
         for policy in s.campaign.rebate_policies:
+            to_date, paid = by_policy[policy.id], before.get(policy.id, 0)
             table.add_row(f"{policy.name} ({policy.id})" if policy.name else policy.id,
-                          format_display(by_policy[policy.id]))
-        table.add_row(f"[bold]{label('total_rebate', lang)}[/]",
-                      f"[bold]{format_display(sum(by_policy.values()))}[/]")
+                          format_display(to_date), format_display(paid), format_display(to_date - paid))
+        to_date, paid = sum(by_policy.values()), sum(before.values())
+        table.add_row(f"[bold]{label('total_rebate', lang)}[/]", f"[bold]{format_display(to_date)}[/]",
+                      f"[bold]{format_display(paid)}[/]", f"[bold]{format_display(to_date - paid)}[/]")
         console.print(table)
         console.print(f"{label('customer_count', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
                       f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")

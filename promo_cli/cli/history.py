@@ -14,6 +14,7 @@ from rich.table import Table
 
 from promo_cli.cli.common import (
     EXIT_INVALID,
+    report_invalid,
     CampaignOpt,
     HistoryOpt,
     Lang,
@@ -22,6 +23,7 @@ from promo_cli.cli.common import (
     guarded,
     refuse,
 )
+from promo_cli.config import load_campaign
 from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path
 from promo_cli.i18n import label
 from promo_cli.money import format_display
@@ -100,19 +102,34 @@ def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or lat
 @app.command("approve")
 @guarded
 @_history_command
-def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
-                    by: Annotated[str, typer.Option("--by", help="Who approves (the audit sign-off).")],
+def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest (the campaign's latest run).")],
+                    by: Annotated[str, typer.Option("--by", help="Who approves (the checker; not the preparer).")],
+                    campaign: Annotated[Path, typer.Option("--campaign", help="The campaign file of the run.")],
                     note: Annotated[Optional[str], typer.Option("--note", help="A remark kept with the approval.")] = None,
-                    history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
-    """Approve a run: its amounts count as settled for later runs, and its as-of date is closed."""
+                    accept_findings: Annotated[Optional[str], typer.Option(
+                        "--accept-findings", metavar="REASON",
+                        help="Approve a run whose findings need review; the reason is recorded.")] = None,
+                    history: HistoryOpt = None, lang: LangOpt = Lang.zh) -> None:
+    """Approve a run as the checker: its amounts count as settled for later runs, its as-of is closed."""
+    info, _, problems = load_campaign(campaign)
+    if info is None:
+        report_invalid(problems, lang.value, as_json=False)
+        raise typer.Exit(EXIT_INVALID)
     book = _open_history(history, campaign)
-    entry = book.approve(run, by, note)
-    text = {"zh": f"运行 {entry.id}({entry.campaign_id},截至 {entry.as_of})已由 {by} 审核",
-            "en": f"run {entry.id} ({entry.campaign_id} as of {entry.as_of}) approved by {by}"}[lang.value]
-    Console().print(text, highlight=False)
-    if entry.status != "ok":
-        Console(stderr=True).print({"zh": "注意:该运行有需复核的错误", "en": "note: this run has error findings"}[lang.value])
-    book.close()
+    try:
+        entry = book.approve(run, by, note, info.campaign.id, accept_findings)
+    finally:
+        book.close()
+    text = {"zh": f"运行 {entry.id}({entry.campaign_id},截至 {entry.as_of},编制 {entry.run_by or '—'})已由 {entry.approved_by} 审核;"
+                  f"返利至今 {format_display(entry.total_rebate)},本次应付 {format_display(entry.payable)}",
+            "en": f"run {entry.id} ({entry.campaign_id} as of {entry.as_of}, prepared by {entry.run_by or '—'}) approved "
+                  f"by {entry.approved_by}; rebate to date {format_display(entry.total_rebate)}, payable this run "
+                  f"{format_display(entry.payable)}"}[lang.value]
+    Console().print(text, highlight=False, soft_wrap=True)
+    if entry.accepted_findings:
+        Console(stderr=True).print({"zh": f"注意:该运行有需复核的错误,已按“{entry.accepted_findings}”接受",
+                                    "en": f"note: this run has error findings, accepted: {entry.accepted_findings}"}[lang.value],
+                                   highlight=False, soft_wrap=True)
 
 
 @app.command("diff")

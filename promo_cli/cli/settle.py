@@ -73,6 +73,9 @@ def settle_command(campaign: CampaignArg,
                    history: HistoryOpt = None,
                    reopen: Annotated[Optional[str], typer.Option(
                        "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
+                   by: Annotated[Optional[str], typer.Option(
+                       "--by", metavar="NAME", help="Who prepares this settlement (the maker; default: the OS user). "
+                                                    "Its approver must be someone else.")] = None,
                    log_file: Annotated[Optional[Path], typer.Option(
                        "--log-file", help="Append a timestamped log of the run to this file.")] = None,
                    detail_rows: Annotated[int, typer.Option(
@@ -91,7 +94,7 @@ def settle_command(campaign: CampaignArg,
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
-                               history_path, reopen, log, detail_rows)
+                               history_path, reopen, log, detail_rows, (by or "").strip() or run_by())
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
@@ -103,14 +106,14 @@ def settle_command(campaign: CampaignArg,
 
 
 def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-            history_path, reopen, log, detail_rows) -> int:
+            history_path, reopen, log, detail_rows, preparer) -> int:
     with Bars(not (json or quiet), lang) as bars:
         return _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json,
-                            quiet, limits, history_path, reopen, log, detail_rows, bars)
+                            quiet, limits, history_path, reopen, log, detail_rows, bars, preparer)
 
 
 def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-                 history_path, reopen, log, detail_rows, bars) -> int:
+                 history_path, reopen, log, detail_rows, bars, preparer) -> int:
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
                                         bars)
     console = Console(stderr=json)
@@ -124,11 +127,8 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
     book = History(history_path)
     try:
         campaign_id, as_of_text = settlement.campaign.campaign.id, f"{settlement.as_of:%Y-%m-%d}"
-        approved = book.approved_for(campaign_id, as_of_text)
-        if approved and not reopen:
-            raise HistoryError("history-approved", EXIT_APPROVED, campaign=campaign_id, as_of=as_of_text,
-                               by=approved.approved_by, run=approved.id)
-        base, before = book.settled_before(campaign_id, as_of_text)
+        book.check_period(campaign_id, as_of_text, reopen)
+        base, before = book.settled_before(campaign_id)
         settlement = replace(settlement, settled_before=before)
         settlement = replace(settlement, findings=settlement.findings + tuple(
             finding("warning", "customer-dropped", customer=customer, policy=policy,
@@ -136,9 +136,10 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
             for customer, policy in settlement.dropped()))
         payable = sum(c.total_rebate for c in settlement.customers) - sum(before.values())
         try:
-            with book.recording(settlement, out, payable, reopen, run_by()) as (run_id, repeat_of):
+            with book.recording(settlement, out, payable, reopen, preparer) as (run_id, repeat_of):
                 settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
-                                                      "repeat_of": repeat_of, "reopen_reason": reopen})
+                                                      "repeat_of": repeat_of, "reopen_reason": reopen,
+                                                      "run_by": preparer})
                 written = write_outputs(settlement, out, lang, detail_rows=detail_rows, progress=bars)
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),

@@ -101,7 +101,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     for i, (key, value) in enumerate([(L("tool_version"), f"promo {__version__}"),
                                       (L("as_of"), f"{s.as_of:%Y-%m-%d}"),
                                       (L("generated_at"), f"{generated_at:%Y-%m-%d %H:%M:%S}"),
-                                      (L("run_by"), run_by())]):
+                                      (L("run_by"), (s.run or {}).get("run_by") or run_by())]):
         sheet.write_string(r + i, 0, key, styles.label)
         sheet.write_string(r + i, 1, value, styles.text)
     close_book(book)
