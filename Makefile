@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo settles the samples into out/ with a history of its own, fresh each time (an approval
+# made while following the README would otherwise close December for the next demo).
 demo: $(STAMP)
+	rm -f out/promo-history.sqlite out/promo-history.sqlite-wal out/promo-history.sqlite-shm out/promo-history.sqlite.lock
 	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite --as-of 2026-12-31
 	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite --as-of 2026-12-31
 	$(BIN)/promo settle policies/loyalty.yaml --out out/loyalty --history out/promo-history.sqlite --as-of 2026-12-31
