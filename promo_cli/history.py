@@ -45,6 +45,31 @@ CREATE TABLE IF NOT EXISTS runs (
     approval_note TEXT,
     accepted_findings TEXT           -- why a run needing review was approved anyway
 );
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    campaign_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    created_at TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    total INTEGER NOT NULL,          -- cents: paid and offset in this batch
+    confirmed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS batch_lines (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    customer_id TEXT NOT NULL,
+    amount INTEGER NOT NULL,         -- cents; negative = claw-back
+    payout_method TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    state TEXT NOT NULL,             -- sent, paid, failed (due again), offset (settled on the account)
+    reversed_in INTEGER,             -- the batch whose journal reversed this failed payment
+    PRIMARY KEY (batch_id, customer_id)
+);
+CREATE TABLE IF NOT EXISTS accruals (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    customer_id TEXT NOT NULL,
+    amount INTEGER NOT NULL,         -- cents of approved rebate accrued in this batch's journal
+    PRIMARY KEY (batch_id, customer_id)
+);
 CREATE TABLE IF NOT EXISTS amounts (
     run_id INTEGER NOT NULL REFERENCES runs(id),
     customer_id TEXT NOT NULL,
@@ -64,6 +89,27 @@ class HistoryError(Exception):
 
 
 EXIT_APPROVED, EXIT_LOCKED = 5, 6
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    id: int
+    campaign_id: str
+    run_id: int
+    created_at: str
+    out_dir: str
+    total: int
+    confirmed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    customer_id: str
+    amount: int
+    payout_method: str
+    reference: str
+    state: str
+    batch_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +271,106 @@ class History:
                         "WHERE id = ?", (by, datetime.now().isoformat(timespec="seconds"), note,
                                          (accept_findings or "").strip() or None, run.id))
         return self.run(str(run.id))
+
+
+    # ------------------------------------------------------------------ payout
+    def paid_so_far(self, campaign_id: str) -> dict[str, int]:
+        """{customer: cents} paid or offset by the campaign's batches (lines confirmed failed
+        count as unpaid: they are due again)."""
+        rows = self.db.execute("SELECT l.customer_id, SUM(l.amount) AS cents FROM batch_lines l JOIN batches b "
+                               "ON b.id = l.batch_id WHERE b.campaign_id = ? AND l.state != 'failed' "
+                               "GROUP BY l.customer_id", (campaign_id,))
+        return {r["customer_id"]: r["cents"] for r in rows}
+
+    def accrued_so_far(self, campaign_id: str) -> dict[str, int]:
+        rows = self.db.execute("SELECT a.customer_id, SUM(a.amount) AS cents FROM accruals a JOIN batches b "
+                               "ON b.id = a.batch_id WHERE b.campaign_id = ? GROUP BY a.customer_id", (campaign_id,))
+        return {r["customer_id"]: r["cents"] for r in rows}
+
+    def failed_unreversed(self, campaign_id: str) -> list[BatchLine]:
+        """Payments the bank returned whose journal entry has not been reversed yet."""
+        rows = self.db.execute("SELECT l.* FROM batch_lines l JOIN batches b ON b.id = l.batch_id WHERE "
+                               "b.campaign_id = ? AND l.state = 'failed' AND l.reversed_in IS NULL "
+                               "ORDER BY l.batch_id, l.customer_id", (campaign_id,))
+        return [_line(r) for r in rows]
+
+    def batches(self, campaign_id: str | None = None) -> list[Batch]:
+        query = "SELECT * FROM batches" + (" WHERE campaign_id = ?" if campaign_id else "") + " ORDER BY id"
+        return [Batch(**dict(r)) for r in self.db.execute(query, (campaign_id,) if campaign_id else ())]
+
+    def batch(self, ref: str, campaign_id: str) -> Batch:
+        """A batch of the campaign by number, or ``latest``."""
+        row = None
+        if ref == "latest":
+            row = self.db.execute("SELECT * FROM batches WHERE campaign_id = ? ORDER BY id DESC LIMIT 1",
+                                  (campaign_id,)).fetchone()
+        elif ref.isdigit():
+            row = self.db.execute("SELECT * FROM batches WHERE id = ? AND campaign_id = ?",
+                                  (int(ref), campaign_id)).fetchone()
+        if row is None:
+            raise HistoryError("history-no-batch", 1, batch=ref, campaign=campaign_id, path=str(self.path))
+        return Batch(**dict(row))
+
+    def batch_lines(self, batch_id: int) -> list[BatchLine]:
+        rows = self.db.execute("SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY reference", (batch_id,))
+        return [_line(r) for r in rows]
+
+    def next_batch_id(self) -> int:
+        return (self.db.execute("SELECT MAX(id) FROM batches").fetchone()[0] or 0) + 1
+
+    @contextmanager
+    def recording_batch(self, batch_id: int, campaign_id: str, run_id: int, out_dir: Path,
+                        lines: list[BatchLine], accruals: dict[str, int], reversed_lines: list[BatchLine]
+                        ) -> Iterator[None]:
+        """Record a payout batch in a transaction that commits only if the body (writing its
+        files) completes: a killed payout records nothing."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT INTO batches (id, campaign_id, run_id, created_at, out_dir, total) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (batch_id, campaign_id, run_id, datetime.now().isoformat(timespec="seconds"),
+                             str(out_dir), sum(line.amount for line in lines)))
+            self.db.executemany("INSERT INTO batch_lines (batch_id, customer_id, amount, payout_method, reference, "
+                                "state) VALUES (?, ?, ?, ?, ?, ?)",
+                                [(batch_id, l.customer_id, l.amount, l.payout_method, l.reference, l.state)
+                                 for l in lines])
+            self.db.executemany("INSERT INTO accruals VALUES (?, ?, ?)",
+                                [(batch_id, customer, cents) for customer, cents in accruals.items() if cents])
+            self.db.executemany("UPDATE batch_lines SET reversed_in = ? WHERE batch_id = ? AND customer_id = ?",
+                                [(batch_id, l.batch_id, l.customer_id) for l in reversed_lines])
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def confirm(self, batch: Batch, failed: set[str]) -> list[BatchLine]:
+        """Record the bank's answer: lines whose reference is in ``failed`` failed (due again),
+        the other sent lines are paid. Refused (exit 5) for a batch confirmed before; an unknown
+        reference refuses the whole answer (exit 1). Returns the batch's lines as recorded."""
+        if batch.confirmed_at:
+            raise HistoryError("payout-already-confirmed", EXIT_APPROVED, batch=batch.id, at=batch.confirmed_at)
+        lines = self.batch_lines(batch.id)
+        sent = {l.reference for l in lines if l.state == "sent"}
+        unknown = sorted(failed - sent)
+        if unknown:
+            raise HistoryError("payout-unknown-reference", 1, batch=batch.id, references=", ".join(unknown[:10]))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("UPDATE batch_lines SET state = ? WHERE batch_id = ? AND reference = ?",
+                                [("failed" if ref in failed else "paid", batch.id, ref) for ref in sent])
+            self.db.execute("UPDATE batches SET confirmed_at = ? WHERE id = ?",
+                            (datetime.now().isoformat(timespec="seconds"), batch.id))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return self.batch_lines(batch.id)
+
+
+def _line(row: sqlite3.Row) -> BatchLine:
+    return BatchLine(row["customer_id"], row["amount"], row["payout_method"], row["reference"], row["state"],
+                     row["batch_id"])
 
 
 def _run(row: sqlite3.Row) -> Run:

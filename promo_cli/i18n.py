@@ -119,6 +119,20 @@ LABELS: dict[str, tuple[str, str]] = {
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "rebate_to_date": ("返利至今", "Rebate to date"),
+    # payout
+    "payout_title": ("返利发放清单", "Rebate payout"), "offsets_title": ("冲抵与追回(不经银行)",
+                                                                    "Offsets and claw-backs (not through the bank)"),
+    "payout_method": ("发放方式", "Payout method"), "bank_name": ("开户行", "Bank"), "account_name": ("户名", "Account name"),
+    "account_no": ("账号", "Account no."), "reference": ("付款参考号", "Reference"), "none": ("(无)", "(none)"),
+    "method-bank": ("银行转账", "bank transfer"), "method-cheque": ("支票", "cheque"),
+    "method-ewallet": ("电子钱包", "e-wallet"), "method-offset": ("账扣(冲抵货款)", "offset against the account"),
+    "method-goods": ("货补", "goods"),
+    "statement_sheet": ("返利对账单", "Statement"), "statement_title": ("返利对账单", "Rebate statement"),
+    "paid_before": ("此前已发放", "Paid before"), "this_payout": ("本次发放", "This payout"),
+    "batch": ("发放批次", "Batch"), "approved_run": ("审核的运行", "Approved run"),
+    "customer": ("客户", "Customer"), "state-sent": ("已发送,待银行确认", "sent, awaiting the bank"),
+    "state-paid": ("已付款", "paid"), "state-failed": ("失败,下批再付", "failed, due again"),
+    "state-offset": ("已冲抵", "offset"),
     "run": ("运行", "Run"), "approved_by": ("审核人", "Approved by"), "repeat_of": ("重复运行", "Repeat of"),
     "started_at": ("开始时间", "Started"), "campaign_id": ("活动编号", "Campaign"), "change": ("变动", "Change"), "reason": ("原因", "Reason"),
     # terminal

@@ -225,6 +225,30 @@ CATALOG: dict[str, tuple[str, str]] = {
     "approve-closed": ("运行 {run}(截至 {as_of})早于已审核的运行 {latest_run}(截至 {latest}):审核它会让已审核的金额再次应付,未审核",
                        "run {run} (as of {as_of}) is older than the approved run {latest_run} (as of {latest}): approving "
                        "it would make approved amounts payable again; not approved"),
+    "payout-not-approved": ("运行 {run} 尚未审核,不能发放:请先由审核人 promo approve",
+                            "run {run} is not approved and cannot be paid out: approve it first (promo approve)"),
+    "payout-not-latest": ("运行 {run}(截至 {as_of})不是活动最近审核的运行 {latest}(截至 {latest_as_of}):只能按最近审核的运行发放",
+                          "run {run} (as of {as_of}) is not the campaign's latest approved run {latest} (as of "
+                          "{latest_as_of}): only the latest approved run is paid out"),
+    "payout-empty": ("运行 {run} 审核的返利已全部发放或冲抵:本批为空,未写入任何文件",
+                     "everything approved in run {run} has been paid or offset already: an empty batch, nothing written"),
+    "payout-no-method": ("客户 {customer} 应发 {amount},但客户档案中没有发放方式:本批暂不发放",
+                         "customer {customer} is due {amount} but has no payout method in the customer master: held "
+                         "back from this batch"),
+    "payout-no-account": ("客户 {customer} 应发 {amount}(发放方式:{method}),但客户档案中没有账号:本批暂不发放,补上账号后下批发放",
+                          "customer {customer} is due {amount} by {method} but has no account number in the customer "
+                          "master: held back; it is paid in a later batch once the number is there"),
+    "payout-already-confirmed": ("发放批次 {batch} 已于 {at} 确认,不能再次确认",
+                                 "batch {batch} was confirmed at {at} and cannot be confirmed again"),
+    "payout-unknown-reference": ("批次 {batch} 中没有这些待确认的付款参考号:{references};未记录任何结果",
+                                 "batch {batch} has no payment awaiting the bank with the references {references}; "
+                                 "nothing was recorded"),
+    "payout-failed-file": ("无法读取银行回单 {path}:{reason}", "cannot read the bank's answer {path}: {reason}"),
+    "history-no-batch": ("活动 {campaign} 在结算历史 {path} 中没有发放批次 {batch}",
+                         "campaign {campaign} has no payout batch {batch} in the settlement history {path}"),
+    "statement-lines-changed": ("运行 {run} 审核后台账或活动文件已改变:对账单只列金额,不列明细行",
+                                "the ledgers or the campaign file changed since run {run} was approved: the statements "
+                                "show the amounts but not the lines"),
     "settled-to-date": ("活动尚未结束(结束日 {end}):按今天 {as_of} 结算至今;用 --as-of 可指定其他结算日",
                         "the campaign has not ended yet (it ends {end}): settled to today, {as_of}; give --as-of for "
                         "another date"),
@@ -291,8 +315,9 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     if "role" in params:
         params["role_name"] = ROLE_NAMES.get(params["role"], params["role"]) if lang == "zh" else params["role"]
     for key, value in list(params.items()):     # a phrase given as (code, params), in the run's language
-        if isinstance(value, tuple) and len(value) == 2 and value[0] in WHY:
-            params[key] = _fmt(_pick(WHY[value[0]], lang), dict(value[1]))
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            params[key] = _fmt(_pick(WHY[value[0]], lang), dict(value[1])) if value[0] in WHY \
+                else label(value[0], lang)
     template = CATALOG.get(f.code)
     if template is None:
         return _fmt("{code}", {"code": f.code, **params})

@@ -298,12 +298,28 @@ class Evaluation(_Strict):
     margin_rate: Rate | None = None     # gross margin on sales, for the ROI
 
 
+class Account(_Strict):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Accounting(_Strict):
+    """The accounts of the payout journal (a Chinese chart of accounts by default)."""
+
+    expense: Account = Account(code="6601.09", name="销售费用-返利")
+    payable: Account = Account(code="2241.01", name="其他应付款-客户返利")
+    bank: Account = Account(code="1002", name="银行存款")
+    receivable: Account = Account(code="1122", name="应收账款")
+    goods: Account = Account(code="1405", name="库存商品")
+
+
 class Campaign(_Strict):
     campaign: CampaignInfo
     inputs: Inputs = Inputs()
     policies: list[Policy] = Field(min_length=1)
     budget: Budget | None = None
     evaluation: Evaluation = Evaluation()
+    accounting: Accounting = Accounting()
 
     @field_validator("policies")
     @classmethod

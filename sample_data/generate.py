@@ -217,12 +217,29 @@ def _write_payments(payments: list[dict], path: Path) -> None:
                              f"{p['amount'] // 100:,}.{p['amount'] % 100:02d}"])
 
 
+BANKS = ["中国工商银行深圳分行", "中国建设银行上海分行", "招商银行广州分行", "中国银行北京分行", "交通银行杭州分行"]
+
+
+def _payout(n: int, customer: dict) -> list[str]:
+    """How customer number ``n`` (1-based) is paid: mostly by bank transfer, some by e-wallet,
+    cheque, offset against its account (账扣) or goods (货补); C0003 has no account number yet.
+    Drawn from ``n`` alone, so the other sample files do not change."""
+    method = ("电子钱包" if n % 7 == 0 else "支票" if n % 11 == 0 else "账扣" if n % 13 == 0
+              else "货补" if n % 17 == 0 else "银行转账")
+    bank = BANKS[n % len(BANKS)] if method == "银行转账" else "财付通" if method == "电子钱包" else ""
+    account = "" if n == 3 or method not in ("银行转账", "电子钱包") else f"6222{n * 7919 % 10**12:012d}"
+    city = next((c for c in CITIES if customer["name"].startswith(c)), "")
+    return [method, bank, customer["name"] if account else "", account, city,
+            f"0755-{8800_0000 + n * 37:08d}", f"{city}市示例路 {n} 号" if city else ""]
+
+
 def _write_customers(customers: list[dict], path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["客户编号", "客户名称", "渠道", "家庭编号", "推荐人编号"])
-        for c in customers:
-            writer.writerow([c["id"], c["name"], c["channel"], c["family"], c["referrer"]])
+        writer.writerow(["客户编号", "客户名称", "渠道", "家庭编号", "推荐人编号", "发放方式", "开户行", "户名", "账号",
+                         "地区", "电话", "地址"])
+        for n, c in enumerate(customers, start=1):
+            writer.writerow([c["id"], c["name"], c["channel"], c["family"], c["referrer"], *_payout(n, c)])
 
 
 DEPOSIT_START, DEPOSIT_END = date(2026, 9, 1), date(2026, 12, 31)

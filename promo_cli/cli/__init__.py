@@ -14,6 +14,7 @@ from promo_cli.cli.common import app
 # isort: off
 from promo_cli.cli import settle  # noqa: E402,F401
 from promo_cli.cli import history  # noqa: E402,F401
+from promo_cli.cli import payout  # noqa: E402,F401
 from promo_cli.cli import forecast  # noqa: E402,F401
 # isort: on
 

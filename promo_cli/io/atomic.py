@@ -4,6 +4,7 @@ and all of them are renamed into place only once every one is complete."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -47,9 +48,10 @@ class Staging:
     def _remove_stale(self) -> None:
         """Delete temporary files left by a run that was killed (its pid no longer runs)."""
         for temp in self.out_dir.glob(".*.tmp"):
-            pid = temp.suffixes[-2].lstrip(".") if len(temp.suffixes) >= 2 else ""
-            if pid.isdigit() and not _alive(int(pid)):
-                temp.unlink(missing_ok=True)
+            parts = temp.name.split(".")
+            pid = next((p for p in reversed(parts[:-1]) if p.isdigit()), "")
+            if pid and not _alive(int(pid)):
+                shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink(missing_ok=True)
 
     def path(self, name: str) -> Path:
         """Return the temporary path to write ``name`` to."""
@@ -57,14 +59,30 @@ class Staging:
         self.pending.append((temp, self.out_dir / name))
         return temp
 
+    def folder(self, name: str) -> Path:
+        """Return a temporary folder to fill; ``commit`` puts it in place of ``name`` whole."""
+        temp = self.out_dir / f".{name}.{os.getpid()}.tmp"
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir()
+        self.pending.append((temp, self.out_dir / name))
+        return temp
+
     def commit(self) -> list[Path]:
-        """Flush every temporary file to disk and rename it to its final name."""
+        """Flush every temporary file to disk and rename it to its final name (a folder replaces
+        the earlier one whole: the old one is moved aside first, then removed)."""
         self._finish_jobs()
         for temp, _ in self.pending:
-            with temp.open("rb+") as handle:
-                os.fsync(handle.fileno())
+            for file in (sorted(temp.iterdir()) if temp.is_dir() else [temp]):
+                with file.open("rb+") as handle:
+                    os.fsync(handle.fileno())
         for temp, final in self.pending:
-            os.replace(temp, final)
+            if temp.is_dir() and final.exists():
+                old = final.with_name(f".{final.name}.{os.getpid()}.old.tmp")
+                os.replace(final, old)
+                os.replace(temp, final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(temp, final)
         done = [final for _, final in self.pending]
         self.pending = []
         return done
@@ -76,7 +94,10 @@ class Staging:
             if exc_type is None:
                 raise
         for temp, _ in self.pending:
-            temp.unlink(missing_ok=True)
+            if temp.is_dir():
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                temp.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

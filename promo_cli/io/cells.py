@@ -14,6 +14,7 @@ from promo_cli.io.columns import (
     BOOLEANS,
     CHANNELS,
     DEPOSIT_KINDS,
+    PAYOUT_METHODS,
     enum_index,
     normalise_header,
 )
@@ -137,4 +138,5 @@ def _enum_parser(values: dict, what: str):
 
 parse_deposit_kind = _enum_parser(DEPOSIT_KINDS, "kind")
 parse_channel = _enum_parser(CHANNELS, "channel")
+parse_payout_method = _enum_parser(PAYOUT_METHODS, "payout method (银行转账, 支票, 电子钱包, 账扣, 货补)")
 parse_bool = _enum_parser(BOOLEANS, "yes/no value")

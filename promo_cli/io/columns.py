@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-ValueKind = Literal["id", "text", "money", "number", "date", "bool", "deposit_kind", "channel"]
+ValueKind = Literal["id", "text", "money", "number", "date", "bool", "deposit_kind", "channel", "payout_method"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,16 @@ LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("family_id", "id", False, "家庭编号", "家庭編號", "family", "family id"),
         _c("first_purchase_date", "date", False, "首次购买日期", "首次購買日期", "first purchase date",
            "first purchase"),
+        _c("region", "text", False, "地区", "地區", "区域", "區域", "region"),
+        _c("phone", "text", False, "电话", "電話", "联系电话", "聯繫電話", "手机", "phone", "telephone"),
+        _c("address", "text", False, "地址", "联系地址", "聯繫地址", "收货地址", "address"),
+        _c("payout_method", "payout_method", False, "发放方式", "發放方式", "返利发放方式", "返利發放方式",
+           "payout method", "payout"),
+        _c("bank_name", "text", False, "开户行", "開戶行", "开户银行", "開戶銀行", "bank", "bank name"),
+        _c("account_name", "text", False, "户名", "戶名", "账户名称", "賬戶名稱", "收款人", "account name",
+           "payee"),
+        _c("account_no", "id", False, "账号", "賬號", "银行账号", "銀行賬號", "收款账号", "收款賬號",
+           "account no", "account number"),
     ),
 }
 
@@ -92,6 +102,13 @@ CHANNELS = {
     "agent": ("agent", "代理商"),
     "retailer": ("retailer", "零售商"),
     "end_customer": ("end_customer", "end customer", "终端客户", "終端客戶"),
+}
+PAYOUT_METHODS = {
+    "bank": ("bank", "bank transfer", "银行转账", "銀行轉賬", "银行", "銀行", "转账", "轉賬"),
+    "cheque": ("cheque", "check", "支票"),
+    "ewallet": ("ewallet", "e-wallet", "电子钱包", "電子錢包", "微信", "支付宝", "支付寶"),
+    "offset": ("offset", "账扣", "賬扣", "冲抵货款", "沖抵貨款", "抵扣货款", "抵扣貨款"),
+    "goods": ("goods", "货补", "貨補", "货物", "貨物"),
 }
 BOOLEANS = {
     True: ("yes", "y", "true", "1", "是", "已审核", "已審核", "approved", "√", "✓"),

@@ -41,10 +41,11 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "bool": cells.parse_bool,
     "deposit_kind": cells.parse_deposit_kind,
     "channel": cells.parse_channel,
+    "payout_method": cells.parse_payout_method,
 }
 _BAD_VALUE_CODE = {"money": "not-a-number", "number": "not-a-number", "date": "not-a-date",
                    "id": "bad-value", "text": "bad-value", "bool": "bad-value",
-                   "deposit_kind": "bad-value", "channel": "bad-value"}
+                   "deposit_kind": "bad-value", "channel": "bad-value", "payout_method": "bad-value"}
 # Reasons a parser gives that deserve a finding of their own.
 _REASON_CODE = {"decimal-comma": "decimal-comma", "zero-date": "zero-date", "time-without-date": "time-without-date"}
 # Amount texts read without Decimal: at most 13 digits before the point (15 significant

@@ -303,6 +303,13 @@ def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
     return pc.fill_null(texts, "")          # every way above leaves an empty cell null
 
 
+def guard_text(value: object) -> str:
+    """Text for a CSV cell that a spreadsheet must not run as a formula: a leading ``'`` where
+    it starts like one (``=``, ``+``, ``-``, ``@``, tab, CR)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def source_row_column(title: str, ledger) -> Col:
     """The column of ledger rows a table points back to: whole numbers, or text such as
     ``8月!17`` for a ledger read from several sheets (see ``Ledger.row_label``)."""
