@@ -19,6 +19,10 @@ demo: $(STAMP)
 	$(BIN)/promo settle policies/factory_rebate.yaml --out out/factory --history out/promo-history.sqlite --as-of 2026-12-31
 	$(BIN)/promo settle policies/prepaid_deposit.yaml --out out/prepaid --history out/promo-history.sqlite --as-of 2026-12-31
 	$(BIN)/promo settle policies/loyalty.yaml --out out/loyalty --history out/promo-history.sqlite --as-of 2026-12-31
+	$(BIN)/promo approve latest --by "审计部 王五" --note "demo" --campaign policies/factory_rebate.yaml --history out/promo-history.sqlite
+	# exit 3: one sample customer has no account number yet and is held back, as it should be
+	$(BIN)/promo payout latest --campaign policies/factory_rebate.yaml --history out/promo-history.sqlite --out out/factory-payout; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -96,7 +96,27 @@ def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or lat
     for (customer, policy), cents in sorted(book.amounts(entry.id).items()):
         table.add_row(customer, policy, format_display(cents))
     console.print(table)
+    _print_batches(console, book, entry.campaign_id, lang.value)
     book.close()
+
+
+def _print_batches(console: Console, book: History, campaign_id: str, lang: str) -> None:
+    """The campaign's payout batches with the state of their lines."""
+    batches = book.batches(campaign_id)
+    if not batches:
+        return
+    L = lambda key: label(key, lang)  # noqa: E731
+    table = Table(title=L("batch"), title_justify="left")
+    for key in ("batch", "run", "total", "started_at", "status"):
+        table.add_column(L(key), justify="right" if key == "total" else "left")
+    for batch in batches:
+        states: dict[str, int] = {}
+        for line in book.batch_lines(batch.id):
+            states[line.state] = states.get(line.state, 0) + 1
+        table.add_row(str(batch.id), str(batch.run_id), format_display(batch.total),
+                      batch.created_at.replace("T", " "),
+                      ", ".join(f"{L('state-' + state)} {count}" for state, count in sorted(states.items())))
+    console.print(table)
 
 
 @app.command("approve")
