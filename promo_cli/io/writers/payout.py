@@ -15,6 +15,7 @@ from promo_cli.io.writers.sheet import (
     Col,
     Styles,
     close_book,
+    display_width,
     guard_text,
     new_workbook,
     write_table,
@@ -34,7 +35,8 @@ def write_payout_book(path: Path, pairs: Sequence[tuple[str, str]], lines: list[
     L = lambda key: label(key, lang)  # noqa: E731
     book = new_workbook(path)
     styles = Styles(book)
-    columns = [Col(L("customer_id"), "id"), Col(L("customer_name"), "text"), Col(L("amount"), "money", total=True),
+    columns = [Col(L("customer_id"), "id", width=16), Col(L("customer_name"), "text"),
+               Col(L("amount"), "money", total=True),
                Col(L("payout_method"), "text"), Col(L("bank_name"), "text"), Col(L("account_name"), "text"),
                Col(L("account_no"), "id"), Col(L("reference"), "id")]
     for name, title, kind in (("Payout", L("payout_title"), "payout"), ("Offsets", L("offsets_title"), "offsets")):
@@ -103,9 +105,16 @@ def write_statement(path: Path, pairs: Sequence[tuple[str, str]], by_policy: lis
         sheet.write_number(r, 1, cents_to_decimal(cents), styles.money)
         r += 1
     if lines is not None and len(lines):
-        write_table(sheet, styles, [Col(L("policy"), "text", width=28), Col(L("rebate"), "money", width=12),
-                                    Col(L("note"), "longtext", width=40), Col(L("source"), "text", width=26)],
-                    lines[["policy", "rebate", "note", "source"]].itertuples(index=False), top=r + 1, secondary=True)
+        note_width = 44
+        layout = write_table(sheet, styles, [Col(L("policy"), "text", width=24), Col(L("rebate"), "money", width=12),
+                                             Col(L("note"), "longtext", width=note_width),
+                                             Col(L("source"), "text", width=26)],
+                             lines[["policy", "rebate", "note", "source"]].itertuples(index=False), top=r + 1,
+                             secondary=True)
+        for i, note in enumerate(lines["note"]):     # a wrapped explanation gets the lines it needs
+            needed = -(-display_width(str(note or "")) // (note_width - 2))
+            if needed > 1:
+                sheet.set_row(layout["first"] + i, 15 * needed)
     sheet.set_portrait()
     sheet.set_paper(9)                  # A4, one page wide
     sheet.fit_to_pages(1, 0)
