@@ -88,6 +88,8 @@ def test_a_first_batch_pays_what_was_approved_and_holds_back_a_missing_account(c
     paid = [r for r in book["Payout"].iter_rows(values_only=True) if r[0] in ("00012", "C2", "C6")]
     offsets = [r for r in book["Offsets"].iter_rows(values_only=True) if r[0] in ("C3", "C4")]
     assert [(r[0], r[2]) for r in paid] == [("00012", 10), ("C2", 4), ("C6", 0.5)]
+    cell = next(row[5] for row in book["Payout"].iter_rows() if row[0].value == "C2")
+    assert (cell.value, cell.data_type) == ("=乙", "s")                  # ledger text is never a formula
     assert [(r[0], r[2]) for r in offsets] == [("C3", 3), ("C4", 2)]
 
 
