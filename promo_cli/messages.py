@@ -156,8 +156,15 @@ CATALOG: dict[str, tuple[str, str]] = {
                             "group {group} does not qualify under {policy}: {why}"),
     # --- prepaid deposits
     "deposit-negative": ("金额为负数,该行未处理", "the amount is negative; the row was not applied"),
-    "deposit-outside-period": ("预存 {txn} 的日期不在活动期间内(仍按档位计赠送)",
-                               "deposit {txn} is dated outside the campaign period (its tier bonus still applies)"),
+    "deposit-outside-period": ("预存 {txn} 的日期不在活动期间内:按面值入账,不享受活动的赠送、兑换券、礼品、折扣和推荐奖励",
+                               "deposit {txn} is dated outside the campaign period: its lot opens at face value and "
+                               "earns nothing of the campaign (no bonus, voucher, gift, discount or referral reward)"),
+    "referral-not-new": ("客户 {customer} 在活动开始前已有预存,不是新客户:推荐人 {referrer} 和本人都不享受推荐奖励",
+                         "customer {customer} deposited before the campaign and is not a new customer: no referral "
+                         "reward for it or its referrer {referrer}"),
+    "referral-referrer-no-deposit": ("推荐人 {referrer} 在客户 {customer} 首次预存时自己还没有预存:不发推荐礼品(被推荐人的额外赠送照发)",
+                                     "referrer {referrer} had made no deposit when {customer} first deposited: no "
+                                     "referral gift (the referee's extra bonus stands)"),
     "consume-without-bill": ("消费 {txn} 没有消费金额,无法检查抵扣上限",
                              "consume {txn} has no bill amount: its deduction cap cannot be checked"),
     "cap-violation": ("消费 {txn} 用预存款抵扣 {amount},超过上限 {cap}(账单 {bill})",

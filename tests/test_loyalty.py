@@ -133,3 +133,12 @@ def test_levels_from_the_customer_master(tmp_path):
     assert {r[0]: r[3] for r in s.loyalty["members"].rows} == {"C1": "金卡", "C2": "普通", "C3": "银卡"}
     [f] = [f for f in s.findings if f.code == "unknown-member-level"]
     assert (f.severity, dict(f.params)["level"]) == ("warning", "黑卡")
+
+
+@pytest.mark.parametrize("cents, per_yuan, points", [
+    (1999, "1.5", 28),       # the contract's example: 19 full yuan × 1.5 = 28.5 → 28 (not 29.985 → 29)
+    (1999, "1", 19), (100, "1", 1), (99, "1", 0), (100_050, "2", 2000), (-1050, "1.5", 15), (1, "100", 0)])
+def test_points_are_earned_per_full_yuan(cents, per_yuan, points):
+    from decimal import Decimal
+    from promo_cli.policies.points import points_for
+    assert points_for(cents, Decimal(per_yuan)) == points

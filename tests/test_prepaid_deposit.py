@@ -153,15 +153,53 @@ def test_transfers(run):
     assert deposits_json(result)["transferred"] == "300.00"
 
 
+@pytest.mark.parametrize("rows, bonus, gifts, codes", [
+    # C4 (referred by C1) deposits twice in the period; C1 deposited the month before: 50 once, gift 100
+    ([tx("T0", "C1", "2026-02-15", "deposit", "1000"), tx("T1", "C4", "2026-03-01", "deposit", "1000"),
+      tx("T2", "C4", "2026-04-01", "deposit", "1000")], "50.00", "100.00", []),
+    # the referrer never deposited: the referee's 50 stands, no gift
+    ([tx("T1", "C4", "2026-03-01", "deposit", "1000"), tx("T2", "C4", "2026-04-01", "deposit", "1000")],
+     "50.00", "0.00", ["referral-referrer-no-deposit"]),
+    # the referrer deposited only after the referee: no gift
+    ([tx("T1", "C4", "2026-03-01", "deposit", "1000"), tx("T0", "C1", "2026-03-02", "deposit", "1000")],
+     "50.00", "0.00", ["referral-referrer-no-deposit"]),
+    # the referee deposited before the period: not a new customer, nothing for either
+    ([tx("T0", "C1", "2026-02-15", "deposit", "1000"), tx("T9", "C4", "2025-12-20", "deposit", "1000"),
+      tx("T1", "C4", "2026-03-01", "deposit", "1000")], "0.00", "0.00", ["referral-not-new"]),
+])
+def test_referral_rewards_only_new_depositors_brought_by_depositors(run, rows, bonus, gifts, codes):
+    s, result = run(rows)
+    summary = deposits_json(result)
+    assert (summary["referral_bonus"], summary["costs"]["referral_gifts"]) == (bonus, gifts)
+    assert [f.code for f in s.findings if f.code.startswith("referral")] == codes
+
+
 def test_referral_bonus_on_the_first_deposit_in_the_period(run):
-    s, result = run([tx("T1", "C4", "2026-03-01", "deposit", "1000"),
+    s, result = run([tx("T0", "C1", "2026-02-15", "deposit", "1000"), tx("T1", "C4", "2026-03-01", "deposit", "1000"),
                      tx("T2", "C4", "2026-04-01", "deposit", "1000")])
     summary = deposits_json(result)
-    assert (summary["referral_bonus"], summary["bonus"], summary["closing_balance"]) == ("50.00", "50.00", "2050.00")
+    assert (summary["referral_bonus"], summary["bonus"], summary["closing_balance"]) == ("50.00", "50.00", "3050.00")
     assert summary["costs"]["referral_gifts"] == "100.00"
-    assert summary["new_depositors"] == 1
-    assert summary["target"] == {"deposited": "100000.00", "deposited_achievement": "0.0200",
-                                 "new_customers": 4, "new_customers_achievement": "0.2500"}
+    assert summary["new_depositors"] == 2
+    assert summary["target"] == {"deposited": "100000.00", "deposited_achievement": "0.0300",
+                                 "new_customers": 4, "new_customers_achievement": "0.5000"}
+
+
+def test_a_deposit_outside_the_period_earns_nothing_of_the_campaign(run):
+    # 20,000 before the period would earn 10% bonus, a 1,000 voucher, a 500 gift and 88% prices
+    s, result = run([tx("T1", "C1", "2025-12-20", "deposit", "20000"),
+                     tx("T2", "C1", "2026-01-10", "consume", "100", bill="1000")], months=24)
+    summary = deposits_json(result)
+    assert (summary["bonus"], summary["closing_balance"]) == ("0.00", "19900.00")
+    assert set(summary["costs"].values()) <= {"0.00"}          # no voucher, gift, discount or referral gift
+    assert [f.code for f in s.findings if f.severity != "info"] == ["deposit-outside-period"]
+
+
+def test_two_deposits_that_cross_a_tier_only_together_earn_no_bonus(run):
+    # 3,000 + 3,000 against a 5,000 tier (5%): each deposit is judged alone, the lowest tier, 0%
+    s, result = run([tx("T1", "C3", "2026-03-01", "deposit", "3000"), tx("T2", "C3", "2026-03-05", "deposit", "3000")])
+    summary = deposits_json(result)
+    assert (summary["deposited"], summary["bonus"], summary["costs"]["vouchers"]) == ("6000.00", "0.00", "200.00")
 
 
 def test_bad_rows_are_findings_with_their_cells(run):

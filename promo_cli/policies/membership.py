@@ -4,10 +4,11 @@ discount value and distance to the next level."""
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from promo_cli.model import Finding, MembershipPolicy, finding
 from promo_cli.money import format_amount, round_cents
+from promo_cli.policies.points import points_for
 from promo_cli.policies.context import (
     LoyaltyResult,
     PolicyContext,
@@ -38,7 +39,7 @@ def apply_membership(policy: MembershipPolicy, ctx: PolicyContext) -> tuple[Loya
                     level = candidate
         upper = [l for l in policy.levels if level is None or l.from_ > level.from_]
         to_next = round_cents(upper[0].from_) - cents if upper else None
-        points = int((max(cents, 0) * level.points_per_yuan / 100).quantize(Decimal(1), ROUND_FLOOR)) if level else 0
+        points = points_for(max(cents, 0), level.points_per_yuan) if level else 0
         discount = round_cents(level.discount * max(cents, 0) / 100) if level else 0
         if level:
             counts[level.name] += 1

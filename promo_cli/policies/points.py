@@ -12,13 +12,19 @@ from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_colu
 from promo_cli.policies.prepaid_deposit import add_months
 
 
+def points_for(cents: int, points_per_yuan: Decimal) -> int:
+    """Points of an amount, per full yuan: floor(floor(yuan) × points per yuan). 19.99 yuan at
+    1.5 points a yuan earns 28 (19 full yuan), not 29. A return is counted on its size."""
+    return int((Decimal(abs(int(cents)) // 100) * points_per_yuan).to_integral_value(ROUND_FLOOR))
+
+
 def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
     rows = ctx.purchases.sort_values(["order_date", "order_id"], kind="stable")
     lots: dict[str, list[list]] = defaultdict(list)            # [expires, points left]
     earned: dict[str, int] = defaultdict(int)
     taken: dict[str, int] = defaultdict(int)
     for customer, day, cents in zip(rows["customer_id"], rows["order_date"], rows["amount"]):
-        points = int((abs(int(cents)) * policy.points_per_yuan / 100).quantize(Decimal(1), ROUND_FLOOR))
+        points = points_for(cents, policy.points_per_yuan)
         day = day.date()
         if cents > 0:
             expires = add_months(day, policy.expiry_months) if policy.expiry_months else None

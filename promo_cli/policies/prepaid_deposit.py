@@ -129,6 +129,9 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
     first_deposit_seen: set[str] = set()
     earlier_depositors = set(frame.loc[(frame["kind"] == "deposit") &
                                        (frame["txn_date"] < pd.Timestamp(period_start)), "customer_id"])
+    deposits = frame[frame["kind"] == "deposit"]
+    first_deposit_day = {customer: day.date() for customer, day in
+                         deposits.groupby("customer_id")["txn_date"].min().items()}
     new_depositors: set[str] = set()
     costs = defaultdict(int)
 
@@ -152,7 +155,9 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
             continue
         expires = add_months(day, policy.validity_months) if policy.validity_months else None
         if kind == "deposit":
-            tier = _tier(policy, cents)
+            in_period = period_start <= day <= period_end
+            # a deposit outside the period opens its lot at face value and earns nothing of the campaign
+            tier = _tier(policy, cents) if in_period else None
             bonus = round_cents(tier.bonus_rate * Decimal(cents) / 100) if tier else 0
             lots[account].append(Lot(txn, account, customer, day, expires, row, cents + bonus,
                                      cents + bonus, "deposit"))
@@ -164,22 +169,16 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
                 best = member_tier.get(account)
                 if best is None or tier.from_ > best.from_:
                     member_tier[account] = tier
-            in_period = period_start <= day <= period_end
             if in_period:
                 result.deposited_in_period += cents
                 if customer not in earlier_depositors:
                     new_depositors.add(customer)
-            if not in_period:
-                findings.append(finding("warning", "deposit-outside-period", **at("txn_date"),
-                                        txn=txn))
+            else:
+                findings.append(finding("warning", "deposit-outside-period", **at("txn_date"), txn=txn))
             referrer = master_value(customer, "referrer_id")
             if policy.referral and referrer and in_period and customer not in first_deposit_seen:
-                extra = round_cents(policy.referral.referee_bonus)
-                if extra:
-                    lots[account].append(Lot(f"{txn}/referral", account, customer, day, expires, row,
-                                             extra, extra, "referral"))
-                    event(day, account, customer, "referral", extra, txn, row)
-                costs["referral_gifts"] += round_cents(policy.referral.referrer_gift)
+                findings += _referral(policy, customer, referrer, day, txn, row, account, expires,
+                                      customer in earlier_depositors, first_deposit_day, lots, event, costs, at)
             if in_period:
                 first_deposit_seen.add(customer)
         elif kind == "consume":
@@ -247,6 +246,25 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
     result.points = dict(points)
     result.new_depositors = len(new_depositors)
     return result, findings
+
+
+def _referral(policy, customer, referrer, day, txn, row, account, expires, deposited_before, first_deposit_day,
+              lots, event, costs, at) -> list[Finding]:
+    """A referee's first in-period deposit: the extra bonus only for a new depositor (no deposit
+    before the period), the referrer's gift only if the referrer had deposited by that day (the
+    plan rewards 预存客户 who bring new ones). Each refusal is an info finding."""
+    if deposited_before:
+        return [finding("info", "referral-not-new", **at("customer_id"), customer=customer, referrer=referrer)]
+    extra = round_cents(policy.referral.referee_bonus)
+    if extra:
+        lots[account].append(Lot(f"{txn}/referral", account, customer, day, expires, row, extra, extra, "referral"))
+        event(day, account, customer, "referral", extra, txn, row)
+    referrer_day = first_deposit_day.get(referrer)
+    if referrer_day is None or referrer_day > day:
+        return [finding("info", "referral-referrer-no-deposit", **at("customer_id"), customer=customer,
+                        referrer=referrer)]
+    costs["referral_gifts"] += round_cents(policy.referral.referrer_gift)
+    return []
 
 
 def _points(value: Decimal) -> int:
