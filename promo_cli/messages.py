@@ -150,8 +150,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     # --- policies
     "missing-due-date": ("订单 {order} 没有付款截止日期,政策 {policy} 无法判断是否按时付款",
                          "order {order} has no due date: policy {policy} cannot tell whether it was paid on time"),
+    "on-time-pending": ("政策 {policy}:{count} 笔订单(共 {amount})在结算日 {as_of} 尚未到付款截止日、也未付清:本次不返利,到期付清后在以后的结算中计入",
+                        "policy {policy}: {count} orders ({amount}) are not yet due at {as_of} and not yet paid in "
+                        "full: no rebate now; they count in a later settlement once paid by their due date"),
     "net-not-positive": ("客户 {customer} 期内净采购额为 {amount},政策 {policy} 不返利",
                          "customer {customer} has a net in-period amount of {amount}: no rebate under {policy}"),
+    "group-spread": ("团购 {group} 的订单前后相隔 {days} 天:一次性团购(一次性采购)通常在几天内完成,请核对;"
+                     "可在政策中用 within_days 限定",
+                     "the orders of group {group} lie {days} days apart: a one-time group purchase is usually "
+                     "done within days; check it (within_days in the policy sets a limit)"),
     "group-not-qualified": ("团购 {group} 不符合政策 {policy}:{why}",
                             "group {group} does not qualify under {policy}: {why}"),
     # --- prepaid deposits
@@ -279,6 +286,8 @@ WHY: dict[str, tuple[str, str]] = {
     "no-proof": ("没有团购证明", "no proof of the group purchase"),
     "below-threshold": ("合计 {total} 未达到最低档 {threshold}", "total {total} is below the first tier {threshold}"),
     "unpaid": ("成员订单 {orders} 在活动结束前未付清", "member orders {orders} not paid in full by the period end"),
+    "spread-out": ("各订单相隔 {days} 天,超过一次性团购允许的 {limit} 天",
+                   "its orders lie {days} days apart, more than the {limit} days a one-time purchase allows"),
     "not-positive": ("团购金额不为正", "the group amount is not positive"),
 }
 

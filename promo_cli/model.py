@@ -168,6 +168,7 @@ class GroupPurchasePolicy(_Policy):
     basis: Literal["quantity", "amount"] = "quantity"
     tiers: list[Tier]
     require_proof: bool = True
+    within_days: int | None = Field(default=None, ge=0)   # a one-time purchase: first to last row
 
     _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers)))
 

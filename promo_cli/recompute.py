@@ -129,6 +129,7 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
                 if _text(group_ids[i]) is not None:
                     groups[group_ids[i]].append(i)
             proofs, quantities = rows["group_proof"].to_numpy(dtype=object), rows["quantity"].to_numpy(dtype=object)
+            order_day = _day_numbers(rows["order_date"])
             for members in groups.values():
                 group_amount = sum((Decimal(int(cents[m])) / 100 for m in members), ZERO)
                 basis = sum((Decimal(quantities[m]) if quantities[m] is not None else ZERO for m in members), ZERO) \
@@ -142,6 +143,9 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
                 if policy.require_proof and not any(_text(proofs[m]) for m in members):
                     continue
                 if any(cents[m] > 0 and paid_by_end[m] < cents[m] for m in members):
+                    continue
+                days = [order_day[m] for m in members]
+                if policy.within_days is not None and max(days) - min(days) > policy.within_days:
                     continue
                 share_cents = _round(group_amount * rate)
                 weight: dict[str, Decimal] = defaultdict(lambda: ZERO)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -97,3 +98,47 @@ def test_group_note_names_the_measure_in_the_note_language(run_campaign):
     assert shares["note"].iloc[0] == ("团购 TG1 合计 5,000.00(数量 500)× 2% = 100.00;"
                                       "本客户金额 2,000.00 按比例分摊")
     assert "(quantity 500)" in en[en["customer_id"] == "C1"]["note"].iloc[-1]
+
+
+GROUP = """\
+- id: group_buy
+  type: group_purchase
+  basis: amount
+  tiers: [{{from: 1000, rate: 2%}}]
+  require_proof: {proof}
+{extra}"""
+PAID = [payment("P1", "A1", "2026-08-20", "600"), payment("P2", "A2", "2026-09-20", "400")]
+
+
+def _group(run_campaign, proof="false", extra="", second_day="2026-08-03"):
+    s = run_campaign(GROUP.format(proof=proof, extra=extra),
+                     [order("A1", "C1", "2026-08-01", "600", group_id="G1"),
+                      order("A2", "C2", second_day, "400", group_id="G1")], PAID)
+    assert "recompute-mismatch" not in [f.code for f in s.findings]          # the second implementation agrees
+    return s, {c.customer_id: c.rebates["group_buy"] for c in s.customers}
+
+
+def test_without_require_proof_a_group_qualifies_without_proof(run_campaign):
+    _, shares = _group(run_campaign, proof="false")
+    assert shares == {"C1": 1200, "C2": 800}            # 1,000.00 × 2% = 20.00, split 600 : 400
+
+
+def test_with_require_proof_the_same_group_does_not(run_campaign):
+    s, shares = _group(run_campaign, proof="true")
+    assert shares == {"C1": 0, "C2": 0}
+    assert [dict(f.params)["why"][0] for f in s.findings if f.code == "group-not-qualified"] == ["no-proof"]
+
+
+@pytest.mark.parametrize("limit, qualifies", [(1, False), (2, True)])
+def test_a_one_time_group_purchase_lies_within_days(run_campaign, limit, qualifies):
+    s, shares = _group(run_campaign, extra=f"  within_days: {limit}\n")     # rows two days apart
+    assert shares == ({"C1": 1200, "C2": 800} if qualifies else {"C1": 0, "C2": 0})
+    if not qualifies:
+        [f] = [f for f in s.findings if f.code == "group-not-qualified"]
+        assert dict(f.params)["why"] == ("spread-out", (("days", 2), ("limit", 1)))
+
+
+def test_a_group_spread_over_months_qualifies_but_is_noted(run_campaign):
+    s, shares = _group(run_campaign, second_day="2026-09-15")            # 45 days later
+    assert shares == {"C1": 1200, "C2": 800}
+    assert [(f.code, dict(f.params)["days"]) for f in s.findings if f.code == "group-spread"] == [("group-spread", 45)]

@@ -138,3 +138,16 @@ def test_paid_by_matches_a_payment_by_payment_count(orders_spec, payments_spec):
         assert (int(row["paid"]), int(row["paid_total"])) == (paid, total)
         assert (pd.isna(row["paid_on"]) and pd.isna(paid_on)) or row["paid_on"] == paid_on
         assert (pd.isna(row["full_on"]) and pd.isna(full_on)) or row["full_on"] == full_on
+
+
+def test_orders_not_yet_due_are_pending_not_silently_zero(run_campaign):
+    from promo_cli.io.writers.summary_json import summary_dict
+    s = run_campaign("- {id: on_time, type: on_time_payment, rate: 1%}\n",
+                     [order("A1", "C1", "2026-08-01", "1000", due_date="2026-08-31"),
+                      order("A2", "C1", "2026-09-10", "2500.50", due_date="2026-10-10"),
+                      order("A3", "C2", "2026-09-12", "400", due_date="2026-10-31")],
+                     [payment("P1", "A1", "2026-08-20", "1000"), payment("P2", "A3", "2026-09-13", "100")],
+                     as_of=date(2026, 9, 30))
+    [f] = [f for f in s.findings if f.code == "on-time-pending"]
+    assert (f.severity, dict(f.params)["count"], dict(f.params)["amount"]) == ("info", 2, "2,900.50")
+    assert summary_dict(s, "zh")["totals"]["pending"] == {"on_time": {"orders": 2, "amount": "2900.50"}}

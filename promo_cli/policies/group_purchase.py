@@ -3,7 +3,9 @@
 In-period rows sharing a non-empty ``group_id`` form a group. It qualifies when its
 total basis (quantity or amount) reaches the first tier, when (if ``require_proof``)
 one of its rows carries a proof reference, and when every positive row is paid in
-full by payments dated on or before the period end. The group rebate (highest tier
+full by payments dated on or before the period end, and (with ``within_days``) when its
+rows lie at most that many days apart: a 一次性团购 is one purchase, not months of orders; a
+group spread over more than 31 days is noted either way. The group rebate (highest tier
 reached × group amount, rounded) is split over the group's customers in proportion
 to their amount in the group, in whole cents by largest remainder (ties: customer_id
 ascending), so the shares add up to the group rebate exactly.
@@ -46,6 +48,7 @@ def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
                   if policy.basis == "quantity" else {})
     proof = rows["group_proof"].notna().groupby(rows["group_id"]).any().to_dict()
     first_row = by_group["_row"].min().to_dict()
+    span = (by_group["order_date"].max() - by_group["order_date"].min()).dt.days.to_dict()
     shares_of = rows.groupby(["group_id", "customer_id"], sort=True)["amount"].sum().astype("int64")
 
     columns: dict[str, list] = {k: [] for k in ("customer", "group", "base", "rate", "share", "group_amount",
@@ -63,6 +66,11 @@ def apply_group_purchase(policy: GroupPurchasePolicy, ctx: PolicyContext
             reasons.append(("unpaid", (("orders", ", ".join(unpaid_by_group[group][:5])),)))
         if amount <= 0:
             reasons.append(("not-positive", ()))
+        if policy.within_days is not None and span[group] > policy.within_days:
+            reasons.append(("spread-out", (("days", span[group]), ("limit", policy.within_days))))
+        elif span[group] > 31:
+            findings.append(finding("info", "group-spread", **ctx.source.at("group_id", int(first_row[group])),
+                                    value=group, group=group, policy=policy.id, days=span[group]))
         if reasons:
             for why in reasons:
                 findings.append(finding("info", "group-not-qualified",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from promo_cli.lines import iso_dates, make_lines, rate_units
 from promo_cli.model import Finding, OnTimePaymentPolicy, finding
-from promo_cli.money import format_display_many
+from promo_cli.money import format_display, format_display_many
 from promo_cli.policies.context import PolicyContext, paid_by
 
 
@@ -41,6 +41,11 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
     pending = (deadline > pd.Timestamp(ctx.as_of)).to_numpy()
     note = np.select([earns, ~has_due, qualifies, late, pending],
                      ["on-time", "no-due-date", "scope-customer", "late", "not-yet-due"], "partial").astype(object)
+    waiting = note == "not-yet-due"
+    if waiting.any():      # not a "no": these may still earn the rate in a later run
+        findings.append(finding("info", "on-time-pending", **ctx.source.at(), policy=policy.id,
+                                count=int(waiting.sum()), amount=format_display(int(cents[waiting].sum())),
+                                as_of=ctx.as_of.isoformat()))
     paid_on = paid["paid_on"].to_numpy(dtype="datetime64[s]")
     full_on = paid["full_on"].to_numpy(dtype="datetime64[s]")
     due = orders["due_date"].to_numpy(dtype="datetime64[s]")

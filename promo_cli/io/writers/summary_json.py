@@ -28,6 +28,7 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
             "purchase_amount": format_amount(sum(c.purchase_amount for c in s.customers)),
             "rebate": format_amount(sum(by_policy.values())),
             "by_policy": {pid: format_amount(total) for pid, total in by_policy.items()},
+            **pending_on_time(s),
         },
         "customers": [
             {"customer_id": c.customer_id, "customer_name": c.customer_name,
@@ -46,6 +47,18 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
                     "sheet": l.sheet} for l in s.ledgers.present()],
     }, s)
+
+
+def pending_on_time(s: Settlement) -> dict[str, Any]:
+    """``pending``: per on-time policy, the orders not yet due at as-of and not yet paid in full
+    (they earn nothing now and may in a later run), with their amount; absent when none."""
+    lines = s.lines
+    waiting = lines[lines["note"] == "not-yet-due"] if len(lines) else lines
+    if not len(waiting):
+        return {}
+    grouped = waiting.groupby("policy_id", sort=False)["base"]
+    return {"pending": {pid: {"orders": int(count), "amount": format_amount(int(total))}
+                        for (pid, count), total in zip(grouped.count().items(), grouped.sum())}}
 
 
 def add_delta(data: dict[str, Any], s: Settlement) -> dict[str, Any]:

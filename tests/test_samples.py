@@ -1,0 +1,58 @@
+"""The three sample campaigns' totals, pinned (issue 18): a reader or policy change that moves any
+of them fails here, not silently in a demo. The factory figures are the engine's and the
+independent recomputation's (they agree line by line); the referral gifts were recounted from
+the sample files by hand (12 referees, 4 referrers ever deposited, 2 by their referee's first
+deposit: 2 × 100.00); the on-time pending orders are those due after 2026-12-31."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from promo_cli.engine import load, settle
+from promo_cli.io.writers.summary_json import summary_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sample():
+    def run(name: str) -> dict:
+        loaded, findings = load(ROOT / "policies" / f"{name}.yaml", {}, date(2026, 12, 31))
+        assert loaded is not None, [f.code for f in findings if f.blocking]
+        return summary_dict(settle(loaded, findings), "zh")
+    return run
+
+
+def test_factory_sample_totals(sample):
+    s = sample("factory_rebate")
+    assert s["status"] == "ok"
+    assert s["totals"]["purchase_amount"] == "119892424.35"
+    assert s["totals"]["by_policy"] == {"ladder": "2750453.72", "on_time": "319396.30", "group_buy": "20104.75"}
+    assert s["totals"]["rebate"] == "3089954.77"
+    assert s["totals"]["pending"] == {"on_time": {"orders": 258, "amount": "12680606.79"}}
+    assert len(s["customers"]) == 200
+
+
+def test_prepaid_sample_totals(sample):
+    d = sample("prepaid_deposit")["deposits"]["prepaid"]
+    assert {k: d[k] for k in ("deposited", "bonus", "consumed", "expired", "closing_balance", "referral_bonus",
+                              "transferred")} == {
+        "deposited": "1221000.00", "bonus": "102300.00", "consumed": "367129.00", "expired": "526322.00",
+        "closing_balance": "429849.00", "referral_bonus": "600.00", "transferred": "800.00"}
+    assert d["costs"]["referral_gifts"] == "200.00"            # was 1,200.00 when referrers who never deposited counted
+    assert (d["costs"]["vouchers"], d["costs"]["gifts"], d["costs"]["discounts"]) == ("53100.00", "27100.00",
+                                                                                        "117158.94")
+    assert (d["cap_violations"], d["overdrafts"], d["new_depositors"]) == (13, 0, 120)
+
+
+def test_loyalty_sample_totals(sample):
+    loyalty = sample("loyalty")["loyalty"]
+    assert loyalty["members"]["members_by_level"] == {"普通会员": 88, "银卡": 84, "金卡": 24, "钻石": 4}
+    assert loyalty["members"]["points"] == 166076218            # per full yuan (166,076,275 with fractions)
+    assert (loyalty["members"]["discount_value"], loyalty["coupons"]["value"]) == ("3010431.72", "213400.00")
+    assert {k: loyalty["points"][k] for k in ("earned", "taken_back", "balance")} == {
+        "earned": 120648843, "taken_back": 756893, "balance": 119891950}
+    assert (loyalty["mooncakes"]["recipients"], loyalty["mooncakes"]["total"]) == (181, "35016.00")
