@@ -19,7 +19,7 @@ from promo_cli.budget import budget_figures, settled_cost
 from promo_cli.engine import Loaded, load, settle
 from promo_cli.io.inspect import Limits
 from promo_cli.model import Finding, Ledger
-from promo_cli.money import format_amount
+from promo_cli.money import cents_to_decimal, format_amount
 
 
 def shift_offset(loaded: Loaded, shift_days: int | None) -> pd.DateOffset | pd.Timedelta:
@@ -84,7 +84,11 @@ def forecast(campaigns: list[Path], purchases: Path, payments: Path | None, cust
         s = settle(replay(loaded, growth, offset))
         by_policy = s.total_by_policy()
         rebate = settled_cost(s)
-        figures = budget_figures(loaded.campaign.budget, rebate) if loaded.campaign.budget else None
+        budget = loaded.campaign.budget
+        figures = budget_figures(budget, 0) if budget else None
+        # a forecast is a plan: its give-aways take the estimate's place, with the reserve on top
+        forecast = budget_figures(budget.model_copy(update={"rebate_estimate": cents_to_decimal(rebate)}), 0) \
+            if budget else None
         results.append({
             "campaign_id": loaded.campaign.campaign.id, "file": str(path),
             "shift": f"{offset.days:+d} days" if isinstance(offset, pd.Timedelta) else f"{offset.years:+d} years",
@@ -93,8 +97,8 @@ def forecast(campaigns: list[Path], purchases: Path, payments: Path | None, cust
             "sales": format_amount(sum(c.purchase_amount for c in s.customers)),
             "by_policy": {pid: format_amount(cents) for pid, cents in by_policy.items()},
             "rebate": format_amount(rebate),
-            "contingency": None if figures is None else format_amount(figures["actual_contingency"]),
-            "budget_total": None if figures is None else format_amount(figures["actual_total"]),
+            "contingency": None if forecast is None else format_amount(forecast["planned_contingency"]),
+            "budget_total": None if forecast is None else format_amount(forecast["planned_total"]),
             "planned_budget_total": None if figures is None else format_amount(figures["planned_total"]),
         })
     return results, findings

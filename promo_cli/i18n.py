@@ -119,6 +119,11 @@ LABELS: dict[str, tuple[str, str]] = {
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "rebate_to_date": ("返利至今", "Rebate to date"),
+    # campaign cost
+    "rebates": ("返利", "Rebates"), "coupons": ("返送购物券(面值)", "Coupons issued (face value)"),
+    "gift_recipients": ("赠礼(礼品+贺卡)", "Gifts to recipients (gift + card)"),
+    "member_discounts": ("会员折扣", "Member discounts"),
+    "contingency_not_spent": ("预留,不计入实际花费", "a reserve: not part of the actual cost"),
     # payout
     "payout_title": ("返利发放清单", "Rebate payout"), "offsets_title": ("冲抵与追回(不经银行)",
                                                                     "Offsets and claw-backs (not through the bank)"),

@@ -34,6 +34,8 @@ def test_factory_sample_totals(sample):
     assert s["totals"]["rebate"] == "3089954.77"
     assert s["totals"]["pending"] == {"on_time": {"orders": 258, "amount": "12680606.79"}}
     assert len(s["customers"]) == 200
+    # cost = rebates 3,089,954.77 + the budget's lines 159,000.00, without the 5% reserve (ROI was -14.10% with it)
+    assert (s["evaluation"]["campaign_cost"], s["evaluation"]["roi"]) == ("3248954.77", "-0.0981")
 
 
 def test_prepaid_sample_totals(sample):
@@ -56,3 +58,9 @@ def test_loyalty_sample_totals(sample):
     assert {k: loyalty["points"][k] for k in ("earned", "taken_back", "balance")} == {
         "earned": 120648843, "taken_back": 756893, "balance": 119891950}
     assert (loyalty["mooncakes"]["recipients"], loyalty["mooncakes"]["total"]) == (181, "35016.00")
+
+
+def test_loyalty_campaign_cost_counts_what_it_gives_away(sample):
+    # the budget's lines 25,000.00 + gifts 35,016.00 + coupons 213,400.00 + member discounts 3,010,431.72;
+    # it used to be 26,250.00: the budget's lines with the reserve, and none of the give-aways
+    assert sample("loyalty")["evaluation"]["campaign_cost"] == "3283847.72"

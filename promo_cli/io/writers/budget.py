@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from promo_cli.budget import budget_figures, settled_cost
+from promo_cli.budget import budget_figures, campaign_costs
 from promo_cli.evaluation import monthly_sales
 from promo_cli.i18n import label
 from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
@@ -34,13 +34,16 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     sheet = book.add_worksheet("Budget")
     top = write_title(sheet, styles, L("budget_total"), title_pairs(s, lang, generated_at))
     by_policy = s.total_by_policy()
-    settled = settled_cost(s)
+    costs = campaign_costs(s)
+    settled = sum(costs.values())
     rows: list[list] = []
     for section in ("promotion", "customer_service", "other"):
         for item, amount in getattr(budget, section).items():
             cents = round_cents(amount)
             rows.append([L(section), L(item), cents, cents])
-    rows.append([L("rebate_cost"), L("rebate_estimate"), round_cents(budget.rebate_estimate), settled])
+    # the estimate is planned on the first give-away row; every kind given away is actual
+    rows.append([L("rebate_cost"), L("rebates"), round_cents(budget.rebate_estimate), costs.get("rebates", 0)])
+    rows += [[L("rebate_cost"), L(kind), 0, cents] for kind, cents in costs.items() if kind != "rebates"]
     columns = [Col(L("category"), "text"), Col(L("item"), "text"), Col(L("planned"), "money", total=True),
                Col(L("actual"), "money", total=True), Col(L("variance"), "formula"),
                Col(L("variance_pct"), "rate")]
@@ -58,9 +61,11 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     sheet.write_string(sub + 1, 0, L("contingency"), styles.total_label)
     sheet.write_number(sub + 1, 1, rate, styles.rate)
     sheet.write_string(sub + 2, 0, L("budget_total"), styles.total_label)
+    sheet.write_formula(sub + 1, 2, f"=ROUND({cell(sub, 2)}*{cell(sub + 1, 1)},2)", styles.total_money,
+                        cents_to_decimal(figures["planned_contingency"]))
+    sheet.write_number(sub + 1, 3, 0, styles.total_money)          # a reserve: planned, never spent
+    sheet.write_string(sub + 1, 5, L("contingency_not_spent"), styles.text)
     for j, key in ((2, "planned"), (3, "actual")):
-        sheet.write_formula(sub + 1, j, f"=ROUND({cell(sub, j)}*{cell(sub + 1, 1)},2)", styles.total_money,
-                            cents_to_decimal(figures[f"{key}_contingency"]))
         sheet.write_formula(sub + 2, j, f"={cell(sub, j)}+{cell(sub + 1, j)}", styles.total_money,
                             cents_to_decimal(figures[f"{key}_total"]))
     sheet.write_formula(sub + 2, 4, f"={cell(sub + 2, 3)}-{cell(sub + 2, 2)}", styles.total_money,
