@@ -239,7 +239,8 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
     period = campaign.campaign.period
     return (audit.check_data(ledgers, orders, payments, in_period),
             recompute(campaign, orders, payments, as_of),
-            segment(history, in_period, period.start, targets) if history is not None else None,
+            segment(history, in_period, period.start, targets, first_purchases(ledgers))
+            if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
             reread_ledgers(ledgers))
 
@@ -256,15 +257,21 @@ def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], l
     return rows, findings
 
 
+def first_purchases(ledgers: Ledgers) -> dict:
+    """{customer: first purchase date} from the customer master's ``first_purchase_date``."""
+    master = ledgers.customers.frame if ledgers.customers is not None else None
+    if master is None:
+        return {}
+    return {c: d.date() for c, d in master[["customer_id", "first_purchase_date"]].dropna().to_numpy()}
+
+
 def _sales_figures(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, history: pd.DataFrame,
                    as_of: date) -> SalesFigures:
     period = campaign.campaign.period
     purchases = orders[orders["order_date"] <= pd.Timestamp(as_of)]
     master = ledgers.customers.frame if ledgers.customers is not None else None
     channels = dict(master[["customer_id", "channel"]].dropna().to_numpy()) if master is not None else {}
-    first = ({c: d.date() for c, d in master[["customer_id", "first_purchase_date"]].dropna().to_numpy()}
-             if master is not None else {})
-    return sales_figures(purchases, history, channels, first, period.start, min(period.end, as_of),
+    return sales_figures(purchases, history, channels, first_purchases(ledgers), period.start, min(period.end, as_of),
                          campaign.evaluation.margin_rate)
 
 

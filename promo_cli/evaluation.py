@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from promo_cli.money import format_amount, round_cents
+from promo_cli.segmentation import new_customers
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +83,18 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
     base = history
     months = base["order_date"].to_numpy(dtype="datetime64[M]")
     months_present = set(np.unique(months[~np.isnat(months)]).astype(str))
+    dated = base["order_date"].dropna()
+    first_day = dated.min().date() if len(dated) else None
+    last_day = dated.max().date() if len(dated) else None
     in_window = _sales(purchases, campaign)
     sales = int(in_window["amount"].sum())
     baselines = {}
     for window in (prior, year_ago):
         months = pd.period_range(window.start, window.end, freq="M").strftime("%Y-%m")
-        covered = set(months) <= months_present
+        # by days: every month has rows, and the rows reach within a week of both ends (a ledger
+        # that starts 15 days into the window does not cover it)
+        covered = set(months) <= months_present and first_day is not None \
+            and first_day <= window.start + timedelta(days=6) and last_day >= window.end - timedelta(days=6)
         amount = int(_sales(base, window)["amount"].sum()) if covered else None
         baselines[window.key] = {"start": window.start.isoformat(), "end": window.end.isoformat(),
                                  "covered": covered,
@@ -112,11 +119,7 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
     by_channel = breakdown("channel", lambda f: f["customer_id"].map(channels).astype(object).fillna("—"))
 
     participants = sorted(set(in_window["customer_id"]))
-    earliest = base.groupby("customer_id")["order_date"].min().reindex(participants)
-    new = 0
-    for customer, in_ledger in zip(participants, earliest.dt.date):
-        first = first_purchase.get(customer)
-        new += (first if first is not None else in_ledger) >= start
+    new = len(new_customers(participants, base, first_purchase, start))
     reference = baselines["year_ago"] if baselines["year_ago"]["covered"] else baselines["prior_period"]
     incremental = None if reference["sales"] is None else sales - round_cents(Decimal(reference["sales"]))
     margin = None if incremental is None or margin_rate is None else round_cents(margin_rate * incremental / 100)

@@ -186,6 +186,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "transfer-outside-family": ("转移 {txn} 的转入账户 {target} 不属于同一客户或家庭,未处理",
                                 "transfer {txn} to {target} leaves the customer and the family; not applied"),
     # --- loyalty
+    "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
+                               "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
+                               "customer master nor among the buyers: no gift; check the id"),
     "unknown-member-level": ("客户 {customer} 在客户档案中的会员等级 {level} 不是政策 {policy} 的等级,按消费额定级",
                              "customer {customer} has member level {level} in the master, which policy {policy} does "
                              "not define; the level follows the spend"),

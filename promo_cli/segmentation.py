@@ -20,7 +20,23 @@ def _share(part: int, whole: int) -> str | None:
     return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
-def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets: set[str] | None = None) -> dict:
+def new_customers(customers, history: pd.DataFrame, first_purchase: dict[str, date], start: date) -> set[str]:
+    """The one definition of a new customer, for the segments and the evaluation alike: its
+    first purchase (the master's ``first_purchase_date`` where given, else its earliest row in
+    the ledgers) is on or after the period start."""
+    earliest = history.groupby("customer_id")["order_date"].min()
+    out = set()
+    for customer in customers:
+        first = first_purchase.get(customer)
+        if first is None and customer in earliest.index and not pd.isna(earliest[customer]):
+            first = earliest[customer].date()
+        if first is not None and first >= start:
+            out.add(customer)
+    return out
+
+
+def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets: set[str] | None = None,
+            first_purchase: dict[str, date] | None = None) -> dict:
     """Return the segmentation as JSON data. ``history``: every purchase row up to as-of.
 
     With ``targets`` (the customers the campaign addressed), the response rate is the share
@@ -28,8 +44,7 @@ def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets
     the other customers who had bought before the period.
     """
     buyers = sorted(set(in_period["customer_id"]))
-    first = history.groupby("customer_id")["order_date"].min()
-    new = int((first.reindex(buyers) >= pd.Timestamp(start)).sum())
+    new = len(new_customers(buyers, history, first_purchase or {}, start))
     orders = in_period[in_period["amount"] > 0].groupby("customer_id").size()
     bands = []
     for name, low, high in BANDS:

@@ -17,7 +17,7 @@ from tests.conftest import PAYMENT_HEADERS, order, write_campaign, write_csv
 
 def test_evaluation_by_hand(tmp_path):
     write_csv(tmp_path / "purchases.csv", ["order_id", "customer_id", "order_date", "amount", "product"], [
-        order("Y1", "C1", "2025-07-10", "100", product="P1"),
+        order("Y1", "C1", "2025-07-03", "100", product="P1"),
         order("M1", "C1", "2026-05-20", "50", product="P1"),
         order("J1", "C1", "2026-06-15", "200", product="P1"),
         order("A1", "C1", "2026-07-05", "300", product="P1"),
@@ -59,3 +59,32 @@ def test_a_baseline_the_ledger_does_not_cover_is_left_out(run_campaign):
                      [order("A1", "C1", "2026-07-05", "300")])
     assert s.evaluation["baselines"]["year_ago"]["covered"] is False
     assert s.evaluation["baselines"]["year_ago"]["growth"] is None and s.evaluation["roi"] is None
+
+
+def test_a_ledger_starting_15_days_into_a_window_does_not_cover_it(run_campaign):
+    rows = [order("Y1", "C1", "2025-07-16", "100"), order("Y2", "C1", "2025-08-20", "100"),
+            order("A1", "C1", "2026-07-05", "300")]
+    s = run_campaign("- {id: t, type: tiered, tiers: [{from: 0, rate: 1%}]}\n", rows,
+                     period=("2026-07-01", "2026-07-31"))
+    assert s.evaluation["baselines"]["year_ago"]["covered"] is False         # July 2025 has rows, from the 16th
+    rows[0] = order("Y1", "C1", "2025-07-04", "100")
+    s = run_campaign("- {id: t, type: tiered, tiers: [{from: 0, rate: 1%}]}\n", rows,
+                     period=("2026-07-01", "2026-07-31"))
+    assert s.evaluation["baselines"]["year_ago"]["covered"] is True
+
+
+def test_segments_and_evaluation_count_new_customers_alike(tmp_path):
+    write_csv(tmp_path / "purchases.csv", ["order_id", "customer_id", "order_date", "amount"], [
+        order("A1", "C1", "2026-07-05", "300"), order("A2", "C2", "2026-07-06", "500"),
+        order("A3", "C3", "2026-07-07", "100")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    # the master knows C1 and C2 bought years ago; C3 has no date, and its first row is in the period
+    write_csv(tmp_path / "customers.csv", ["客户编号", "首次购买日期"], [
+        {"客户编号": "C1", "首次购买日期": "2019-03-01"}, {"客户编号": "C2", "首次购买日期": "2024-11-30"},
+        {"客户编号": "C3", "首次购买日期": ""}])
+    campaign = write_campaign(tmp_path, "- {id: t, type: tiered, tiers: [{from: 0, rate: 1%}]}\n",
+                              period=("2026-07-01", "2026-07-31"),
+                              inputs="{purchases: purchases.csv, customers: customers.csv}")
+    s = settle(*load(campaign, {}, today=date(2099, 1, 1)))
+    assert (s.segments["new"], s.segments["returning"]) == (1, 2)
+    assert s.evaluation["participants"] == {"total": 3, "new": 1, "returning": 2}

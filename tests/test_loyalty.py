@@ -142,3 +142,21 @@ def test_points_are_earned_per_full_yuan(cents, per_yuan, points):
     from decimal import Decimal
     from promo_cli.policies.points import points_for
     assert points_for(cents, Decimal(per_yuan)) == points
+
+
+def test_a_listed_gift_recipient_nobody_knows_is_a_finding(tmp_path):
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [order("A1", "C1", "2026-07-02", "10")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    write_csv(tmp_path / "customers.csv", ["customer_id"], [{"customer_id": "C2"}])
+    policy = """\
+- id: gifts
+  type: gift
+  card_cost: 5
+  classes:
+    - {name: 来访客户, grade: standard, unit_price: 98, rule: {customers: [C1, C2, C9]}}
+"""
+    campaign = write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv, customers: customers.csv}")
+    s = settle(*load(campaign, {}, today=date(2099, 1, 1)))
+    assert [r[0] for r in s.loyalty["gifts"].rows] == ["C1", "C2"]          # a buyer and one in the master
+    assert [(f.severity, dict(f.params)["customer"]) for f in s.findings if f.code == "gift-unknown-recipient"] == [
+        ("warning", "C9")]

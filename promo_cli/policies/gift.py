@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from promo_cli.model import Finding, GiftPolicy
+from promo_cli.model import Finding, GiftPolicy, finding
 from promo_cli.money import format_amount, round_cents
 from promo_cli.policies.context import (
     LoyaltyResult,
@@ -27,6 +27,13 @@ def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, l
     card = round_cents(policy.card_cost)
     assigned: dict[str, str] = {}
     rows, by_class = [], {}
+    findings: list[Finding] = []
+    known = set(universe)
+    for klass in policy.classes:       # a listed recipient nobody knows gets no gift: say so
+        for customer in klass.rule.customers or []:
+            if customer not in known:
+                findings.append(finding("warning", "gift-unknown-recipient", policy=policy.id, gift_class=klass.name,
+                                        customer=customer))
     for klass in policy.classes:
         rule = klass.rule
         limit = None
@@ -58,4 +65,4 @@ def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, l
     columns = [("customer_id", "id"), ("customer_name", "text"), ("spend", "money"), ("class", "text"),
                ("grade", "text"), ("unit_price", "money"), ("card", "money"), ("cost", "money")]
     totals = {"recipients": len(rows), "by_class": by_class, "total": format_amount(sum(r[7] for r in rows))}
-    return LoyaltyResult(policy.id, policy.type, columns, rows, totals), []
+    return LoyaltyResult(policy.id, policy.type, columns, rows, totals), findings
