@@ -155,6 +155,38 @@ def compare(customers: list[CustomerResult], second: dict[tuple[str, str], int]
     return rows, problems
 
 
+def compare_deposits(policy_id: str, result, second: dict) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
+    """Compare a prepaid policy's figures with the independent recomputation
+    (:func:`promo_cli.recompute_deposits.recompute_deposits`): every total, every cost, the cap
+    violations and each account's closing balance. Returns reconciliation rows and an error
+    finding for each difference."""
+    totals = result.totals()
+    engine = {**{k: totals[k] for k in ("deposited", "bonus", "consumed", "expired", "closing_balance")},
+              **{k: result.costs.get(k, 0) for k in ("vouchers", "gifts", "discounts", "referral_gifts")},
+              "cap_violations": len(result.cap_violations)}
+    rows, problems = [], []
+    for figure, ours in engine.items():
+        theirs = second[figure]
+        rows.append((f"recompute-deposits:{policy_id} {figure}", ours, theirs,
+                     "count" if figure == "cap_violations" else "money"))
+        if ours != theirs:
+            problems.append(finding("error", "recompute-deposit-mismatch", policy=policy_id, what=figure,
+                                    engine=ours if figure == "cap_violations" else format_display(ours),
+                                    recomputed=theirs if figure == "cap_violations" else format_display(theirs)))
+    closing: dict[str, int] = {}
+    for lot in result.lots:
+        if lot.remaining and not (lot.expires and lot.expires <= result.as_of):
+            closing[lot.account] = closing.get(lot.account, 0) + lot.remaining
+    differ = sorted(a for a in set(closing) | set(second["accounts"]) if closing.get(a, 0) != second["accounts"].get(a, 0))
+    rows.append((f"recompute-deposits:{policy_id} accounts", len(set(closing) | set(second["accounts"])),
+                 len(set(closing) | set(second["accounts"])) - len(differ), "count"))
+    for account in differ[:MAX_PER_CHECK]:
+        problems.append(finding("error", "recompute-deposit-mismatch", policy=policy_id, what=f"account {account}",
+                                engine=format_display(closing.get(account, 0)),
+                                recomputed=format_display(second["accounts"].get(account, 0))))
+    return rows, problems
+
+
 def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int, str]]:
     """Return (key, expected, actual, unit) rows; a row reconciles when both agree."""
     rows: list[tuple[str, int, int, str]] = []

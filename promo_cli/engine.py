@@ -39,6 +39,7 @@ from promo_cli.policies import (
 from promo_cli.policies.context import link_orders
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
+from promo_cli.recompute_deposits import recompute_deposits
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")
@@ -216,15 +217,21 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
-    data_findings, second, segments, sales, reread = audit_apart.result()
+    data_findings, second, segments, sales, reread, second_deposits = audit_apart.result()
     findings += data_findings + reread[1]
+    deposit_rows = []
+    for policy_id, result in deposits.items():
+        rows, problems = audit.compare_deposits(policy_id, result, second_deposits[policy_id])
+        deposit_rows += rows
+        findings += problems
     progress("settling", what="checks")
     compared, mismatches = audit.compare(customers, second)
     progress("settling", what="recompute")
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments)
-    settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0]),
+    settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0])
+                         + tuple(deposit_rows),
                          evaluation=evaluate_settlement(settlement, sales))
     progress("settling", what="evaluation")
     return settlement
@@ -242,7 +249,11 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
-            reread_ledgers(ledgers))
+            reread_ledgers(ledgers),
+            {p.id: recompute_deposits(p, ledgers.deposits.frame,
+                                      ledgers.customers.frame if ledgers.customers is not None else None,
+                                      period.start, period.end, as_of)
+             for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None})
 
 
 def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:

@@ -2,7 +2,7 @@
 Cap 50% of the bill, at most 2,000 per purchase."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -265,3 +265,38 @@ def test_deposits_from_several_files(tmp_path):
     assert result.exit_code == 1
     assert "store_c.csv!A2 (txn_id): [duplicate-id-across-files]" in result.output
     assert "store_a.csv row 2" in result.output
+
+
+@pytest.mark.parametrize("plant", ["bonus-off-by-a-cent", "expiry-a-day-late", "draw-newest-first"])
+def test_the_independent_recomputation_catches_a_planted_engine_bug(run, monkeypatch, plant):
+    from promo_cli.policies import prepaid_deposit as engine
+    if plant == "bonus-off-by-a-cent":
+        real = engine.round_cents
+        monkeypatch.setattr(engine, "round_cents", lambda yuan: real(yuan) + 1)
+    elif plant == "expiry-a-day-late":
+        real_add = engine.add_months
+        monkeypatch.setattr(engine, "add_months", lambda day, months: real_add(day, months) + timedelta(days=1))
+    else:
+        monkeypatch.setattr(engine, "_draw", lambda lots, cents: _newest_first(lots, cents))
+    s, _ = run([tx("T1", "C1", "2026-01-10", "deposit", "6000"), tx("T2", "C1", "2026-02-01", "deposit", "1000"),
+                tx("T3", "C1", "2026-02-05", "consume", "500", bill="2000")], months=11,
+               as_of=date(2026, 12, 10))                     # T1's lot expires on this very day
+    assert s.status == "needs_review"
+    assert "recompute-deposit-mismatch" in [f.code for f in s.findings]
+
+
+def _newest_first(lots, cents):
+    taken = []
+    for lot in sorted(lots, key=lambda lot: lot.opened, reverse=True):
+        part = min(lot.remaining, cents)
+        if part:
+            taken.append((lot, part))
+            cents -= part
+    return taken
+
+
+def test_the_recomputation_is_in_the_reconciliation(run):
+    s, _ = run([tx("T1", "C1", "2026-03-01", "deposit", "6000")])
+    rows = {key: (a, b) for key, a, b, _ in s.reconciliation if key.startswith("recompute-deposits")}
+    assert rows["recompute-deposits:prepaid bonus"] == (30000, 30000)          # 6,000 × 5%
+    assert rows["recompute-deposits:prepaid closing_balance"] == (630000, 630000)
