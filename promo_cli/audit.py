@@ -18,7 +18,7 @@ from promo_cli.model import (
     Settlement,
     finding,
 )
-from promo_cli.money import format_display
+from promo_cli.money import format_display, to_cents
 
 MAX_PER_CHECK = 200  # past this many findings of one check, one summing-up finding
 
@@ -184,6 +184,29 @@ def compare_deposits(policy_id: str, result, second: dict) -> tuple[list[tuple[s
         problems.append(finding("error", "recompute-deposit-mismatch", policy=policy_id, what=f"account {account}",
                                 engine=format_display(closing.get(account, 0)),
                                 recomputed=format_display(second["accounts"].get(account, 0))))
+    return rows, problems
+
+
+_MONEY_TOTALS = {"discount_value", "value", "total"}
+
+
+def compare_loyalty(policy_id: str, result, second: dict) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
+    """Compare a loyalty policy's totals with the independent recomputation
+    (:func:`promo_cli.recompute_loyalty.recompute_loyalty`); an error finding for each difference."""
+    rows, problems = [], []
+    for figure, theirs in second.items():
+        ours = result.totals.get(figure)
+        if isinstance(theirs, dict):            # members by level
+            pairs = [(f"{figure} {name}", ours.get(name), count) for name, count in theirs.items()]
+        else:
+            pairs = [(figure, to_cents(ours) if figure in _MONEY_TOTALS else ours, theirs)]
+        for name, engine, recomputed in pairs:
+            money = figure in _MONEY_TOTALS
+            rows.append((f"recompute-loyalty:{policy_id} {name}", engine, recomputed, "money" if money else "count"))
+            if engine != recomputed:
+                problems.append(finding("error", "recompute-loyalty-mismatch", policy=policy_id, what=name,
+                                        engine=format_display(engine) if money else engine,
+                                        recomputed=format_display(recomputed) if money else recomputed))
     return rows, problems
 
 

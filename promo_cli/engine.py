@@ -40,6 +40,7 @@ from promo_cli.policies.context import link_orders
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
 from promo_cli.recompute_deposits import recompute_deposits
+from promo_cli.recompute_loyalty import recompute_loyalty
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")
@@ -217,12 +218,16 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
-    data_findings, second, segments, sales, reread, second_deposits = audit_apart.result()
+    data_findings, second, segments, sales, reread, second_deposits, second_loyalty = audit_apart.result()
     findings += data_findings + reread[1]
-    deposit_rows = []
+    second_rows = []
     for policy_id, result in deposits.items():
         rows, problems = audit.compare_deposits(policy_id, result, second_deposits[policy_id])
-        deposit_rows += rows
+        second_rows += rows
+        findings += problems
+    for policy_id, result in loyalty.items():
+        rows, problems = audit.compare_loyalty(policy_id, result, second_loyalty[policy_id])
+        second_rows += rows
         findings += problems
     progress("settling", what="checks")
     compared, mismatches = audit.compare(customers, second)
@@ -231,7 +236,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
                             tuple(customers), lines, orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments)
     settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0])
-                         + tuple(deposit_rows),
+                         + tuple(second_rows),
                          evaluation=evaluate_settlement(settlement, sales))
     progress("settling", what="evaluation")
     return settlement
@@ -253,7 +258,10 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             {p.id: recompute_deposits(p, ledgers.deposits.frame,
                                       ledgers.customers.frame if ledgers.customers is not None else None,
                                       period.start, period.end, as_of)
-             for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None})
+             for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None},
+            {p.id: recompute_loyalty(p, in_period, ledgers.customers.frame if ledgers.customers is not None else None,
+                                     as_of)
+             for p in campaign.policies if p.type in LOYALTY_REGISTRY})
 
 
 def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:

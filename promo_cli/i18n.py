@@ -63,6 +63,7 @@ LABELS: dict[str, tuple[str, str]] = {
                            "Lines = Summary per customer and policy (pairs that agree)"),
     "recompute-agrees": ("独立复算一致(逐客户逐政策,一致的个数)",
                          "Independent recomputation agrees (pairs that agree)"),
+    "recompute-loyalty": ("会员与积分独立复算 = 引擎", "Loyalty: independent recomputation = engine"),
     "recompute-deposits": ("预存独立复算 = 引擎", "Deposits: independent recomputation = engine"),
     "reread-rows": ("数据行数:引擎 = 第二种读法", "Data rows: engine = second reading"),
     "reread-amount": ("金额列合计:引擎 = 第二种读法", "Amount column total: engine = second reading"),

@@ -220,6 +220,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "recompute-deposit-mismatch": ("预存复核不一致:政策 {policy} 的 {what} 引擎算得 {engine},独立复算得 {recomputed}",
                                    "deposit recomputation differs: policy {policy}, {what}: engine {engine}, "
                                    "independent recomputation {recomputed}"),
+    "recompute-loyalty-mismatch": ("会员/积分/购物券/赠礼复核不一致:政策 {policy} 的 {what} 引擎算得 {engine},独立复算得 {recomputed}",
+                                   "loyalty recomputation differs: policy {policy}, {what}: engine {engine}, "
+                                   "independent recomputation {recomputed}"),
     "history-approved": ("活动 {campaign} 截至 {as_of} 的结算已由 {by} 审核(运行 {run}),不能再次结算;"
                          "如确需重算,请加 --reopen \"原因\"",
                          "the settlement of {campaign} as of {as_of} was approved by {by} (run {run}) and cannot be "

@@ -46,7 +46,10 @@ POLICIES = """\
 
 @pytest.fixture(scope="module")
 def s(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("loyalty")
+    return _settle_sample(tmp_path_factory.mktemp("loyalty"))
+
+
+def _settle_sample(folder):
     write_csv(folder / "purchases.csv", PURCHASE_HEADERS, [
         order("A1", "C1", "2026-07-01", "1000.50"), order("A2", "C1", "2026-08-01", "3000"),
         order("A3", "C1", "2026-09-01", "-500"), order("B1", "C2", "2026-07-10", "999.99"),
@@ -160,3 +163,30 @@ def test_a_listed_gift_recipient_nobody_knows_is_a_finding(tmp_path):
     assert [r[0] for r in s.loyalty["gifts"].rows] == ["C1", "C2"]          # a buyer and one in the master
     assert [(f.severity, dict(f.params)["customer"]) for f in s.findings if f.code == "gift-unknown-recipient"] == [
         ("warning", "C9")]
+
+
+
+def test_the_loyalty_figures_are_recomputed_independently(s):
+    rows = {key: (a, b) for key, a, b, _ in s.reconciliation if key.startswith("recompute-loyalty")}
+    assert rows["recompute-loyalty:points earned"] == (11099, 11099) and all(a == b for a, b in rows.values())
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
+
+
+@pytest.mark.parametrize("plant", ["points-one-too-many", "coupon-a-cent-more", "gift-card-forgotten", "level-one-up"])
+def test_the_recomputation_catches_a_planted_loyalty_bug(tmp_path, monkeypatch, plant):
+    from decimal import Decimal
+    from promo_cli.policies import coupon_return, gift, membership, points
+    if plant == "points-one-too-many":
+        real_points = points.points_for
+        monkeypatch.setattr(points, "points_for", lambda cents, per_yuan: real_points(cents, per_yuan) + 1)
+    elif plant == "coupon-a-cent-more":
+        real = coupon_return.round_cents
+        monkeypatch.setattr(coupon_return, "round_cents", lambda yuan: real(yuan) + 1)
+    elif plant == "gift-card-forgotten":
+        real_gift = gift.round_cents
+        monkeypatch.setattr(gift, "round_cents", lambda yuan: 0 if yuan == Decimal(5) else real_gift(yuan))
+    else:
+        monkeypatch.setattr(membership, "Decimal", lambda value: value + 100000 if isinstance(value, int) else
+                            Decimal(value))
+    s = _settle_sample(tmp_path)
+    assert s.status == "needs_review" and "recompute-loyalty-mismatch" in [f.code for f in s.findings]
