@@ -260,8 +260,12 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
                                       period.start, period.end, as_of)
              for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None},
             {p.id: recompute_loyalty(p, in_period, ledgers.customers.frame if ledgers.customers is not None else None,
-                                     as_of)
+                                     as_of, _bought_before(orders))
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
+
+
+def _bought_before(orders: pd.DataFrame) -> set[str]:
+    return set(orders.loc[orders["status"] == "before-start", "customer_id"])
 
 
 def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:

@@ -121,6 +121,10 @@ LABELS: dict[str, tuple[str, str]] = {
     # history
     "settled_before": ("已结算", "Settled before"), "payable": ("本次应付", "Payable this run"),
     "rebate_to_date": ("返利至今", "Rebate to date"),
+    "per_recipient": ("每人份数", "Per recipient"),
+    "region": ("地区", "Region"),
+    "phone": ("电话", "Phone"),
+    "address": ("地址", "Address"),
     # campaign cost
     "rebates": ("返利", "Rebates"), "coupons": ("返送购物券(面值)", "Coupons issued (face value)"),
     "gift_recipients": ("赠礼(礼品+贺卡)", "Gifts to recipients (gift + card)"),

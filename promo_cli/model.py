@@ -261,6 +261,7 @@ class GiftRule(_Strict):
     top_percent: Rate | None = None
     min_spend: Amount | None = None
     bought_in_period: bool | None = None
+    returning: bool | None = None               # bought before the period and again in it
     customers: list[str] | None = None          # an explicit recipient list
 
 
@@ -268,6 +269,7 @@ class GiftClass(_Strict):
     name: str = Field(min_length=1)
     grade: Literal["premium", "standard"] = "standard"
     unit_price: Amount
+    per_recipient: int = Field(default=1, ge=1)   # gifts each recipient gets (the card is one)
     rule: GiftRule = GiftRule()
 
 

@@ -23,8 +23,10 @@ def _points(cents: int, per_yuan: Decimal) -> int:
     return int(Decimal(abs(cents) // 100) * per_yuan // 1)
 
 
-def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | None, as_of: date) -> dict:
-    """The totals of one loyalty policy over the in-period ``purchases``."""
+def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | None, as_of: date,
+                      earlier: set[str] = frozenset()) -> dict:
+    """The totals of one loyalty policy over the in-period ``purchases`` (``earlier``: the
+    customers who bought before the period)."""
     records = purchases.to_dict("records")
     spend: dict[str, int] = defaultdict(int)
     for r in records:
@@ -84,11 +86,11 @@ def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | No
                 values.append(value)
         return {"coupons": len(values), "value": sum(values)}
     if kind == "gift":
-        return _gifts(policy, spend, people)
+        return _gifts(policy, spend, people, earlier)
     return {}
 
 
-def _gifts(policy, spend: dict[str, int], people: dict) -> dict:
+def _gifts(policy, spend: dict[str, int], people: dict, earlier: set[str]) -> dict:
     everyone = set(spend) | set(people)
     order = sorted(spend, key=lambda c: (-spend[c], c))
     place = {customer: n for n, customer in enumerate(order, start=1)}
@@ -109,11 +111,13 @@ def _gifts(policy, spend: dict[str, int], people: dict) -> dict:
                 continue
             if rule.bought_in_period and customer not in spend:
                 continue
+            if rule.returning and (customer not in spend or customer not in earlier):
+                continue
             if rule.customers is not None and customer not in rule.customers:
                 continue
             if cut is not None and place.get(customer, math.inf) > cut:
                 continue
             given.add(customer)
             recipients += 1
-            total += price + card
+            total += klass.per_recipient * price + card
     return {"recipients": recipients, "total": total}

@@ -91,7 +91,7 @@ def test_coupon_return_by_order_and_by_customer(s):
 
 
 def test_gift_recipients_by_class(s):
-    assert [(r[0], r[3], r[4], r[7]) for r in s.loyalty["mooncakes"].rows] == [
+    assert [(r[0], r[3], r[4], r[8]) for r in s.loyalty["mooncakes"].rows] == [
         ("C3", "重点客户", "premium", 30300), ("C1", "经销商", "standard", 10300), ("C4", "经销商", "standard", 10300),
         ("C2", "老客户", "standard", 10300), ("C5", "老客户", "standard", 10300)]
     totals = s.loyalty["mooncakes"].totals
@@ -190,3 +190,27 @@ def test_the_recomputation_catches_a_planted_loyalty_bug(tmp_path, monkeypatch, 
                             Decimal(value))
     s = _settle_sample(tmp_path)
     assert s.status == "needs_review" and "recompute-loyalty-mismatch" in [f.code for f in s.findings]
+
+
+
+def test_a_gift_list_a_warehouse_can_ship(tmp_path):
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("P1", "C1", "2026-05-02", "10"), order("A1", "C1", "2026-07-02", "10"),    # bought before and again
+        order("A2", "C2", "2026-07-03", "10"),                                             # new this period
+        order("P3", "C3", "2026-05-04", "10")])                                            # only before
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [])
+    write_csv(tmp_path / "customers.csv", ["客户编号", "地区", "电话", "地址"], [
+        {"客户编号": "C1", "地区": "深圳", "电话": "0755-12345678", "地址": "深圳市南山区科技园 1 号"}])
+    policy = """\
+- id: gifts
+  type: gift
+  card_cost: 5
+  classes:
+    - {name: 老客户, grade: premium, unit_price: 98, per_recipient: 2, rule: {returning: true}}
+"""
+    campaign = write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv, customers: customers.csv}")
+    s = settle(*load(campaign, {}, today=date(2099, 1, 1)))
+    [row] = s.loyalty["gifts"].rows
+    assert row[0] == "C1" and row[6:] == [2, 500, 20100, "深圳", "0755-12345678", "深圳市南山区科技园 1 号"]
+    assert s.loyalty["gifts"].totals["total"] == "201.00"                     # 2 × 98.00 + 5.00
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]

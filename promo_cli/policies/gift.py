@@ -1,11 +1,15 @@
 """``gift``: a gift campaign such as mooncakes at Mid-Autumn. Customers are assigned to the
 first class whose rule they match (channel, top N or top X% by spend in the period, a
-minimum spend, bought in the period, an explicit list); each class has a grade and a unit
-price, every recipient a greeting card. Output: the recipient list and the budget by class."""
+minimum spend, bought in the period, returning: bought before the period and again in it, an
+explicit list); each class has a grade, a unit price and gifts per recipient, every recipient
+a greeting card. Output: a list a warehouse can ship (region, phone, address from the master)
+and the budget by class."""
 
 from __future__ import annotations
 
 import math
+
+import pandas as pd
 
 from promo_cli.model import Finding, GiftPolicy, finding
 from promo_cli.money import format_amount, round_cents
@@ -21,6 +25,9 @@ def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, l
     spend = {c: int(v) for c, v in net_spend(ctx.purchases).items()}
     channels = master_column(ctx, "channel")
     names = master_column(ctx, "customer_name")
+    contact = {column: master_column(ctx, column) for column in ("region", "phone", "address")}
+    before = ctx.source.frame["order_date"] < pd.Timestamp(ctx.period_start) if ctx.source is not None else None
+    bought_before = set(ctx.source.frame.loc[before, "customer_id"]) if before is not None else set()
     universe = sorted(set(spend) | (set(ctx.customers["customer_id"]) if ctx.customers is not None else set()))
     ranked = sorted(spend, key=lambda c: (-spend[c], c))         # by spend, ties by id
     rank = {c: i + 1 for i, c in enumerate(ranked)}
@@ -52,17 +59,23 @@ def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, l
                 continue
             if rule.bought_in_period and customer not in spend:
                 continue
+            if rule.returning and not (customer in spend and customer in bought_before):
+                continue
             if rule.customers is not None and customer not in rule.customers:
                 continue
             if limit is not None and rank.get(customer, 10**9) > limit:
                 continue
             assigned[customer] = klass.name
             count += 1
+            gifts = klass.per_recipient * price
             rows.append([customer, names.get(customer, ""), spend.get(customer, 0), klass.name, klass.grade,
-                         price, card, price + card])
-        by_class[klass.name] = {"recipients": count, "gifts": format_amount(count * price),
-                                "cards": format_amount(count * card), "total": format_amount(count * (price + card))}
+                         price, klass.per_recipient, card, gifts + card,
+                         *(contact[column].get(customer, "") for column in ("region", "phone", "address"))])
+        gifts = count * klass.per_recipient * price
+        by_class[klass.name] = {"recipients": count, "gifts": format_amount(gifts),
+                                "cards": format_amount(count * card), "total": format_amount(gifts + count * card)}
     columns = [("customer_id", "id"), ("customer_name", "text"), ("spend", "money"), ("class", "text"),
-               ("grade", "text"), ("unit_price", "money"), ("card", "money"), ("cost", "money")]
-    totals = {"recipients": len(rows), "by_class": by_class, "total": format_amount(sum(r[7] for r in rows))}
+               ("grade", "text"), ("unit_price", "money"), ("per_recipient", "int"), ("card", "money"),
+               ("cost", "money"), ("region", "text"), ("phone", "id"), ("address", "text")]
+    totals = {"recipients": len(rows), "by_class": by_class, "total": format_amount(sum(r[8] for r in rows))}
     return LoyaltyResult(policy.id, policy.type, columns, rows, totals), findings
