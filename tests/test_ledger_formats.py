@@ -16,7 +16,6 @@ import xlsxwriter
 import xlwt
 
 from promo_cli.engine import load, settle
-from promo_cli.io import readers
 from promo_cli.io.readers import read_ledger
 from tests.conftest import PAYMENT_HEADERS, order, payment, write_campaign, write_csv
 

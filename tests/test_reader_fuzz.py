@@ -4,7 +4,6 @@ row; nothing may raise. ``PROMO_FUZZ_EXAMPLES=5000`` runs the long version."""
 
 from __future__ import annotations
 
-import codecs
 import os
 from datetime import date, datetime
 from decimal import Decimal

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from promo_cli.cli.common import (
     EXIT_INVALID,
-    report_invalid,
     CampaignOpt,
     HistoryOpt,
     Lang,
@@ -22,6 +21,7 @@ from promo_cli.cli.common import (
     app,
     guarded,
     refuse,
+    report_invalid,
 )
 from promo_cli.config import load_campaign
 from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import json as json_module
 import sys
 from datetime import date
@@ -76,35 +77,31 @@ def payout_command(
     raise typer.Exit(code)
 
 
-def _campaign_id(campaign: Path, lang: str) -> str | None:
+_QUIET = logging.getLogger("promo.null")      # refusals are printed; a payout keeps no run log
+
+
+def _campaign_id(campaign: Path, history_path: Path, lang: str) -> str | None:
+    """The campaign's id, or None once the campaign file or the missing history is reported."""
     info, _, problems = load_campaign(campaign)
     if info is None:
         report_invalid(problems, lang, as_json=False)
+        return None
+    if not history_path.exists():
+        refuse(HistoryError("history-missing", EXIT_INVALID, path=str(history_path)), lang, _QUIET)
         return None
     return info.campaign.id
 
 
 def _payout(campaign: Path, history_path: Path, ref: str, out: Path, lang: str, as_json: bool) -> int:
-    campaign_id = _campaign_id(campaign, lang)
+    campaign_id = _campaign_id(campaign, history_path, lang)
     if campaign_id is None:
-        return EXIT_INVALID
-    if not history_path.exists():
-        refuse(HistoryError("history-missing", EXIT_INVALID, path=str(history_path)), lang, _NULL_LOG)
         return EXIT_INVALID
     try:
         with run_lock(history_path):
             return _pay(campaign, history_path, campaign_id, ref, out, lang, as_json)
     except HistoryError as exc:
-        refuse(exc, lang, _NULL_LOG)
+        refuse(exc, lang, _QUIET)
         return exc.code
-
-
-class _NullLog:
-    def info(self, *args) -> None:
-        pass
-
-
-_NULL_LOG = _NullLog()
 
 
 def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Path, lang: str, as_json: bool) -> int:
@@ -123,8 +120,9 @@ def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Pa
         # the approved run again, from the files it read: names, the customer master, and the
         # lines that explain each statement (only if nothing changed since the approval)
         overrides: dict = {}
-        for item in run.inputs:
-            overrides.setdefault(item["role"], []).append(Path(item["path"]))
+        for item in run.inputs:     # where a recorded path is gone (another folder), the campaign's inputs
+            if Path(item["path"]).exists():
+                overrides.setdefault(item["role"], []).append(Path(item["path"]))
         overrides = {role: paths if role == "deposits" else paths[0] for role, paths in overrides.items()}
         loaded, findings = load(campaign, overrides, date.fromisoformat(run.as_of))
         if loaded is None:
@@ -232,16 +230,13 @@ def _print_batch(console: Console, batch_id: int, run_id: int, lines, lang: str)
 
 
 def _confirm(campaign: Path, history_path: Path, ref: str, failed_file: Path | None, lang: str) -> int:
-    campaign_id = _campaign_id(campaign, lang)
+    campaign_id = _campaign_id(campaign, history_path, lang)
     if campaign_id is None:
-        return EXIT_INVALID
-    if not history_path.exists():
-        refuse(HistoryError("history-missing", EXIT_INVALID, path=str(history_path)), lang, _NULL_LOG)
         return EXIT_INVALID
     try:
         failed = _references(failed_file) if failed_file is not None else set()
     except (OSError, ValueError) as exc:
-        refuse(HistoryError("payout-failed-file", EXIT_INVALID, path=str(failed_file), reason=str(exc)), lang, _NULL_LOG)
+        refuse(HistoryError("payout-failed-file", EXIT_INVALID, path=str(failed_file), reason=str(exc)), lang, _QUIET)
         return EXIT_INVALID
     try:
         with run_lock(history_path):
@@ -251,7 +246,7 @@ def _confirm(campaign: Path, history_path: Path, ref: str, failed_file: Path | N
             finally:
                 book.close()
     except HistoryError as exc:
-        refuse(exc, lang, _NULL_LOG)
+        refuse(exc, lang, _QUIET)
         return exc.code
     L = lambda key: label(key, lang)  # noqa: E731
     table = Table(title_justify="left")

@@ -43,7 +43,6 @@ from promo_cli.cli.common import (
     Bars,
 )
 from promo_cli.history import (
-    EXIT_APPROVED,
     History,
     HistoryError,
     default_path,

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 from promo_cli.io.inspect import Unreadable
-from promo_cli.io.readers.table import Table, locate_header, rows_table
+from promo_cli.io.readers.table import locate_header, rows_table
 
 _SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 _ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
