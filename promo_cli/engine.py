@@ -302,7 +302,7 @@ def evaluate_settlement(s: Settlement, sales: SalesFigures | None) -> dict | Non
     """The campaign's evaluation: the sales figures (when there is a purchase ledger) with the
     campaign's cost against its budget and the ROI, and for deposit campaigns the target
     achievement."""
-    targets = {pid: {"new_depositors": r.new_depositors, **deposits_json(r)["target"]} for pid, r in s.deposits.items()}
+    targets = {pid: _deposit_evaluation(r) for pid, r in s.deposits.items()}
     if sales is None:
         return {"deposit_targets": targets} if targets else None
     cost = settled_cost(s)
@@ -310,6 +310,16 @@ def evaluate_settlement(s: Settlement, sales: SalesFigures | None) -> dict | Non
     result = evaluation_json(sales, figures["actual_total"] if figures else cost,
                              figures["planned_total"] if figures else None)
     return {**result, "deposit_targets": targets} if targets else result
+
+
+def _deposit_evaluation(result) -> dict:
+    """Plan 001 §二.3's monitoring figures of a deposit policy: depositors new and returning, their
+    repeat purchases, and the targets' achievement."""
+    figures = deposits_json(result)
+    return {"new_depositors": result.new_depositors,
+            **{k: figures[k] for k in ("depositors", "returning_depositors", "returning_ratio",
+                                       "repeat_purchase_rate")},
+            **figures["target"]}
 
 
 def purchase_history(ledgers: Ledgers, as_of: date) -> pd.DataFrame:

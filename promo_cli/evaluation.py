@@ -70,6 +70,20 @@ class SalesFigures:
     incremental: int | None
     margin: int | None
     margin_rate: Decimal | None
+    volume: str | None = None         # units sold in the window (None when the ledger has no quantities)
+
+
+def _volume(frame: pd.DataFrame) -> Decimal | None:
+    """Units in ``frame`` (returns count negative), or None when no row has a quantity."""
+    quantities = [Decimal(q) for q in frame["quantity"] if q is not None and not pd.isna(q)] \
+        if "quantity" in frame else []
+    return sum(quantities, Decimal(0)) if quantities else None
+
+
+def _volume_growth(now: Decimal | None, before: Decimal | None) -> str | None:
+    if now is None or not before:
+        return None
+    return str(((now - before) / before).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict[str, str],
@@ -88,6 +102,7 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
     last_day = dated.max().date() if len(dated) else None
     in_window = _sales(purchases, campaign)
     sales = int(in_window["amount"].sum())
+    volume = _volume(in_window)
     baselines = {}
     for window in (prior, year_ago):
         months = pd.period_range(window.start, window.end, freq="M").strftime("%Y-%m")
@@ -96,10 +111,13 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
         covered = set(months) <= months_present and first_day is not None \
             and first_day <= window.start + timedelta(days=6) and last_day >= window.end - timedelta(days=6)
         amount = int(_sales(base, window)["amount"].sum()) if covered else None
+        units = _volume(_sales(base, window)) if covered else None
         baselines[window.key] = {"start": window.start.isoformat(), "end": window.end.isoformat(),
                                  "covered": covered,
                                  "sales": None if amount is None else format_amount(amount),
-                                 "growth": _growth(sales, amount)}
+                                 "growth": _growth(sales, amount),
+                                 "volume": None if units is None else f"{units.normalize():f}",
+                                 "volume_growth": _volume_growth(volume, units)}
 
     def breakdown(column: str, keys_of) -> list[dict]:
         now = in_window.assign(_key=keys_of(in_window)).groupby("_key")["amount"].sum()
@@ -126,7 +144,7 @@ def sales_figures(purchases: pd.DataFrame, history: pd.DataFrame, channels: dict
     return SalesFigures({"start": campaign.start.isoformat(), "end": campaign.end.isoformat()}, sales, baselines,
                         by_product, by_channel,
                         {"total": len(participants), "new": int(new), "returning": len(participants) - int(new)},
-                        incremental, margin, margin_rate)
+                        incremental, margin, margin_rate, None if volume is None else f"{volume.normalize():f}")
 
 
 def evaluation_json(f: SalesFigures, campaign_cost: int, budget_total: int | None) -> dict:
@@ -137,6 +155,7 @@ def evaluation_json(f: SalesFigures, campaign_cost: int, budget_total: int | Non
     return {
         "window": f.window,
         "sales": format_amount(f.sales),
+        "volume": f.volume,
         "baselines": f.baselines,
         "by_product": f.by_product,
         "by_channel": f.by_channel,

@@ -125,6 +125,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "region": ("地区", "Region"),
     "phone": ("电话", "Phone"),
     "address": ("地址", "Address"),
+    "volume": ("销量(件)", "Volume (units)"), "volume_growth": ("销量增长", "Volume growth"),
     # campaign cost
     "rebates": ("返利", "Rebates"), "coupons": ("返送购物券(面值)", "Coupons issued (face value)"),
     "gift_recipients": ("赠礼(礼品+贺卡)", "Gifts to recipients (gift + card)"),

@@ -36,9 +36,11 @@ def test_evaluation_by_hand(tmp_path):
     ev = s.evaluation
     assert ev["sales"] == "800.00"
     assert ev["baselines"]["prior_period"] == {"start": "2026-05-31", "end": "2026-06-30", "covered": True,
-                                               "sales": "200.00", "growth": "3.0000"}
+                                               "sales": "200.00", "growth": "3.0000",
+                                               "volume": None, "volume_growth": None}   # no quantities
     assert ev["baselines"]["year_ago"] == {"start": "2025-07-01", "end": "2025-07-31", "covered": True,
-                                           "sales": "100.00", "growth": "7.0000"}
+                                           "sales": "100.00", "growth": "7.0000", "volume": None,
+                                           "volume_growth": None}
     assert ev["by_product"] == [{"product": "P1", "sales": "300.00", "year_ago": "100.00", "growth": "2.0000"},
                                 {"product": "P2", "sales": "500.00", "year_ago": "0.00", "growth": None}]
     assert ev["by_channel"] == [{"channel": "dealer", "sales": "300.00", "year_ago": "100.00", "growth": "2.0000"},
@@ -88,3 +90,16 @@ def test_segments_and_evaluation_count_new_customers_alike(tmp_path):
     s = settle(*load(campaign, {}, today=date(2099, 1, 1)))
     assert (s.segments["new"], s.segments["returning"]) == (1, 2)
     assert s.evaluation["participants"] == {"total": 3, "new": 1, "returning": 2}
+
+
+def test_volume_as_well_as_amount(run_campaign):
+    # July 2026: 30 + 50 units (a return of 5) = 75; July 2025: 20 → growth (75 − 20) / 20 = 2.75
+    s = run_campaign("- {id: t, type: tiered, tiers: [{from: 0, rate: 1%}]}\n",
+                     [order("Y1", "C1", "2025-07-02", "100", quantity="20"), order("Y2", "C1", "2025-07-30", "1"),
+                      order("A1", "C1", "2026-07-05", "300", quantity="30"),
+                      order("A2", "C2", "2026-07-06", "500", quantity="50"),
+                      order("R1", "C2", "2026-07-20", "-50", quantity="-5")],
+                     period=("2026-07-01", "2026-07-31"))
+    assert s.evaluation["volume"] == "75"
+    assert (s.evaluation["baselines"]["year_ago"]["volume"], s.evaluation["baselines"]["year_ago"]["volume_growth"]) == \
+        ("20", "2.7500")

@@ -256,7 +256,8 @@ def test_deposits_from_several_files(tmp_path):
     assert [i["path"].rsplit("/", 1)[-1] for i in summary["inputs"] if i["role"] == "deposits"] == \
         ["store_a.csv", "store_b.csv"]
     assert summary["evaluation"]["deposit_targets"]["prepaid"] == {
-        "new_depositors": 1, "deposited": "100000.00", "deposited_achievement": "0.0500",
+        "new_depositors": 1, "depositors": 1, "returning_depositors": 0, "returning_ratio": "0.0000",
+        "repeat_purchase_rate": "0.0000", "deposited": "100000.00", "deposited_achievement": "0.0500",
         "new_customers": 4, "new_customers_achievement": "0.2500"}
 
     write_csv(tmp_path / "store_c.csv", DEPOSIT_HEADERS, [tx("A-1", "C1", "2026-03-09", "deposit", "1000")])
@@ -300,3 +301,20 @@ def test_the_recomputation_is_in_the_reconciliation(run):
     rows = {key: (a, b) for key, a, b, _ in s.reconciliation if key.startswith("recompute-deposits")}
     assert rows["recompute-deposits:prepaid bonus"] == (30000, 30000)          # 6,000 × 5%
     assert rows["recompute-deposits:prepaid closing_balance"] == (630000, 630000)
+
+
+
+def test_returning_depositors_and_their_repeat_purchases(run):
+    # C1 deposited before the period and again in it (returning); C2 pays from its deposit twice
+    # in the period (a repeat purchase); C3 once. 3 depositors: 1/3 returning, 1/3 repeat.
+    s, result = run([tx("T0", "C1", "2025-12-20", "deposit", "1000"), tx("T1", "C1", "2026-03-01", "deposit", "1000"),
+                     tx("T2", "C2", "2026-03-02", "deposit", "1000"),
+                     tx("T3", "C2", "2026-03-05", "consume", "100", bill="1000"),
+                     tx("T4", "C2", "2026-04-05", "consume", "100", bill="1000"),
+                     tx("T5", "C3", "2026-03-03", "deposit", "1000"),
+                     tx("T6", "C3", "2026-03-06", "consume", "100", bill="1000")], months=24)
+    summary = deposits_json(result)
+    assert {k: summary[k] for k in ("depositors", "new_depositors", "returning_depositors", "returning_ratio",
+                                    "repeat_purchase_rate")} == {
+        "depositors": 3, "new_depositors": 2, "returning_depositors": 1, "returning_ratio": "0.3333",
+        "repeat_purchase_rate": "0.3333"}

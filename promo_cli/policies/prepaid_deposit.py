@@ -66,6 +66,9 @@ class DepositResult:
     points: dict[str, int] = field(default_factory=dict)      # converted, to_convert
     new_depositors: int = 0
     deposited_in_period: int = 0
+    depositors: int = 0               # customers who deposited in the period
+    returning_depositors: int = 0     # of them, those who had deposited before the period
+    repeat_buyers: int = 0            # of them, those who paid from the deposit twice or more in the period
 
     def total(self, kind: str) -> int:
         return sum(e.cents for e in self.events if e.kind == kind)
@@ -245,6 +248,12 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
     result.costs = dict(costs)
     result.points = dict(points)
     result.new_depositors = len(new_depositors)
+    period_rows = rows[(rows["txn_date"] >= pd.Timestamp(period_start)) & (rows["txn_date"] <= pd.Timestamp(period_end))]
+    depositors = set(period_rows.loc[period_rows["kind"] == "deposit", "customer_id"])
+    purchases = period_rows[period_rows["kind"] == "consume"].groupby("customer_id").size()
+    result.depositors = len(depositors)
+    result.returning_depositors = len(depositors & earlier_depositors)
+    result.repeat_buyers = sum(1 for customer in depositors if purchases.get(customer, 0) >= 2)
     return result, findings
 
 
@@ -338,6 +347,10 @@ def deposits_json(result: DepositResult) -> dict[str, Any]:
         "points": {"converted": result.points.get("converted", 0), "to_convert": result.points.get("to_convert", 0)},
         "deposited_in_period": format_amount(result.deposited_in_period),
         "new_depositors": result.new_depositors,
+        "depositors": result.depositors,
+        "returning_depositors": result.returning_depositors,
+        "returning_ratio": _ratio(result.returning_depositors, result.depositors),
+        "repeat_purchase_rate": _ratio(result.repeat_buyers, result.depositors),
         "target": {
             "deposited": None if target is None or target.deposited is None else format_amount(round_cents(target.deposited)),
             "deposited_achievement": None if target is None or target.deposited is None

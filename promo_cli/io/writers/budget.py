@@ -98,11 +98,15 @@ def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:
     sheet = book.add_worksheet("Evaluation")
     pct = lambda text: None if text is None else Decimal(text)  # noqa: E731
     money = lambda text: None if text is None else round_cents(Decimal(text))  # noqa: E731
-    windows = [[L("campaign_window"), ev["window"]["start"], ev["window"]["end"], money(ev["sales"]), None]]
+    units = lambda text: None if text is None else Decimal(text)  # noqa: E731
+    windows = [[L("campaign_window"), ev["window"]["start"], ev["window"]["end"], money(ev["sales"]), None,
+                units(ev.get("volume")), None]]
     for key, base in ev["baselines"].items():
-        windows.append([L(key), base["start"], base["end"], money(base["sales"]), pct(base["growth"])])
+        windows.append([L(key), base["start"], base["end"], money(base["sales"]), pct(base["growth"]),
+                        units(base.get("volume")), pct(base.get("volume_growth"))])
     columns = [Col(L("window"), "text"), Col(L("from"), "text"), Col(L("to"), "text"),
-               Col(L("sales"), "money"), Col(L("growth"), "rate")]
+               Col(L("sales"), "money"), Col(L("growth"), "rate"), Col(L("volume"), "number"),
+               Col(L("volume_growth"), "rate")]
     layout = write_table(sheet, styles, columns, windows)
     r = layout["last"] + 2
     facts = [[L("participants"), ev["participants"]["total"], None], [L("new_customers"), ev["participants"]["new"], None],
