@@ -163,16 +163,16 @@ def compare_deposits(policy_id: str, result, second: dict) -> tuple[list[tuple[s
     totals = result.totals()
     engine = {**{k: totals[k] for k in ("deposited", "bonus", "consumed", "expired", "closing_balance")},
               **{k: result.costs.get(k, 0) for k in ("vouchers", "gifts", "discounts", "referral_gifts")},
-              "cap_violations": len(result.cap_violations)}
+              "cap_violations": len(result.cap_violations), "points_converted": result.points.get("converted", 0)}
     rows, problems = [], []
     for figure, ours in engine.items():
         theirs = second[figure]
-        rows.append((f"recompute-deposits:{policy_id} {figure}", ours, theirs,
-                     "count" if figure == "cap_violations" else "money"))
+        count = figure in ("cap_violations", "points_converted")
+        rows.append((f"recompute-deposits:{policy_id} {figure}", ours, theirs, "count" if count else "money"))
         if ours != theirs:
             problems.append(finding("error", "recompute-deposit-mismatch", policy=policy_id, what=figure,
-                                    engine=ours if figure == "cap_violations" else format_display(ours),
-                                    recomputed=theirs if figure == "cap_violations" else format_display(theirs)))
+                                    engine=ours if count else format_display(ours),
+                                    recomputed=theirs if count else format_display(theirs)))
     closing: dict[str, int] = {}
     for lot in result.lots:
         if lot.remaining and not (lot.expires and lot.expires <= result.as_of):
@@ -187,7 +187,7 @@ def compare_deposits(policy_id: str, result, second: dict) -> tuple[list[tuple[s
     return rows, problems
 
 
-_MONEY_TOTALS = {"discount_value", "value", "total"}
+_MONEY_TOTALS = {"discount_value", "value", "total", "cost"}
 
 
 def compare_loyalty(policy_id: str, result, second: dict) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:

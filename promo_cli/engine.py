@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from promo_cli import audit, parallel
-from promo_cli.budget import budget_figures, settled_cost
+from promo_cli.budget import budget_figures, planned_costs, settled_cost
 from promo_cli.config import load_campaign, resolve_input
 from promo_cli.evaluation import SalesFigures, evaluation_json, sales_figures
 from promo_cli.io.inspect import Limits
@@ -207,14 +207,18 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     lines = round_lines(concat_lines(parts))
     deposits, loyalty = {}, {}
     for policy in campaign.policies:
-        if policy.type in LOYALTY_REGISTRY:
-            loyalty[policy.id], policy_findings = LOYALTY_REGISTRY[policy.type](policy, ctx)
-            findings += policy_findings
         if policy.type in DEPOSIT_REGISTRY:
             deposits[policy.id], policy_findings = DEPOSIT_REGISTRY[policy.type](
                 policy, ledgers.deposits, ledgers.customers, period.start, period.end, as_of)
             findings += policy_findings
-        if policy.type not in REGISTRY:
+            progress("settling", what=policy.id)
+    # loyalty sees who bought before the period and the points that expired deposits turned into
+    ctx = replace(ctx, bought_before=frozenset(bought_before(orders, ledgers.baseline, period.start)),
+                  conversions=merge_conversions(r.conversions for r in deposits.values()))
+    for policy in campaign.policies:
+        if policy.type in LOYALTY_REGISTRY:
+            loyalty[policy.id], policy_findings = LOYALTY_REGISTRY[policy.type](policy, ctx)
+            findings += policy_findings
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
@@ -249,23 +253,40 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
     the sales figures (these two None without a purchase ledger) and the second reading of
     every ledger file (reconciliation rows, findings)."""
     period = campaign.campaign.period
+    master = ledgers.customers.frame if ledgers.customers is not None else None
+    second_deposits = {p.id: recompute_deposits(p, ledgers.deposits.frame, master, period.start, period.end, as_of)
+                       for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None}
+    conversions: dict[str, list] = defaultdict(list)
+    for figures in second_deposits.values():
+        for customer, days in figures["conversions"].items():
+            conversions[customer] += days
     return (audit.check_data(ledgers, orders, payments, in_period),
             recompute(campaign, orders, payments, as_of),
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
             reread_ledgers(ledgers),
-            {p.id: recompute_deposits(p, ledgers.deposits.frame,
-                                      ledgers.customers.frame if ledgers.customers is not None else None,
-                                      period.start, period.end, as_of)
-             for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None},
-            {p.id: recompute_loyalty(p, in_period, ledgers.customers.frame if ledgers.customers is not None else None,
-                                     as_of, _bought_before(orders))
+            second_deposits,
+            {p.id: recompute_loyalty(p, in_period, master, as_of, history, period.start, conversions)
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
 
 
-def _bought_before(orders: pd.DataFrame) -> set[str]:
-    return set(orders.loc[orders["status"] == "before-start", "customer_id"])
+def bought_before(orders: pd.DataFrame, baseline: Ledger | None, start: date) -> set[str]:
+    """Customers with a purchase before the period: in the purchase ledger or the baseline ledger."""
+    earlier = set(orders.loc[orders["status"] == "before-start", "customer_id"])
+    if baseline is not None:
+        frame = baseline.frame
+        earlier |= set(frame.loc[frame["order_date"] < pd.Timestamp(start), "customer_id"])
+    return earlier
+
+
+def merge_conversions(parts) -> dict[str, list]:
+    """{customer: [(day, points)]} of several prepaid policies together, by day."""
+    merged: dict[str, list] = {}
+    for part in parts:
+        for customer, days in part.items():
+            merged[customer] = sorted(merged.get(customer, []) + days)
+    return merged
 
 
 def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
@@ -306,7 +327,8 @@ def evaluate_settlement(s: Settlement, sales: SalesFigures | None) -> dict | Non
     if sales is None:
         return {"deposit_targets": targets} if targets else None
     cost = settled_cost(s)
-    figures = budget_figures(s.campaign.budget, cost) if s.campaign.budget is not None else None
+    figures = budget_figures(s.campaign.budget, cost, sum(planned_costs(s.campaign).values())) \
+        if s.campaign.budget is not None else None
     result = evaluation_json(sales, figures["actual_total"] if figures else cost,
                              figures["planned_total"] if figures else None)
     return {**result, "deposit_targets": targets} if targets else result

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from promo_cli.budget import budget_figures, settled_cost
+from promo_cli.budget import budget_figures, planned_costs, settled_cost
 from promo_cli.engine import Loaded, load, settle
 from promo_cli.io.inspect import Limits
 from promo_cli.model import Finding, Ledger
-from promo_cli.money import cents_to_decimal, format_amount
+from promo_cli.money import format_amount
 
 
 def shift_offset(loaded: Loaded, shift_days: int | None) -> pd.DateOffset | pd.Timedelta:
@@ -85,10 +85,9 @@ def forecast(campaigns: list[Path], purchases: Path, payments: Path | None, cust
         by_policy = s.total_by_policy()
         rebate = settled_cost(s)
         budget = loaded.campaign.budget
-        figures = budget_figures(budget, 0) if budget else None
-        # a forecast is a plan: its give-aways take the estimate's place, with the reserve on top
-        forecast = budget_figures(budget.model_copy(update={"rebate_estimate": cents_to_decimal(rebate)}), 0) \
-            if budget else None
+        figures = budget_figures(budget, 0, sum(planned_costs(loaded.campaign).values())) if budget else None
+        # a forecast is a plan: its give-aways take the plan's place, with the reserve on top
+        forecast = budget_figures(budget, 0, rebate) if budget else None
         results.append({
             "campaign_id": loaded.campaign.campaign.id, "file": str(path),
             "shift": f"{offset.days:+d} days" if isinstance(offset, pd.Timedelta) else f"{offset.years:+d} years",

@@ -130,6 +130,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "rebates": ("返利", "Rebates"), "coupons": ("返送购物券(面值)", "Coupons issued (face value)"),
     "gift_recipients": ("赠礼(礼品+贺卡)", "Gifts to recipients (gift + card)"),
     "member_discounts": ("会员折扣", "Member discounts"),
+    "points_given": ("积分(已兑换+余额,按每分价值)", "Points (redeemed + balance, at their value)"),
+    "converted": ("预存过期转积分", "From expired deposits"),
+    "converted_points": ("过期已转积分", "Points converted from expiry"), "redeemed": ("已兑换", "Redeemed"),
     "contingency_not_spent": ("预留,不计入实际花费", "a reserve: not part of the actual cost"),
     # payout
     "payout_title": ("返利发放清单", "Rebate payout"), "offsets_title": ("冲抵与追回(不经银行)",

@@ -189,6 +189,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
                                "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
                                "customer master nor among the buyers: no gift; check the id"),
+    "points-overdrawn": ("客户 {customer} 要兑换 {value} 积分,当时只有 {available} 积分可用(政策 {policy}):只扣了可用的积分,请核对",
+                         "customer {customer} redeems {value} points but holds only {available} at the time (policy "
+                         "{policy}): only those were taken; check the ledger"),
+    "points-redeemed-invalid": ("兑换积分“{value}”不是非负整数(政策 {policy}):这一行不扣积分",
+                                "points redeemed '{value}' is not a whole number of points (policy {policy}): none "
+                                "taken on this row"),
     "unknown-member-level": ("客户 {customer} 在客户档案中的会员等级 {level} 不是政策 {policy} 的等级,按消费额定级",
                              "customer {customer} has member level {level} in the master, which policy {policy} does "
                              "not define; the level follows the spend"),

@@ -240,6 +240,7 @@ class PointsPolicy(_Policy):
     type: Literal["points"]
     points_per_yuan: Amount
     expiry_months: int | None = Field(default=None, ge=1)
+    yuan_per_point: Amount | None = None      # what a point is worth to the campaign (its cost)
 
 
 class CouponTier(_Strict):
@@ -270,6 +271,7 @@ class GiftClass(_Strict):
     grade: Literal["premium", "standard"] = "standard"
     unit_price: Amount
     per_recipient: int = Field(default=1, ge=1)   # gifts each recipient gets (the card is one)
+    planned: int | None = Field(default=None, ge=0)   # recipients the plan budgets for (budget.xlsx)
     rule: GiftRule = GiftRule()
 
 
@@ -289,11 +291,17 @@ Policy = Annotated[
 REBATE_POLICY_TYPES = ("tiered", "on_time_payment", "group_purchase")
 
 
+GiveawayKind = Literal["bonus", "referral_bonus", "vouchers", "gifts", "discounts", "referral_gifts", "coupons",
+                       "gift_recipients", "member_discounts", "points_given"]
+
+
 class Budget(_Strict):
     promotion: dict[str, Amount] = {}
     customer_service: dict[str, Amount] = {}
     other: dict[str, Amount] = {}
     rebate_estimate: Amount = Decimal(0)
+    # planned give-aways other than rebates, by the kind budget.xlsx reports (e.g. gifts, referral_gifts)
+    giveaways: dict[GiveawayKind, Amount] = {}
     contingency_rate: Rate = Decimal(0)
 
 

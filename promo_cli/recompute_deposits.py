@@ -137,15 +137,42 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
                     lots[target].append([lot[0], lot[1], take])
                     want -= take
     accounts: dict[str, int] = defaultdict(int)
+    conversions: dict[str, list[tuple[date, int]]] = defaultdict(list)
     for account, account_lots in lots.items():
         for opened, expires, left in account_lots:
             if expires is not None and expires <= as_of:
                 out["expired"] += left
+                if policy.expiry_points is not None and left:
+                    conversions[owner.get(account, account)] += _converted(policy.expiry_points, left, expires, as_of)
             else:
                 accounts[account] += left
     out["closing_balance"] = sum(accounts.values())
+    out["points_converted"] = sum(points for days in conversions.values() for _, points in days)
     out["accounts"] = {a: c for a, c in accounts.items() if c}
+    out["conversions"] = {customer: sorted(days) for customer, days in conversions.items()}
     return out
+
+
+def _converted(rule, left: int, expires: date, as_of: date) -> list[tuple[date, int]]:
+    """The points an expired lot turns into, one entry per full month after its expiry up to as-of:
+    each month converts ``monthly_rate`` more of it, at ``points_per_yuan``, whole points half-up."""
+    out, before, month = [], 0, 1
+    while before < _whole(Decimal(left) * rule.points_per_yuan / 100):
+        day = _months_later(expires, month)
+        if day > as_of:
+            break
+        share = min(Decimal(1), rule.monthly_rate * month)
+        now = _whole(Decimal(left) * rule.points_per_yuan / 100 * share)
+        if now > before:
+            out.append((day, now - before))
+        before, month = now, month + 1
+        if share == 1:
+            break
+    return out
+
+
+def _whole(points: Decimal) -> int:
+    return int(points.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _allowed(policy: PrepaidDepositPolicy, customer: str, target, approved, owner: dict, people: dict) -> bool:

@@ -24,10 +24,17 @@ def _points(cents: int, per_yuan: Decimal) -> int:
 
 
 def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | None, as_of: date,
-                      earlier: set[str] = frozenset()) -> dict:
-    """The totals of one loyalty policy over the in-period ``purchases`` (``earlier``: the
-    customers who bought before the period)."""
+                      history: pd.DataFrame | None = None, start: date | None = None,
+                      conversions: dict | None = None) -> dict:
+    """The totals of one loyalty policy over the in-period ``purchases``; ``history``: every
+    purchase known (the baseline ledger too), to find who bought before ``start``;
+    ``conversions``: {customer: [(day, points)]} of expired deposits turned into points."""
     records = purchases.to_dict("records")
+    earlier = set()
+    if history is not None and start is not None:
+        for customer, day in zip(history["customer_id"], history["order_date"]):
+            if pd.Timestamp(day).date() < start:
+                earlier.add(customer)
     spend: dict[str, int] = defaultdict(int)
     for r in records:
         spend[r["customer_id"]] += int(r["amount"])
@@ -55,25 +62,7 @@ def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | No
             discount += _cents(level.discount * Decimal(max(cents, 0)) / 100)
         return {"members_by_level": counts, "points": points, "discount_value": discount}
     if kind == "points":
-        lots: dict[str, list[list]] = defaultdict(list)
-        earned = taken = 0
-        for r in sorted(records, key=lambda r: (pd.Timestamp(r["order_date"]).date(), r["order_id"])):
-            day, cents = pd.Timestamp(r["order_date"]).date(), int(r["amount"])
-            points = _points(cents, policy.points_per_yuan)
-            if cents > 0:
-                lots[r["customer_id"]].append([_months_later(day, policy.expiry_months)
-                                               if policy.expiry_months else None, points])
-                earned += points
-            elif cents < 0:
-                for lot in lots[r["customer_id"]]:
-                    if points and (lot[0] is None or lot[0] > day):
-                        take = min(lot[1], points)
-                        lot[1] -= take
-                        points -= take
-                        taken += take
-        expired = sum(p for ls in lots.values() for e, p in ls if e is not None and e <= as_of)
-        balance = sum(p for ls in lots.values() for e, p in ls if e is None or e > as_of)
-        return {"earned": earned, "taken_back": taken, "expired": expired, "balance": balance}
+        return _points_walk(policy, records, conversions or {}, as_of)
     if kind == "coupon_return":
         amounts = ([int(r["amount"]) for r in records] if policy.scope == "order" else list(spend.values()))
         values = []
@@ -88,6 +77,49 @@ def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | No
     if kind == "gift":
         return _gifts(policy, spend, people, earlier)
     return {}
+
+
+def _points_walk(policy, records: list[dict], conversions: dict, as_of: date) -> dict:
+    """Points as lots [expires, left, from a purchase]: purchases earn, returns take back from
+    purchase lots, conversions add on their day, redemptions spend; oldest first."""
+    until = lambda day: _months_later(day, policy.expiry_months) if policy.expiry_months else None  # noqa: E731
+    walk = []
+    for r in sorted(records, key=lambda r: (pd.Timestamp(r["order_date"]).date(), r["order_id"])):
+        walk.append((pd.Timestamp(r["order_date"]).date(), 0, r["customer_id"], int(r["amount"]),
+                     _value(r.get("points_redeemed"))))
+    for customer, days in conversions.items():
+        walk += [(day, 1, customer, 0, points) for day, points in days if day <= as_of]
+    walk.sort(key=lambda w: (w[0], w[1]))
+    lots: dict[str, list[list]] = defaultdict(list)
+    out = dict.fromkeys(("earned", "taken_back", "converted", "expired", "redeemed", "balance"), 0)
+
+    def take(customer, day, wanted, purchases_only):
+        got = 0
+        for lot in lots[customer]:
+            if got < wanted and (lot[0] is None or lot[0] > day) and (lot[2] or not purchases_only):
+                part = min(lot[1], wanted - got)
+                lot[1] -= part
+                got += part
+        return got
+
+    for day, conversion, customer, cents, extra in walk:
+        if conversion:
+            lots[customer].append([until(day), extra, False])
+            out["converted"] += extra
+            continue
+        if cents > 0:
+            lots[customer].append([until(day), _points(cents, policy.points_per_yuan), True])
+            out["earned"] += _points(cents, policy.points_per_yuan)
+        elif cents < 0:
+            out["taken_back"] += take(customer, day, _points(cents, policy.points_per_yuan), True)
+        if extra is not None and extra > 0 and extra == int(extra):
+            out["redeemed"] += take(customer, day, int(extra), False)
+    for customer_lots in lots.values():
+        for expires, left, _ in customer_lots:
+            out["expired" if expires is not None and expires <= as_of else "balance"] += left
+    if policy.yuan_per_point is not None:
+        out["cost"] = _cents((out["redeemed"] + out["balance"]) * policy.yuan_per_point)
+    return out
 
 
 def _gifts(policy, spend: dict[str, int], people: dict, earlier: set[str]) -> dict:

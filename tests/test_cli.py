@@ -52,7 +52,7 @@ def test_settle_the_sample(tmp_path):
         "audit_report.xlsx", "budget.xlsx", "rebate_detail.xlsx", "summary.json"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
-                             "segments", "evaluation", "run", "findings", "inputs"]
+                             "costs", "segments", "evaluation", "run", "findings", "inputs"]
     assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None,
                               "run_by": getpass.getuser()}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \

@@ -80,8 +80,9 @@ def test_membership_levels_points_discount_and_distance(s):
 def test_points_returns_and_expiry(s):
     rows = {r[0]: r[2:] for r in s.loyalty["points"].rows}
     # C1: 1,000 (expires 2027-01-01) − 500 returned + 3,000; at 2027-01-05 the first lot has expired
-    assert rows == {"C1": [4000, 500, 500, 3000], "C2": [999, 0, 0, 999], "C3": [6000, 0, 0, 6000],
-                    "C5": [100, 100, 0, 0]}                     # a return never takes below zero
+    # columns: earned, taken back, converted from deposits, expired, redeemed, balance
+    assert rows == {"C1": [4000, 500, 0, 500, 0, 3000], "C2": [999, 0, 0, 0, 0, 999], "C3": [6000, 0, 0, 0, 0, 6000],
+                    "C5": [100, 100, 0, 0, 0, 0]}                     # a return never takes below zero
 
 
 def test_coupon_return_by_order_and_by_customer(s):
@@ -214,3 +215,93 @@ def test_a_gift_list_a_warehouse_can_ship(tmp_path):
     assert row[0] == "C1" and row[6:] == [2, 500, 20100, "深圳", "0755-12345678", "深圳市南山区科技园 1 号"]
     assert s.loyalty["gifts"].totals["total"] == "201.00"                     # 2 × 98.00 + 5.00
     assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
+
+
+REDEEM_HEADERS = ["order_id", "customer_id", "order_date", "amount", "积分抵扣"]
+
+
+def test_points_redeemed_spend_oldest_first_and_an_overdraft_is_an_error(tmp_path):
+    """C1 earns 1,000 (07-01) and 500 (09-01), redeems 300 (08-01, a pure redemption of amount 0)
+    and 200 with the 09-01 purchase, returns 400 yuan on 10-01: the return takes back 400 of the
+    700 purchase points left → balance 1,000 + 500 − 300 − 200 − 400 = 600. C2 earns 100 and
+    redeems 150: only 100 are taken, an error at the cell. C3 writes 2.5 points: an error, nothing taken."""
+    write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
+        {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-01", "amount": "1000.99"},
+        {"order_id": "A2", "customer_id": "C1", "order_date": "2026-08-01", "amount": "0", "积分抵扣": "300"},
+        {"order_id": "A3", "customer_id": "C1", "order_date": "2026-09-01", "amount": "500", "积分抵扣": "200"},
+        {"order_id": "A4", "customer_id": "C1", "order_date": "2026-10-01", "amount": "-400"},
+        {"order_id": "B1", "customer_id": "C2", "order_date": "2026-07-01", "amount": "100"},
+        {"order_id": "B2", "customer_id": "C2", "order_date": "2026-07-02", "amount": "0", "积分抵扣": "150"},
+        {"order_id": "C1", "customer_id": "C3", "order_date": "2026-07-01", "amount": "100", "积分抵扣": "2.5"}])
+    policy = "- {id: points, type: points, points_per_yuan: 1, yuan_per_point: 0.02}\n"
+    s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv}"), {}, today=date(2099, 1, 1)))
+    rows = {r[0]: r[2:] for r in s.loyalty["points"].rows}
+    # earned, taken back, converted, expired, redeemed, balance
+    assert rows == {"C1": [1500, 400, 0, 0, 500, 600], "C2": [100, 0, 0, 0, 100, 0], "C3": [100, 0, 0, 0, 0, 100]}
+    # cost: (redeemed 600 + balance 700) × 0.02 = 26.00
+    assert s.loyalty["points"].totals["cost"] == "26.00"
+    problems = {(f.code, f.cell) for f in s.findings if f.severity == "error"}
+    assert problems == {("points-overdrawn", "E7"), ("points-redeemed-invalid", "E8")}
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
+
+
+def test_expired_deposits_turn_into_points_per_customer_month_by_month(tmp_path):
+    """C1 deposits 1,000.00 on 2026-07-01, valid 1 month: it expires unused on 08-01. At 10% a month,
+    1 point a yuan, it turns into 100 points on 09-01, 10-01 and 11-01 (as-of 11-15: 300). C1 also
+    bought 200 yuan (200 points) and redeems 450 on 11-10: 500 held → balance 50; at 0.02 a point
+    the points cost (450 + 50) × 0.02 = 10.00. The redemption used the 200 purchase points first,
+    so a return of 300 yuan on 11-12 has no purchase points left to take back: the 50 converted
+    points stay (a return takes back what purchases earned, never converted deposits)."""
+    write_csv(tmp_path / "deposits.csv", ["txn_id", "customer_id", "txn_date", "kind", "amount"],
+              [{"txn_id": "D1", "customer_id": "C1", "txn_date": "2026-07-01", "kind": "deposit", "amount": "1000"}])
+    write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
+        {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-05", "amount": "200"},
+        {"order_id": "A2", "customer_id": "C1", "order_date": "2026-11-10", "amount": "0", "积分抵扣": "450"},
+        {"order_id": "A3", "customer_id": "C1", "order_date": "2026-11-12", "amount": "-300"}])
+    policies = """\
+- id: prepaid
+  type: prepaid_deposit
+  tiers: [{from: 1000, bonus_rate: 0%}]
+  validity_months: 1
+  expiry_points: {monthly_rate: 10%, points_per_yuan: 1}
+- {id: points, type: points, points_per_yuan: 1, yuan_per_point: 0.02}
+"""
+    campaign = write_campaign(tmp_path, policies, inputs="{purchases: purchases.csv, deposits: deposits.csv}")
+    s = settle(*load(campaign, {}, as_of=date(2026, 11, 15)))
+    assert s.deposits["prepaid"].conversions == {"C1": [(date(2026, 9, 1), 100), (date(2026, 10, 1), 100),
+                                                         (date(2026, 11, 1), 100)]}
+    assert [lot.points for lot in s.deposits["prepaid"].lots] == [300]
+    assert [r[2:] for r in s.loyalty["points"].rows] == [[200, 0, 300, 0, 450, 50]]
+    assert s.loyalty["points"].totals["cost"] == "10.00"
+    assert not [f for f in s.findings if f.severity == "error"], [f.code for f in s.findings]
+    # the independent recomputation counted the same conversions and the same points
+    compared = {key: (engine, again) for key, engine, again, _ in s.reconciliation}
+    assert compared["recompute-deposits:prepaid points_converted"] == (300, 300)
+    assert compared["recompute-loyalty:points converted"] == (300, 300)
+    assert compared["recompute-loyalty:points cost"] == (1000, 1000)
+
+
+def test_returning_buyers_are_found_in_the_baseline_ledger(tmp_path):
+    """C1's earlier purchase is only in last year's ledger (the baseline): it is a returning buyer."""
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [order("A1", "C1", "2026-07-02", "10"),
+                                                            order("A2", "C2", "2026-07-03", "10")])
+    write_csv(tmp_path / "last_year.csv", PURCHASE_HEADERS, [order("P1", "C1", "2025-08-02", "10")])
+    policy = """\
+- id: gifts
+  type: gift
+  classes: [{name: 老客户, unit_price: 98, rule: {returning: true}}]
+"""
+    campaign = write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv, baseline: last_year.csv}")
+    s = settle(*load(campaign, {}, today=date(2099, 1, 1)))
+    assert [r[0] for r in s.loyalty["gifts"].rows] == ["C1"]
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
+
+
+def test_a_give_away_the_budget_does_not_know_is_refused(tmp_path):
+    from promo_cli.config import load_campaign
+    campaign = write_campaign(tmp_path, "- {id: points, type: points, points_per_yuan: 1}\n",
+                              inputs="{purchases: purchases.csv}")
+    campaign.write_text(campaign.read_text(encoding="utf-8") + "budget: {giveaways: {lottery: 500}}\n",
+                        encoding="utf-8")
+    loaded, _, findings = load_campaign(campaign)
+    assert loaded is None and [(f.code, f.row) for f in findings] == [("campaign-invalid", 8)]   # the budget line

@@ -61,6 +61,27 @@ def test_loyalty_sample_totals(sample):
 
 
 def test_loyalty_campaign_cost_counts_what_it_gives_away(sample):
-    # the budget's lines 25,000.00 + gifts 35,016.00 + coupons 213,400.00 + member discounts 3,010,431.72;
-    # it used to be 26,250.00: the budget's lines with the reserve, and none of the give-aways
-    assert sample("loyalty")["evaluation"]["campaign_cost"] == "3283847.72"
+    s = sample("loyalty")
+    # the budget's lines 25,000.00 + gifts 35,016.00 + coupons 213,400.00 + member discounts 3,010,431.72
+    # + points 119,891,950 (none redeemed, none expired) × 0.01 = 1,198,919.50; it used to be 26,250.00:
+    # the budget's lines with the reserve, and none of the give-aways
+    assert s["evaluation"]["campaign_cost"] == "4482767.22"
+    # planned: gifts 40 × (388 + 8) + 30 × (128 + 8) + 110 × (128 + 8) = 15,840 + 4,080 + 14,960 = 34,880.00
+    assert s["costs"] == {
+        "coupons": {"planned": "200000.00", "actual": "213400.00"},
+        "gift_recipients": {"planned": "34880.00", "actual": "35016.00"},
+        "member_discounts": {"planned": "3000000.00", "actual": "3010431.72"},
+        "points_given": {"planned": "1200000.00", "actual": "1198919.50"}}
+    # budget: 25,000.00 + 4,434,880.00 planned give-aways = 4,459,880.00, + 5% = 222,994.00 → 4,682,874.00
+    assert s["evaluation"]["budget_total"] == "4682874.00"
+
+
+def test_prepaid_campaign_cost_against_its_plan(sample):
+    s = sample("prepaid_deposit")
+    assert s["costs"] == {
+        "bonus": {"planned": "100000.00", "actual": "101700.00"},
+        "referral_bonus": {"planned": "1000.00", "actual": "600.00"},
+        "vouchers": {"planned": "60000.00", "actual": "53100.00"},
+        "gifts": {"planned": "30000.00", "actual": "27100.00"},
+        "discounts": {"planned": "120000.00", "actual": "117158.94"},
+        "referral_gifts": {"planned": "1000.00", "actual": "200.00"}}

@@ -47,6 +47,8 @@ LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("due_date", "date", False, "付款截止日期", "到期日", "付款期限", "due date", "payment due"),
         _c("group_id", "id", False, "团购编号", "團購編號", "团购号", "團購號", "group id", "group"),
         _c("group_proof", "text", False, "团购证明", "團購證明", "group proof", "proof"),
+        _c("points_redeemed", "number", False, "积分抵扣", "積分抵扣", "使用积分", "使用積分", "兑换积分", "兌換積分",
+           "抵扣积分", "抵扣積分", "points redeemed", "redeemed points"),
     ),
     "payments": (
         _c("payment_id", "id", True, "付款单号", "付款單號", "收款单号", "收款單號", "payment id",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -22,6 +22,10 @@ class PolicyContext:
     as_of: date
     source: Ledger            # the purchases ledger, to point findings at its cells
     customers: pd.DataFrame | None = None   # the customer master, when given
+    # customers who bought before the period (this ledger or the baseline ledger)
+    bought_before: frozenset[str] = frozenset()
+    # expired deposits turned into points, {customer: [(day, points)]} (prepaid policies)
+    conversions: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from promo_cli.model import Finding, GiftPolicy, finding
 from promo_cli.money import format_amount, round_cents
 from promo_cli.policies.context import (
@@ -26,8 +24,7 @@ def apply_gift(policy: GiftPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, l
     channels = master_column(ctx, "channel")
     names = master_column(ctx, "customer_name")
     contact = {column: master_column(ctx, column) for column in ("region", "phone", "address")}
-    before = ctx.source.frame["order_date"] < pd.Timestamp(ctx.period_start) if ctx.source is not None else None
-    bought_before = set(ctx.source.frame.loc[before, "customer_id"]) if before is not None else set()
+    bought_before = ctx.bought_before          # in this ledger or the baseline ledger
     universe = sorted(set(spend) | (set(ctx.customers["customer_id"]) if ctx.customers is not None else set()))
     ranked = sorted(spend, key=lambda c: (-spend[c], c))         # by spend, ties by id
     rank = {c: i + 1 for i, c in enumerate(ranked)}

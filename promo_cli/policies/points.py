@@ -1,13 +1,24 @@
-"""``points``: points per yuan of net spend. Each purchase earns whole points (per full
-yuan); a return takes its points back from the oldest unexpired ones, never below zero;
-with ``expiry_months`` points expire that many months after they were earned."""
+"""``points``: points per yuan of net spend, kept per customer as dated lots.
+
+Each purchase earns whole points (per full yuan); a return takes its points back from the
+customer's oldest unexpired purchase points, never below zero; expired deposits turned into
+points (a prepaid policy's ``expiry_points``) join the customer's points on the day they
+convert; a row with ``points_redeemed`` spends points, oldest unexpired first (more than the
+customer holds is an error); with ``expiry_months`` points expire that many months after
+they were earned or converted. ``yuan_per_point`` values the points the campaign gave away
+and did not take back or see expire (redeemed + balance) as its cost."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from promo_cli.model import Finding, PointsPolicy
+import pandas as pd
+
+from promo_cli.model import Finding, PointsPolicy, finding
+from promo_cli.money import format_amount, round_cents
 from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_column
 from promo_cli.policies.prepaid_deposit import add_months
 
@@ -18,36 +29,82 @@ def points_for(cents: int, points_per_yuan: Decimal) -> int:
     return int((Decimal(abs(int(cents)) // 100) * points_per_yuan).to_integral_value(ROUND_FLOOR))
 
 
+@dataclass(slots=True)
+class _Lot:
+    expires: date | None
+    left: int
+    bought: bool          # earned on a purchase (a return takes back only these)
+
+
 def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
     rows = ctx.purchases.sort_values(["order_date", "order_id"], kind="stable")
-    lots: dict[str, list[list]] = defaultdict(list)            # [expires, points left]
-    earned: dict[str, int] = defaultdict(int)
-    taken: dict[str, int] = defaultdict(int)
-    for customer, day, cents in zip(rows["customer_id"], rows["order_date"], rows["amount"]):
+    redeemed_column = rows["points_redeemed"] if "points_redeemed" in rows else pd.Series(None, index=rows.index)
+    expiry = (lambda day: add_months(day, policy.expiry_months)) if policy.expiry_months else (lambda day: None)
+    # one walk in date order: purchases and redemptions from the ledger, conversions on their day
+    events = [(day.date(), 0, customer, cents, redeem, row) for customer, day, cents, redeem, row in
+              zip(rows["customer_id"], rows["order_date"], rows["amount"], redeemed_column, rows["_row"])]
+    events += [(day, 1, customer, None, points, None) for customer, days in ctx.conversions.items()
+               for day, points in days if day <= ctx.as_of]
+    events.sort(key=lambda e: (e[0], e[1]))                   # stable: ledger order within a day
+    lots: dict[str, list[_Lot]] = defaultdict(list)
+    figures = {key: defaultdict(int) for key in ("earned", "taken_back", "converted", "redeemed")}
+    findings: list[Finding] = []
+
+    def spend(customer: str, day: date, points: int, bought_only: bool) -> int:
+        """Take up to ``points`` from the customer's unexpired lots, oldest first; return how many."""
+        taken = 0
+        for lot in lots[customer]:
+            if taken == points:
+                break
+            if (bought_only and not lot.bought) or (lot.expires is not None and lot.expires <= day):
+                continue
+            take = min(lot.left, points - taken)
+            lot.left -= take
+            taken += take
+        return taken
+
+    for day, kind, customer, cents, redeem, row in events:
+        if kind == 1:
+            lots[customer].append(_Lot(expiry(day), redeem, False))
+            figures["converted"][customer] += redeem
+            continue
         points = points_for(cents, policy.points_per_yuan)
-        day = day.date()
         if cents > 0:
-            expires = add_months(day, policy.expiry_months) if policy.expiry_months else None
-            lots[customer].append([expires, points])
-            earned[customer] += points
+            lots[customer].append(_Lot(expiry(day), points, True))
+            figures["earned"][customer] += points
         elif cents < 0:
-            for lot in lots[customer]:
-                if points <= 0:
-                    break
-                if lot[0] is not None and lot[0] <= day:
-                    continue
-                take = min(lot[1], points)
-                lot[1] -= take
-                points -= take
-                taken[customer] += take
+            figures["taken_back"][customer] += spend(customer, day, points, bought_only=True)
+        if redeem is None or pd.isna(redeem) or redeem == 0:
+            continue
+        if redeem < 0 or redeem != int(redeem):
+            findings.append(finding("error", "points-redeemed-invalid", **ctx.source.at("points_redeemed", int(row)),
+                                    value=redeem, policy=policy.id))
+            continue
+        want = int(redeem)
+        got = spend(customer, day, want, bought_only=False)
+        figures["redeemed"][customer] += got
+        if got < want:
+            findings.append(finding("error", "points-overdrawn", **ctx.source.at("points_redeemed", int(row)),
+                                    value=want, policy=policy.id, customer=customer, available=got))
     names = master_column(ctx, "customer_name")
-    table, totals = [], {"earned": 0, "taken_back": 0, "expired": 0, "balance": 0}
-    for customer in sorted(set(rows["customer_id"])):
-        expired = sum(p for e, p in lots[customer] if e is not None and e <= ctx.as_of)
-        balance = sum(p for e, p in lots[customer] if e is None or e > ctx.as_of)
-        table.append([customer, names.get(customer, ""), earned[customer], taken[customer], expired, balance])
-        for key, value in zip(totals, (earned[customer], taken[customer], expired, balance)):
-            totals[key] += value
+    table = []
+    keys = ("earned", "taken_back", "converted", "expired", "redeemed", "balance")
+    totals = dict.fromkeys(keys, 0)
+    for customer in sorted(set(rows["customer_id"]) | set(lots)):
+        alive = lambda lot: lot.expires is None or lot.expires > ctx.as_of  # noqa: E731
+        line = {**{key: figures[key][customer] for key in ("earned", "taken_back", "converted", "redeemed")},
+                "expired": sum(lot.left for lot in lots[customer] if not alive(lot)),
+                "balance": sum(lot.left for lot in lots[customer] if alive(lot))}
+        table.append([customer, names.get(customer, ""), *(line[key] for key in keys)])
+        for key in keys:
+            totals[key] += line[key]
     columns = [("customer_id", "id"), ("customer_name", "text"), ("earned", "int"), ("taken_back", "int"),
-               ("expired", "int"), ("balance", "int")]
-    return LoyaltyResult(policy.id, policy.type, columns, table, totals), []
+               ("converted", "int"), ("expired", "int"), ("redeemed", "int"), ("balance", "int")]
+    if policy.yuan_per_point is not None:
+        totals["cost"] = format_amount(points_cost(totals["redeemed"] + totals["balance"], policy.yuan_per_point))
+    return LoyaltyResult(policy.id, policy.type, columns, table, totals), findings
+
+
+def points_cost(points: int, yuan_per_point: Decimal) -> int:
+    """What ``points`` are worth to the campaign, in cents (half-up)."""
+    return round_cents(Decimal(points) * yuan_per_point)

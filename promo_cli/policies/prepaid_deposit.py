@@ -39,6 +39,7 @@ class Lot:
     value: int               # cents the lot was opened (or transferred in) with
     remaining: int
     origin: str              # deposit | referral | transfer
+    points: int = 0          # points its expired remainder has turned into by as-of
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class DepositResult:
     overdrafts: list[dict] = field(default_factory=list)
     costs: dict[str, int] = field(default_factory=dict)       # vouchers, gifts, discounts, referral gifts
     points: dict[str, int] = field(default_factory=dict)      # converted, to_convert
+    # {customer: [(day, points)]}: expired deposit turned into points month by month (plan 001 §五)
+    conversions: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
     new_depositors: int = 0
     deposited_in_period: int = 0
     depositors: int = 0               # customers who deposited in the period
@@ -235,18 +238,28 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
 
     all_lots = [lot for account_lots in lots.values() for lot in account_lots]
     points = defaultdict(int)
+    conversions: dict[str, list[tuple[date, int]]] = defaultdict(list)
     for lot in all_lots:
         if lot.expires is not None and lot.expires <= as_of and lot.remaining > 0:
             event(lot.expires, lot.account, lot.customer, "expire", lot.remaining, lot.lot_id, lot.source_row)
             if policy.expiry_points is not None:
                 whole = Decimal(lot.remaining) / 100 * policy.expiry_points.points_per_yuan
-                share = min(Decimal(1), full_months(lot.expires, as_of) * policy.expiry_points.monthly_rate)
-                converted = _points(whole * share)
+                rate, months = policy.expiry_points.monthly_rate, full_months(lot.expires, as_of)
+                converted = 0
+                for month in range(1, months + 1):    # each full month after expiry converts its share
+                    so_far = _points(whole * min(Decimal(1), month * rate))
+                    if so_far > converted:
+                        conversions[lot.customer].append((add_months(lot.expires, month), so_far - converted))
+                    converted = so_far
+                    if month * rate >= 1:
+                        break
+                lot.points = converted
                 points["converted"] += converted
                 points["to_convert"] += _points(whole) - converted
     result.lots = all_lots
     result.costs = dict(costs)
     result.points = dict(points)
+    result.conversions = {customer: sorted(days) for customer, days in conversions.items()}
     result.new_depositors = len(new_depositors)
     period_rows = rows[(rows["txn_date"] >= pd.Timestamp(period_start)) & (rows["txn_date"] <= pd.Timestamp(period_end))]
     depositors = set(period_rows.loc[period_rows["kind"] == "deposit", "customer_id"])

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from promo_cli.budget import budget_figures, campaign_costs
+from promo_cli.budget import COST_KINDS, budget_figures, campaign_costs, gift_plans, planned_costs
 from promo_cli.evaluation import monthly_sales
 from promo_cli.i18n import label
 from promo_cli.io.writers.rebate_detail import policy_header, title_pairs
@@ -21,7 +21,7 @@ from promo_cli.io.writers.sheet import (
     write_title,
 )
 from promo_cli.model import Budget, Settlement
-from promo_cli.money import cents_to_decimal, round_cents
+from promo_cli.money import cents_to_decimal, round_cents, to_cents
 
 
 def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
@@ -41,14 +41,12 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
         for item, amount in getattr(budget, section).items():
             cents = round_cents(amount)
             rows.append([L(section), L(item), cents, cents])
-    # the estimate is planned on the first give-away row; every kind given away is actual
-    rows.append([L("rebate_cost"), L("rebates"), round_cents(budget.rebate_estimate), costs.get("rebates", 0)])
-    rows += [[L("rebate_cost"), L(kind), 0, cents] for kind, cents in costs.items() if kind != "rebates"]
+    rows += giveaway_rows(s, costs, lang)
     columns = [Col(L("category"), "text"), Col(L("item"), "text"), Col(L("planned"), "money", total=True),
                Col(L("actual"), "money", total=True), Col(L("variance"), "formula"),
                Col(L("variance_pct"), "rate")]
     first = top + 1
-    figures = budget_figures(budget, settled)
+    figures = budget_figures(budget, settled, sum(planned_costs(s.campaign).values()))
     for r, row in enumerate(rows):
         excel_row = first + r
         variance = row[3] - row[2]
@@ -89,6 +87,32 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     if s.evaluation is not None and "sales" in s.evaluation:
         _write_evaluation(book, styles, s, lang)
     close_book(book)
+
+
+def giveaway_rows(s: Settlement, costs: dict[str, int], lang: str) -> list[list]:
+    """[category, item, planned cents, actual cents] of what the campaign gives away, by kind as
+    planned (rebate estimate, ``budget.giveaways``) and as settled; gifts to recipients by class
+    (planned recipients × (gifts × unit price + card) against the class's actual)."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    planned = planned_costs(s.campaign)
+    plans = {(policy, name): cents for policy, name, _, cents in gift_plans(s.campaign)}
+    rows = []
+    for kind in COST_KINDS:
+        if kind == "gift_recipients":
+            for policy in (p for p in s.campaign.policies if p.type == "gift"):
+                by_class = s.loyalty[policy.id].totals["by_class"] if policy.id in s.loyalty else {}
+                for klass in policy.classes:
+                    actual = to_cents(by_class[klass.name]["total"]) if klass.name in by_class else 0
+                    plan = plans.get((policy.id, klass.name), 0)
+                    if plan or actual:
+                        rows.append([L("rebate_cost"), f"{L(kind)}: {policy.name or policy.id} · {klass.name}",
+                                     plan, actual])
+            unallocated = planned.get(kind, 0) - sum(plans.values())
+            if unallocated:
+                rows.append([L("rebate_cost"), L(kind), unallocated, 0])
+        elif (kind == "rebates" and s.campaign.rebate_policies) or planned.get(kind) or costs.get(kind):
+            rows.append([L("rebate_cost"), L(kind), planned.get(kind, 0), costs.get(kind, 0)])
+    return rows
 
 
 def _write_evaluation(book, styles: Styles, s: Settlement, lang: str) -> None:

@@ -30,13 +30,16 @@ def account_rows(result: DepositResult, start: date) -> list[list]:
         else:
             moves[e.account][e.kind] += e.cents
     soon = {days: expiring_within(result.lots, result.as_of, days) for days in (30, 60, 90)}
+    points: dict[str, int] = defaultdict(int)
+    for lot in result.lots:
+        points[lot.account] += lot.points
     rows = []
     for account in sorted(customer):
         m = moves[account]
         closing = opening[account] + sum(SIGN[k] * v for k, v in m.items())
         rows.append([account, customer[account], opening[account], m["deposit"], m["bonus"] + m["referral"],
                      m["consume"], m["transfer_in"], m["transfer_out"], m["expire"], closing,
-                     soon[30].get(account, 0), soon[60].get(account, 0), soon[90].get(account, 0)])
+                     soon[30].get(account, 0), soon[60].get(account, 0), soon[90].get(account, 0), points[account]])
     return rows
 
 
@@ -53,7 +56,8 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
                Col(L("consumed"), "money", total=True), Col(L("transfer_in"), "money", total=True),
                Col(L("transfer_out"), "money", total=True), Col(L("expired"), "money", total=True),
                Col(L("closing"), "formula", total=True), Col(L("expiring_30"), "money", total=True),
-               Col(L("expiring_60"), "money", total=True), Col(L("expiring_90"), "money", total=True)]
+               Col(L("expiring_60"), "money", total=True), Col(L("expiring_90"), "money", total=True),
+               Col(L("converted_points"), "int", total=True)]
     rows = account_rows(result, start)
 
     def closing(r: int, j: int):
@@ -66,11 +70,11 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
     columns = [Col(L("lot"), "id"), Col(L("account"), "id"), Col(L("customer_id"), "id"), Col(L("opened"), "date"),
                Col(L("expires"), "date"), Col(L("origin"), "text"), Col(L("value"), "money", total=True),
                Col(L("remaining"), "money", total=True), Col(L("status"), "text"),
-               source_row_column(L("source_row"), ledger)]
+               Col(L("converted_points"), "int", total=True), source_row_column(L("source_row"), ledger)]
     write_table(sheet, styles, columns, [
         [lot.lot_id, lot.account, lot.customer, lot.opened, lot.expires, L(lot.origin), lot.value, lot.remaining,
          L("expired") if lot.expires and lot.expires <= result.as_of and lot.remaining
-         else L("used_up") if not lot.remaining else L("usable"), where(lot.source_row)]
+         else L("used_up") if not lot.remaining else L("usable"), lot.points, where(lot.source_row)]
         for lot in sorted(result.lots, key=lambda lot: (lot.account, lot.opened, lot.lot_id))],
         totals_label=L("total"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
 from promo_cli.messages import message
 from promo_cli.model import Finding, Settlement
 from promo_cli.money import format_amount
@@ -40,6 +41,7 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         **({"deposits": {pid: deposits_json(result) for pid, result in s.deposits.items()}}
            if s.deposits else {}),
         **({"loyalty": {pid: {"type": r.type, **r.totals} for pid, r in s.loyalty.items()}} if s.loyalty else {}),
+        **campaign_cost(s),
         **({"segments": s.segments} if s.segments is not None else {}),
         **({"evaluation": s.evaluation} if s.evaluation is not None else {}),
         **({"run": s.run} if s.run else {}),
@@ -47,6 +49,14 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
                     "sheet": l.sheet} for l in s.ledgers.present()],
     }, s)
+
+
+def campaign_cost(s: Settlement) -> dict[str, Any]:
+    """``costs``: what the campaign gives away, by kind, planned and actual (see budget.xlsx)."""
+    planned, actual = planned_costs(s.campaign), campaign_costs(s)
+    kinds = [kind for kind in COST_KINDS if kind in planned or kind in actual]
+    return {"costs": {kind: {"planned": format_amount(planned.get(kind, 0)), "actual": format_amount(actual.get(kind, 0))}
+                      for kind in kinds}} if kinds else {}
 
 
 def pending_on_time(s: Settlement) -> dict[str, Any]:
