@@ -34,7 +34,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "type": ("类型", "Type"), "parameter": ("参数", "Parameter"), "value": ("值", "Value"),
     # budget
     "category": ("类别", "Category"), "item": ("项目", "Item"), "planned": ("预算", "Planned"),
-    "actual": ("按实际返利测算", "With settled rebate"), "variance": ("差异", "Variance"),
+    "actual": ("实际", "Actual"), "actual_cost": ("实际花费", "Actual cost"), "target_value": ("目标值", "Target"),
+    "customer_rows": ("该客户期内全部订单的合计(见 Orders 表)", "sum of the customer's in-period orders (see Orders)"),
+    "group_rows": ("团购全部订单的合计(见 Orders 表):", "sum of the group's orders (see Orders):"),
+    "book_figure": ("账面数", "Book figure"), "check_figure": ("核对数", "Check figure"), "variance": ("差异", "Variance"),
     "variance_pct": ("差异率", "Variance %"),
     "promotion": ("宣传推广", "Promotion"), "customer_service": ("客户服务", "Customer service"),
     "other": ("其他", "Other"), "rebate_cost": ("返利成本", "Rebate"),

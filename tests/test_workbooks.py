@@ -138,8 +138,10 @@ def test_orders_and_policy_sheets(out):
     orders = [[c.value for c in row] for row in wb["Orders"].iter_rows(min_row=2)]
     assert [(o[0], o[1], o[9]) for o in orders] == [(2, "A1", "yes"), (3, "A2", "yes"), (4, "B1", "yes")]
     policy = [[c.value for c in row] for row in wb["Policy"].iter_rows(min_row=2)]
-    assert ["ladder", "阶梯返利", "tiered", "tiers[2]", "from=1000, rate=2%"] in policy
+    # as the campaign file writes it: rates in %, amounts plain, yes/no in words, nothing as a blank
+    assert ["ladder", "阶梯返利", "tiered", "tiers[2]", "from: 1000, rate: 2%"] in policy
     assert ["on_time", None, "on_time_payment", "rate", "0.5%"] in policy
+    assert not [row for row in policy if any(word in str(row[4]) for word in ("Decimal", "None", "True", "False"))]
 
 
 def test_budget(out):

@@ -13,9 +13,10 @@ from promo_cli.i18n import label
 from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.rebate_detail import title_pairs
 from promo_cli.io.writers.sheet import (
-    close_book,
+    Cents,
     Col,
     Styles,
+    close_book,
     cell,
     new_workbook,
     write_detail,
@@ -55,16 +56,20 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
                  for f in ordered], top=top)
 
     sheet = book.add_worksheet("Reconciliation")
-    columns = [Col(L("check"), "text"), Col(L("expected"), "number"), Col(L("actual"), "number"),
+    columns = [Col(L("check"), "text"), Col(L("book_figure"), "number"), Col(L("check_figure"), "number"),
                Col(L("difference"), "formula"), Col(L("agrees"), "text")]
     rows = []
     for key, expected, actual, unit in s.reconciliation:
         name = L(key) if ":" not in key else f"{L(key.split(':')[0])}: {key.split(':', 1)[1]}"
-        if unit == "money":
-            expected, actual = cents_to_decimal(expected), cents_to_decimal(actual)
-        rows.append([name, expected, actual, None, L("yes") if expected == actual else L("no")])
-    write_table(sheet, styles, columns, rows,
-                row_formula=lambda r, j: (f"={cell(r, 2)}-{cell(r, 1)}", rows[r - 1][2] - rows[r - 1][1]))
+        kind = Cents if unit == "money" else int
+        rows.append([name, kind(expected), kind(actual), None, L("yes") if expected == actual else L("no")])
+
+    def difference(r: int, j: int):
+        _, expected, actual, _, _ = rows[r - 1]
+        change = actual - expected
+        return f"={cell(r, 2)}-{cell(r, 1)}", cents_to_decimal(change) if isinstance(expected, Cents) else change
+
+    write_table(sheet, styles, columns, rows, row_formula=difference)
 
     columns = [Col(L("customer_id"), "id"), Col(L("policy"), "text"), Col(L("engine"), "money", total=True),
                Col(L("recomputed"), "money", total=True), Col(L("difference"), "formula"),

@@ -43,7 +43,7 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
             rows.append([L(section), L(item), cents, cents])
     rows += giveaway_rows(s, costs, lang)
     columns = [Col(L("category"), "text"), Col(L("item"), "text"), Col(L("planned"), "money", total=True),
-               Col(L("actual"), "money", total=True), Col(L("variance"), "formula"),
+               Col(L("actual_cost"), "money", total=True), Col(L("variance"), "formula"),
                Col(L("variance_pct"), "rate")]
     first = top + 1
     figures = budget_figures(budget, settled, sum(planned_costs(s.campaign).values()))
@@ -77,10 +77,10 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
                 top=r0, totals_label=L("total"), secondary=True)
 
     chart = book.add_chart({"type": "bar"})
-    for col, key in ((2, "planned"), (3, "actual")):
+    for col, key in ((2, "planned"), (3, "actual_cost")):
         chart.add_series({"name": L(key), "categories": ["Budget", first, 1, first + len(rows) - 1, 1],
                           "values": ["Budget", first, col, first + len(rows) - 1, col]})
-    chart.set_title({"name": f"{L('planned')} / {L('actual')}"})
+    chart.set_title({"name": f"{L('planned')} / {L('actual_cost')}"})
     chart.set_size({"width": 640, "height": 320})
     sheet.insert_chart(cell(top, 7), chart)
 

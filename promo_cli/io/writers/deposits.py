@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from promo_cli.i18n import label
-from promo_cli.io.writers.sheet import Col, Styles, cell, source_row_column, write_table
+from promo_cli.io.writers.sheet import Cents, Col, Styles, cell, source_row_column, write_table
+from promo_cli.money import round_cents
 from promo_cli.policies.prepaid_deposit import (
     SIGN,
     DepositResult,
@@ -94,12 +95,12 @@ def write_deposit_sheets(book, styles: Styles, result: DepositResult, start: dat
                          [[L(key), cents] for key, cents in costs.items()], totals_label=L("total"))
     target = result.policy.target
     r0 = layout["totals_row"] + 2
-    rows = [[L("deposited_in_period"), Decimal(result.deposited_in_period) / 100,
-             None if not target or target.deposited is None else target.deposited,
+    rows = [[L("deposited_in_period"), Cents(result.deposited_in_period),
+             None if not target or target.deposited is None else Cents(round_cents(target.deposited)),
              None if not target or not target.deposited else Decimal(result.deposited_in_period) / 100 / target.deposited],
             [L("new_depositors"), result.new_depositors, None if not target else target.new_customers,
              None if not target or not target.new_customers else Decimal(result.new_depositors) / target.new_customers]]
-    write_table(sheet, styles, [Col(L("target"), "text"), Col(L("actual"), "number"), Col(L("planned"), "number"),
+    write_table(sheet, styles, [Col(L("target"), "text"), Col(L("actual"), "number"), Col(L("target_value"), "number"),
                                 Col(L("achievement"), "rate")], rows, top=r0, secondary=True)
 
     sheet = book.add_worksheet(f"Daily deposits{suffix}")

@@ -77,7 +77,7 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     sheet = book.add_worksheet("Policy")
     columns = [Col(L("policy_id"), "id"), Col(L("policy_name"), "text"), Col(L("type"), "text"),
                Col(L("parameter"), "text"), Col(L("value"), "text")]
-    write_table(sheet, styles, columns, policy_rows(s))
+    write_table(sheet, styles, columns, policy_rows(s, lang))
     close_book(book)
 
 
@@ -194,7 +194,7 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
         source_rows = part["source_row"]
         ref = pa.array(part["ref"], type=pa.string(), from_pandas=True)
         origin = pc.if_else(pa.array(part["kind"].to_numpy(dtype=object) == "group-share"),
-                            pc.binary_join_element_wise(L("group_id") + " ", ref, ""), L("customer_id"))
+                            pc.binary_join_element_wise(L("group_rows") + " ", ref, ""), L("customer_rows"))
         if source is not None:
             where = pa.array(source.row_labels(source_rows.fillna(0)), type=pa.string(), from_pandas=True)
             origin = pc.if_else(pa.array(source_rows.notna().to_numpy()), where, origin)
@@ -210,25 +210,39 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
     return rows
 
 
-def policy_rows(s: Settlement) -> list[list[str]]:
-    """Every policy parameter as (id, name, type, parameter, value) text rows."""
+def policy_rows(s: Settlement, lang: str) -> list[list[str]]:
+    """Every policy parameter as (id, name, type, parameter, value) rows, written the way the
+    campaign file writes them: ``2%``, ``from: 100000, rate: 2%``, 是/否, a blank for nothing."""
     rows = []
     for policy in s.campaign.policies:
         data = policy.model_dump(by_alias=True, exclude={"id", "name", "type"})
         for key, value in data.items():
-            if key == "tiers":
-                for i, tier in enumerate(value, start=1):
-                    text = ", ".join(f"{k}={_show(k, v)}" for k, v in tier.items() if v is not None)
-                    rows.append([policy.id, policy.name, policy.type, f"tiers[{i}]", text])
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                for i, item in enumerate(value, start=1):
+                    rows.append([policy.id, policy.name, policy.type, f"{key}[{i}]", _show(key, item, lang)])
             elif isinstance(value, dict):
                 for k, v in value.items():
-                    rows.append([policy.id, policy.name, policy.type, f"{key}.{k}", _show(k, v)])
-            elif value is not None:
-                rows.append([policy.id, policy.name, policy.type, key, _show(key, value)])
+                    rows.append([policy.id, policy.name, policy.type, f"{key}.{k}", _show(k, v, lang)])
+            else:
+                rows.append([policy.id, policy.name, policy.type, key, _show(key, value, lang)])
     return rows
 
 
-def _show(key: str, value) -> str:
-    if isinstance(value, Decimal) and (key.endswith("rate") or key == "discount"):
-        return format_rate(value)
+RATE_KEYS = ("rate", "discount", "top_percent")
+
+
+def _show(key: str, value, lang: str, nested: bool = False) -> str:
+    """A parameter's value as a person writes it in the campaign file (YAML flow style inside)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return label("yes" if value else "no", lang)
+    if isinstance(value, Decimal):
+        return format_rate(value) if key.endswith(RATE_KEYS) else f"{value.normalize():f}"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {_show(k, v, lang, True)}" for k, v in value.items() if v is not None)
+        return f"{{{inner}}}" if nested else inner
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_show(key, v, lang, True) for v in value)
+        return f"[{inner}]" if nested else inner
     return str(value)

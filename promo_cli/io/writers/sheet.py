@@ -105,6 +105,7 @@ class Styles:
         self.date = book.add_format({"num_format": DATE_FORMAT})
         self.int = book.add_format({"num_format": "0"})
         self.number = book.add_format({"num_format": "#,##0.####"})
+        self.count = book.add_format({"num_format": "#,##0"})
         self.total_label = book.add_format(TOTAL_STYLE)
         self.total_money = book.add_format({**TOTAL_STYLE, "num_format": MONEY_FORMAT})
         self.total_exact = book.add_format({**TOTAL_STYLE, "num_format": EXACT_FORMAT})
@@ -118,6 +119,10 @@ class Styles:
 def display_width(text: str) -> int:
     """Return how many character cells ``text`` takes (CJK and full-width count two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class Cents(int):
+    """Integer cents in a ``number`` column whose rows mix money and counts: written as money."""
 
 
 def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any) -> Any:
@@ -140,10 +145,14 @@ def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any
             value = value.date()
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), styles.date)
         return None
-    if kind == "formula":
+    if kind == "formula":       # money, unless its value is a plain count
         formula, cached = value
-        sheet.write_formula(row, col, formula, styles.money, cached)
+        sheet.write_formula(row, col, formula, styles.count if type(cached) is int else styles.money, cached)
         return cached
+    if isinstance(value, Cents):   # money in a column that mixes money and counts
+        amount = cents_to_decimal(int(value))
+        sheet.write_number(row, col, amount, styles.money)
+        return amount
     if isinstance(value, np.integer):
         value = int(value)
     number = value if isinstance(value, (int, Decimal)) else Decimal(str(value))
@@ -191,6 +200,9 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
             elif column.kind in ("money", "exact", "formula", "number") and number is not None:
                 widths[j] = max(widths[j], len(f"{number:,.2f}") + (5 if column.kind == "exact" else 3))
     first, last = top + 1, r
+    if last < first:            # an empty table says so in a row of its own: "—"
+        sheet.write_string(first, 0, "—", styles.text)
+        last = first
     totals_row = None
     if totals_label is not None:
         totals_row = last + 1
@@ -198,7 +210,7 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
         for j, column in enumerate(columns):
             if column.total:
                 letter = xl_col_to_name(j)
-                formula = f"=SUM({letter}{first + 1}:{letter}{max(last, first) + 1})"
+                formula = f"=SUM({letter}{first + 1}:{letter}{last + 1})"
                 style = styles.total_exact if column.kind == "exact" else styles.total_money
                 sheet.write_formula(totals_row, j, formula, style, sums[j])
     # Widths are kept per sheet so that a second table only ever widens a column.
@@ -213,10 +225,26 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
     sheet.freeze_panes(top + 1, 0)
     sheet.autofilter(top, 0, max(last, top), len(columns) - 1)
     sheet.repeat_rows(top)
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.set_paper(9)  # A4
+    print_setup(sheet, sum(known.values()))
     return {"first": first, "last": last, "totals_row": totals_row}
+
+
+# Landscape A4 holds about this many characters of column width at 100%; below MIN_PRINT_SCALE
+# a printed sheet is no longer readable, so a wider sheet runs over several pages instead.
+PRINT_CHARACTERS, MIN_PRINT_SCALE = 150, 65
+
+
+def print_setup(sheet, width: float) -> None:
+    """Landscape A4; a sheet up to a readable scale fits one page wide, a wider one keeps that
+    scale and runs over pages across, repeating its first two columns (who) on each."""
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    if width * MIN_PRINT_SCALE / 100 <= PRINT_CHARACTERS:
+        sheet.fit_to_pages(1, 0)
+    else:
+        sheet.set_print_scale(MIN_PRINT_SCALE)
+        sheet.repeat_columns(0, 1)
 
 
 def cell(row: int, col: int) -> str:
