@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test sample clean
+.PHONY: demo test sample locale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(STAMP)
 # Regenerate the committed sample ledgers (deterministic).
 sample: $(STAMP)
 	$(BIN)/python sample_data/generate.py
+
+# Compile the CLI's translations (promo_cli/locale/*/LC_MESSAGES/messages.po → .mo; both are committed).
+locale: $(STAMP)
+	$(BIN)/pybabel compile -d promo_cli/locale -D messages
 
 clean:
 	rm -rf out .pytest_cache

@@ -7,22 +7,29 @@ amounts become exact Decimals.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from promo_cli.messages import os_reason
+from promo_cli.messages import WHY
 from promo_cli.model import Campaign, Finding, finding
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the implicit float type: numbers with a point stay text."""
+    """SafeLoader without the implicit float and timestamp types: numbers with a point stay
+    text, and so do dates (the schema reads them, and names a day that does not exist)."""
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -42,7 +49,7 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
         return None, "", [finding("error", "campaign-not-found", file=name, blocking=True)]
     except OSError as exc:
         return None, "", [finding("error", "file-unreadable", file=name, blocking=True,
-                                  reason=exc.strerror or str(exc))]
+                                  reason=os_reason(exc))]
     sha = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8-sig")
@@ -58,7 +65,7 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
         mark = getattr(exc, "problem_mark", None)
         return None, sha, [finding("error", "campaign-yaml", file=name, blocking=True,
                                    row=mark.line + 1 if mark else None,
-                                   reason=getattr(exc, "problem", None) or str(exc))]
+                                   detail=getattr(exc, "problem", None) or str(exc))]
     if root is None:
         return None, sha, [finding("error", "campaign-empty", file=name, blocking=True)]
 
@@ -72,10 +79,10 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
         mark = getattr(exc, "problem_mark", None)
         return None, sha, [finding("error", "campaign-yaml", file=name, blocking=True,
                                    row=mark.line + 1 if mark else None,
-                                   reason=getattr(exc, "problem", None) or str(exc))]
+                                   detail=getattr(exc, "problem", None) or str(exc))]
     if not isinstance(data, dict):
         return None, sha, [finding("error", "campaign-invalid", file=name, row=1, blocking=True,
-                                   key="(top)", reason="the file must be a mapping of keys")]
+                                   key="(top)", reason=("dict_type", ()))]
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:
@@ -135,10 +142,28 @@ def _from_pydantic(err: dict[str, Any], data: Any, lines: dict[Path_, int], name
         reason_code = "unknown"
     else:
         reason_code = "invalid"
-    message = err["msg"].removeprefix("Value error, ")
     return finding("error", f"campaign-{reason_code}-key" if reason_code != "invalid" else "campaign-invalid",
                    file=name, row=line, blocking=True, key=_render(key_path) or "(top)",
-                   reason=message, value=_scalar(err.get("input")) if reason_code == "invalid" else None)
+                   reason=_reason(err), value=_scalar(err.get("input")) if reason_code == "invalid" else None)
+
+
+def _reason(err: dict[str, Any]) -> tuple[str, tuple]:
+    """Why a value is refused, as (reason code, params) that the messages put in the user's
+    language: the campaign schema's own codes, or the validation library's error type, never its
+    English text."""
+    ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, (str, int, float, Decimal))}
+    kind = err["type"]
+    if kind == "literal_error":
+        ctx["choices"] = " / ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+    elif kind == "union_tag_invalid":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        ctx["choices"] = " / ".join(choices)
+        close = difflib.get_close_matches(str(ctx.get("tag", "")), choices, n=1)
+        kind = "union_tag_close" if close else kind
+        ctx["close"] = close[0] if close else ""
+    value = err.get("input")
+    ctx.setdefault("value", value if isinstance(value, (str, int)) else "")
+    return kind if kind in WHY else "invalid", tuple(sorted((k, str(v)) for k, v in ctx.items()))
 
 
 def _scalar(value: Any) -> Any:

@@ -6,6 +6,7 @@ language (``--lang``), so the core never formats prose and the codes never chang
 
 from __future__ import annotations
 
+import errno
 import string
 from typing import Any
 
@@ -15,6 +16,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from promo_cli.i18n import label
+from promo_cli.io.columns import LEDGER_COLUMNS
 from promo_cli.lines import texts_of_distinct
 from promo_cli.model import Finding
 
@@ -25,11 +27,16 @@ DELIMITER_NAMES = {",": "逗号", ";": "分号", "tab": "制表符", "|": "竖�
 ROLE_NAMES = {"purchases": "采购", "payments": "付款", "deposits": "预存流水", "customers": "客户档案",
               "baseline": "基期采购", "targets": "目标客户"}
 
+# canonical column → its Chinese header (the first Chinese alias), for messages in zh
+COLUMN_ZH = {c.name: next(a for a in c.aliases if not a.isascii())
+             for columns in LEDGER_COLUMNS.values() for c in columns if any(not a.isascii() for a in c.aliases)}
+
 CATALOG: dict[str, tuple[str, str]] = {
     # --- campaign file
     "campaign-not-found": ("找不到活动文件", "campaign file not found"),
     "campaign-encoding": ("活动文件不是 UTF-8 或 GB18030 文本", "the campaign file is not UTF-8 or GB18030 text"),
-    "campaign-yaml": ("YAML 语法错误:{reason}", "YAML syntax error: {reason}"),
+    "campaign-yaml": ("YAML 写法有误(在这一行或它前面):请检查括号、引号、冒号后的空格和缩进",
+                      "YAML syntax error: {detail}"),
     "campaign-empty": ("活动文件是空的", "the campaign file is empty"),
     "campaign-duplicate-key": ("键 {key} 重复出现(第一次在第 {first} 行)",
                                "key {key} appears twice (first on line {first})"),
@@ -45,7 +52,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file-empty": ("{role_name}文件是空的", "the {role} file is empty"),
     "workbook-password": ("工作簿有密码保护:请另存为无密码的文件后再运行",
                           "password-protected: save it without a password and run again"),
-    "workbook-corrupt": ("工作簿已损坏或不完整,无法打开({reason})",
+    "workbook-corrupt": ("工作簿已损坏或不完整,无法打开:请在 Excel 中打开并另存为 .xlsx 后再试",
                          "the workbook is damaged or incomplete and cannot be opened ({reason})"),
     "workbook-truncated": ("文件不完整(下载或复制中断?):请重新保存或下载后再运行",
                            "the file is incomplete (an interrupted download or copy?): save or download it again"),
@@ -119,13 +126,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "time-without-date": ("单元格只有时间 {value},没有日期", "the cell holds only a time ({value}), no date"),
     "id-normalised": ("编号“{shown}”含有不可见字符、全角字符或 =\"…\":已按“{read_as}”读取",
                       "id '{shown}' holds invisible or full-width characters or =\"…\": read as '{read_as}'"),
-    "csv-malformed": ("CSV 格式有误:{reason}", "the CSV is malformed: {reason}"),
+    "csv-malformed": ("CSV 格式有误:引号不成对、某个字段过长或含有空字符,请重新导出", "the CSV is malformed: {reason}"),
     "sheet-empty": ("工作表是空的,没有表头", "the sheet is empty: no header row"),
     "no-data-rows": ("{role_name}台账只有表头,没有数据行", "the {role} ledger has a header but no data rows"),
     "no-data-rows-needed": ("{role_name}台账只有表头,没有数据行,而政策 {policy} 需要它:导出可能为空或选错了文件",
                             "the {role} ledger has a header but no data rows, and policy {policy} needs it: the "
                             "export may be empty or the wrong file"),
-    "missing-column": ("缺少必需的列 {column}(可用的表头:{aliases});文件的表头是:{header}",
+    "missing-column": ("缺少必需的列“{column}”(可用的表头:{aliases});文件的表头是:{header}",
                        "required column {column} is missing (accepted headers: {aliases}); the file's header is: "
                        "{header}"),
     "not-this-ledger": ("看起来不是{role_name}台账:表头中没有任何必需的列({needed});第一行是:{header}",
@@ -288,6 +295,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                      "cannot write the outputs into {folder}: {reason}; nothing was written or recorded"),
     "as-of-before-start": ("结算日 {as_of} 早于活动开始 {start}:没有任何行计入",
                            "the as-of date {as_of} is before the campaign starts ({start}): no row counts"),
+    "diff-campaigns": ("运行 {run_a}(活动 {campaign_a})和运行 {run_b}(活动 {campaign_b})不是同一个活动,不能比较",
+                       "run {run_a} (campaign {campaign_a}) and run {run_b} (campaign {campaign_b}) belong to "
+                       "different campaigns and cannot be compared"),
     "internal-error": ("内部错误:{reason}", "internal error: {reason}"),
 }
 
@@ -305,6 +315,75 @@ WHY: dict[str, tuple[str, str]] = {
                    "its orders lie {days} days apart, more than the {limit} days a one-time purchase allows"),
     "not-positive": ("团购金额不为正", "the group amount is not positive"),
 }
+
+# Why a campaign file's value is refused: the schema's own codes and the validation library's
+# error types (``err["type"]``), each in both languages; its English text is never shown.
+WHY.update({
+    "not-a-rate": ("“{value}”不是比例:请写成 2% 或 0.02", "{value} is not a rate (write 2% or 0.02)"),
+    "rate-out-of-range": ("“{value}”不是 0% 到 100% 之间的比例(如 20% 请写 20%,而不是 20)",
+                          "{value} is not a rate between 0% and 100% (write 20% for twenty percent)"),
+    "not-an-amount": ("“{value}”不是金额", "{value} is not an amount"),
+    "negative": ("“{value}”不能是负数", "{value} must not be negative"),
+    "period-reversed": ("活动开始日 {start} 晚于结束日 {end}", "period.start {start} is after period.end {end}"),
+    "tiers-empty": ("至少需要一个档位", "at least one tier is needed"),
+    "levels-empty": ("至少需要一个等级", "at least one level is needed"),
+    "tiers-first-zero": ("第一档必须从 0 开始(from: 0)", "the first tier must start at 0 (from: 0)"),
+    "levels-first-zero": ("第一个等级必须从 0 开始(from: 0)", "the first level must start at 0 (from: 0)"),
+    "tiers-ascend": ("档位必须从低到高排列:{upper} 排在 {lower} 之后", "tiers must ascend: {upper} follows {lower}"),
+    "levels-ascend": ("等级必须从低到高排列:{upper} 排在 {lower} 之后", "levels must ascend: {upper} follows {lower}"),
+    "quantity-marginal": ("按数量(basis: quantity)计算时只能用整额(mode: whole):按数量分段没有对应的金额可乘比例",
+                          "basis: quantity works only with mode: whole (a marginal slice of a quantity has no "
+                          "amount to apply a rate to)"),
+    "tier-decimals": ("金额档位最多两位小数,而不是 {value}", "a tier's from is an amount: at most two decimals, not {value}"),
+    "policy-id-twice": ("政策编号 {id} 用了两次", "policy id {id} is used twice"),
+    "literal_error": ("“{value}”不是可用的取值,可用:{choices}", "'{value}' is not one of: {choices}"),
+    "union_tag_invalid": ("没有 “{tag}” 这种政策类型,可用:{choices}", "there is no policy type '{tag}'; the types are: {choices}"),
+    "union_tag_close": ("没有 “{tag}” 这种政策类型,是不是 {close}?可用:{choices}",
+                        "there is no policy type '{tag}'; did you mean {close}? The types are: {choices}"),
+    "union_tag_not_found": ("缺少政策类型(type)", "the policy type (type) is missing"),
+    "greater_than_equal": ("不能小于 {ge}", "must be at least {ge}"),
+    "greater_than": ("必须大于 {gt}", "must be more than {gt}"),
+    "less_than_equal": ("不能大于 {le}", "must be at most {le}"),
+    "int_parsing": ("“{value}”不是整数", "'{value}' is not a whole number"),
+    "int_type": ("“{value}”不是整数", "'{value}' is not a whole number"),
+    "int_from_float": ("“{value}”不是整数", "'{value}' is not a whole number"),
+    "bool_parsing": ("“{value}”不是“是/否”(请写 true 或 false)", "'{value}' is not yes or no (write true or false)"),
+    "bool_type": ("“{value}”不是“是/否”(请写 true 或 false)", "'{value}' is not yes or no (write true or false)"),
+    "list_type": ("这里应是一个列表(每项一行,以 - 开头,或写成 [a, b])",
+                  "a list is needed here (one item per line starting with -, or [a, b])"),
+    "dict_type": ("这里应是“键: 值”的结构", "a mapping of keys is needed here"),
+    "model_type": ("这里应是“键: 值”的结构", "a mapping of keys is needed here"),
+    "model_attributes_type": ("这里应是“键: 值”的结构", "a mapping of keys is needed here"),
+    "string_type": ("这里应是文字", "text is needed here"),
+    "string_too_short": ("不能为空", "must not be empty"),
+    "too_short": ("不能为空", "must not be empty"),
+    "date_type": ("“{value}”不是日期(请写成 2026-07-01)", "'{value}' is not a date (write 2026-07-01)"),
+    "date_parsing": ("“{value}”不是日期(请写成 2026-07-01)", "'{value}' is not a date (write 2026-07-01)"),
+    "date_from_datetime_parsing": ("“{value}”不是存在的日期(请写成 2026-07-01)",
+                                   "'{value}' is not a date that exists (write 2026-07-01)"),
+    "date_from_datetime_inexact": ("“{value}”不是日期(请写成 2026-07-01)", "'{value}' is not a date (write 2026-07-01)"),
+    "decimal_parsing": ("“{value}”不是数字", "'{value}' is not a number"),
+    "invalid": ("“{value}”不符合要求", "'{value}' is not valid here"),
+    # files
+    "binary": ("是二进制数据", "binary data"),
+    "encoding": ("文字编码无法识别:不是 UTF-8、UTF-16、GB18030/GBK 或 Big5", "the text is not UTF-8, UTF-16, GB18030/GBK or Big5"),
+    "EACCES": ("没有访问权限", "permission denied"), "EPERM": ("没有访问权限", "permission denied"),
+    "ENOSPC": ("磁盘已满", "the disk is full"), "EDQUOT": ("磁盘配额已用完", "the disk quota is used up"),
+    "EISDIR": ("这是一个文件夹,不是文件", "it is a folder, not a file"),
+    "ENOTDIR": ("路径中有一部分不是文件夹", "part of the path is not a folder"),
+    "ENOENT": ("不存在", "it does not exist"), "EROFS": ("所在磁盘只读", "the disk is read-only"),
+    "EBUSY": ("文件正被占用", "the file is busy"), "ENAMETOOLONG": ("路径太长", "the path is too long"),
+    "no-reference-column": ("没有“付款参考号”(reference)列", "there is no 'reference' (付款参考号) column"),
+    "os-other": ("系统错误 {code}", "system error {code}: {text}"),
+})
+
+
+def os_reason(exc: OSError) -> tuple[str, tuple]:
+    """Why the system refused a file, as a phrase in the user's language (see :data:`WHY`)."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    if name in WHY:
+        return name, ()
+    return "os-other", (("code", name or str(exc.errno)), ("text", exc.strerror or str(exc)))
 
 NOTES: dict[str, tuple[str, str]] = {
     "tier-slice": ("第 {tier} 档 {lower} 至 {upper}:{base} × {rate}",
@@ -344,7 +423,8 @@ def message(f: Finding, lang: Lang = "zh") -> str:
     if lang == "zh" and params.get("delimiter") in DELIMITER_NAMES:
         params["delimiter"] = DELIMITER_NAMES[params["delimiter"]]
     if "role" in params:
-        params["role_name"] = ROLE_NAMES.get(params["role"], params["role"]) if lang == "zh" else params["role"]
+        params["role_name"] = role_name(params["role"], lang)
+    params["column"] = column_name(params.get("column"), lang)
     for key, value in list(params.items()):     # a phrase given as (code, params), in the run's language
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
             params[key] = _fmt(_pick(WHY[value[0]], lang), dict(value[1])) if value[0] in WHY \
@@ -397,7 +477,18 @@ def _param_texts(field: str, values, lang: Lang) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def location(f: Finding) -> str:
+def role_name(role: str, lang: Lang) -> str:
+    """A ledger's role as the user calls it: 采购, 付款, 预存流水 … in zh."""
+    return ROLE_NAMES.get(role, role) if lang == "zh" else role
+
+
+def column_name(column: str | None, lang: Lang) -> str | None:
+    """A ledger column as the user calls it: in zh the Chinese header of a canonical name
+    (``amount`` → 金额); a header taken from the file stays as the file writes it."""
+    return COLUMN_ZH.get(column, column) if lang == "zh" else column
+
+
+def location(f: Finding, lang: Lang = "zh") -> str:
     """Return where a finding points, as a clerk reads it: ``purchases.xlsx[销售台账]!E17``."""
     if not f.file:
         return ""
@@ -409,11 +500,11 @@ def location(f: Finding) -> str:
     elif f.row is not None:
         text += f":{f.row}"
     if f.column:
-        text += f" ({f.column})"
+        text += f" ({column_name(f.column, lang)})"
     return text
 
 
 def render(f: Finding, lang: Lang = "zh") -> str:
     """Return one line: ``file[sheet]!E17 (column): [code] message``."""
-    where = location(f)
+    where = location(f, lang)
     return f"{where}: [{f.code}] {message(f, lang)}" if where else f"[{f.code}] {message(f, lang)}"

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from promo_cli.money import parse_decimal, parse_rate
 
@@ -62,9 +63,9 @@ def _rate(value: object) -> Decimal:
     try:
         rate = parse_rate(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a rate (write 2% or 0.02)") from None
+        raise PydanticCustomError("not-a-rate", "{value} is not a rate (write 2% or 0.02)", {"value": str(value)}) from None
     if not Decimal(0) <= rate <= Decimal(1):
-        raise ValueError(f"{value!r} is not a rate between 0% and 100%")
+        raise PydanticCustomError("rate-out-of-range", "{value} is not a rate between 0% and 100%", {"value": str(value)})
     return rate
 
 
@@ -72,9 +73,9 @@ def _amount(value: object) -> Decimal:
     try:
         amount = parse_decimal(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an amount") from None
+        raise PydanticCustomError("not-an-amount", "{value} is not an amount", {"value": str(value)}) from None
     if amount < 0:
-        raise ValueError(f"{value!r} must not be negative")
+        raise PydanticCustomError("negative", "{value} must not be negative", {"value": str(value)})
     return amount
 
 
@@ -94,7 +95,8 @@ class Period(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> "Period":
         if self.start > self.end:
-            raise ValueError("period.start is after period.end")
+            raise PydanticCustomError("period-reversed", "period.start is after period.end",
+                                      {"start": self.start.isoformat(), "end": self.end.isoformat()})
         return self
 
 
@@ -122,12 +124,13 @@ class Tier(_Strict):
 def _check_tiers(tiers: list, first_from_zero: bool = False, what: str = "tiers") -> list:
     """Tiers (or levels) must exist and ascend strictly by ``from``."""
     if not tiers:
-        raise ValueError(f"at least one of the {what} is needed")
+        raise PydanticCustomError(f"{what}-empty", "at least one of the {what} is needed", {"what": what})
     if first_from_zero and tiers[0].from_ != 0:
-        raise ValueError(f"the first of the {what} must start at 0")
+        raise PydanticCustomError(f"{what}-first-zero", "the first of the {what} must start at 0", {"what": what})
     for lower, upper in zip(tiers, tiers[1:]):
         if upper.from_ <= lower.from_:
-            raise ValueError(f"{what} must ascend: {upper.from_} follows {lower.from_}")
+            raise PydanticCustomError(f"{what}-ascend", "{what} must ascend: {upper} follows {lower}",
+                                      {"what": what, "upper": str(upper.from_), "lower": str(lower.from_)})
     return tiers
 
 
@@ -147,12 +150,13 @@ class TieredPolicy(_Policy):
     @model_validator(mode="after")
     def _basis(self) -> "TieredPolicy":
         if self.basis == "quantity" and self.mode == "marginal":
-            raise ValueError("basis: quantity works only with mode: whole "
-                             "(a marginal slice of a quantity has no amount to apply a rate to)")
+            raise PydanticCustomError("quantity-marginal", "basis: quantity works only with mode: whole "
+                                      "(a marginal slice of a quantity has no amount to apply a rate to)")
         if self.basis == "amount":
             for tier in self.tiers:
                 if (tier.from_ * 100) % 1:
-                    raise ValueError(f"a tier's from is an amount: at most two decimals, not {tier.from_}")
+                    raise PydanticCustomError("tier-decimals", "a tier's from is an amount: at most two decimals, "
+                                              "not {value}", {"value": str(tier.from_)})
         return self
 
 
@@ -338,7 +342,7 @@ class Campaign(_Strict):
         seen: set[str] = set()
         for policy in policies:
             if policy.id in seen:
-                raise ValueError(f"policy id {policy.id!r} is used twice")
+                raise PydanticCustomError("policy-id-twice", "policy id {id} is used twice", {"id": policy.id})
             seen.add(policy.id)
         return policies
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 import textwrap
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+# The CLI speaks the user's language (PROMO_LANG, else the locale): tests speak Chinese unless
+# they ask otherwise, whatever the machine's locale is.
+os.environ["PROMO_LANG"] = "zh"
 
 from promo_cli.engine import load, settle
 from promo_cli.model import Settlement

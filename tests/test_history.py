@@ -121,10 +121,11 @@ def test_history_show_and_diff(campaign):
     listing = runner.invoke(app, ["history", "--campaign", str(campaign), "--lang", "en"], terminal_width=200)
     assert listing.exit_code == 0 and "2026-07-31" in listing.output and "2026-09-30" in listing.output
     shown = runner.invoke(app, ["history", "show", "1", "--campaign", str(campaign)], terminal_width=200)
-    assert shown.exit_code == 0 and "C1" in shown.output and "sha256=" in shown.output
+    assert shown.exit_code == 0 and "C1" in shown.output and "SHA-256" in shown.output
+    assert "返利合计: 14.00" in shown.output and "1400" not in shown.output          # yuan, not cents
     diff = runner.invoke(app, ["diff", "1", "2", "--campaign", str(campaign), "--lang", "en"], terminal_width=200)
     assert diff.exit_code == 0
-    assert "as-of 2026-07-31 → 2026-09-30" in diff.output and "-5.00" in diff.output
+    assert "As of 2026-07-31 → 2026-09-30" in diff.output and "-5.00" in diff.output
     missing = runner.invoke(app, ["history", "show", "9", "--campaign", str(campaign), "--lang", "en"])
     assert missing.exit_code == 1 and "no run 9" in missing.output
     again = runner.invoke(app, ["approve", "1", "--by", "x", "--campaign", str(campaign)])

@@ -4,11 +4,20 @@ pipeline, renders and exits. See :mod:`promo_cli.cli.common` for the exit codes.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from datetime import datetime
 
-from promo_cli import __version__
-from promo_cli.cli.common import app
+from promo_cli.cli import lang
+
+lang.install(lang.detect(sys.argv, os.environ))     # before Typer is imported: its words are translated too
+
+from typing import Annotated  # noqa: E402
+
+import typer  # noqa: E402
+
+from promo_cli import __version__  # noqa: E402
+from promo_cli.cli.common import app  # noqa: E402
 
 # Importing a command module registers its commands; this order is the order of `promo --help`.
 # isort: off
@@ -19,10 +28,25 @@ from promo_cli.cli import forecast  # noqa: E402,F401
 # isort: on
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"promo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                       help="Show the version and exit.")] = False) -> None:
+    """Month-end settlement of sales-promotion campaigns."""
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version of promo."""
     print(f"promo {__version__}")
+
+
+lang.localise(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from promo_cli.cli.lang import _, detect, usage_error
 from promo_cli import __version__
 from promo_cli.engine import load, settle
 from promo_cli.history import HistoryError
@@ -50,6 +52,10 @@ class Lang(str, Enum):
     en = "en"
 
 
+# --lang's default: the user's language (PROMO_LANG, else the locale; Chinese when neither says)
+DEFAULT_LANG = Lang(detect([], os.environ))
+
+
 CampaignArg = Annotated[Path, typer.Argument(help="The campaign file (YAML).", show_default=False)]
 PurchasesOpt = Annotated[Optional[Path], typer.Option("--purchases", help="Purchase ledger (xlsx, xls, csv).")]
 PaymentsOpt = Annotated[Optional[Path], typer.Option("--payments", help="Payment ledger (xlsx, xls, csv).")]
@@ -61,7 +67,7 @@ TargetsOpt = Annotated[Optional[Path], typer.Option(
 BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="Purchase ledger of an earlier period to evaluate the campaign against.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
-                                                help="Settle as of this date (default: the period end).")]
+                                                help="Settle as of this date (default: the period end, or today while the period runs).")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of headers and messages.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of the summary.")]
 MaxUnzippedOpt = Annotated[int, typer.Option(
@@ -84,19 +90,21 @@ def guarded(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter):
+        except (typer.Exit, typer.Abort):
             raise
+        except typer.BadParameter as exc:       # an option's value, found wrong by the command itself
+            raise usage_error(exc) from None
         except KeyboardInterrupt:
-            Console(stderr=True).print("interrupted; nothing was written")
+            Console(stderr=True).print(_("interrupted; nothing was written"))
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the one place that catches everything
             handle, log = tempfile.mkstemp(prefix="promo-crash-", suffix=".log")
             with open(handle, "w", encoding="utf-8") as out:
                 out.write(f"promo {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}")
             Console(stderr=True).print(
-                f"[bold red]promo: unexpected internal error[/] ({type(exc).__name__}: {exc}).\n"
-                f"Nothing was written. Please report this with the file {log} "
-                f"and the command you ran (promo {__version__}).", highlight=False)
+                f"[bold red]{_('promo: unexpected internal error')}[/] ({type(exc).__name__}: {exc}).\n"
+                + _("Nothing was written. Please report this with the file {log} and the command you ran "
+                    "(promo {version}).").format(log=log, version=__version__), highlight=False)
             raise typer.Exit(EXIT_INTERNAL) from None
     return wrapper
 
@@ -107,7 +115,8 @@ def _as_of(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-30", param_hint="--as-of") from None
+        raise typer.BadParameter(_("'{value}' is not a date like 2026-11-30").format(value=value),
+                                 param_hint="--as-of") from None
 
 
 def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
@@ -219,7 +228,7 @@ def print_findings(console: Console, findings: list[Finding], lang: str, only_er
         table.add_column(label("code", lang), style="dim")
         table.add_column(label("message", lang), overflow="fold")
         for f in group[:SHOWN_PER_SEVERITY]:
-            table.add_row(location(f), f.code, message(f, lang))
+            table.add_row(location(f, lang), f.code, message(f, lang))
         if len(group) > SHOWN_PER_SEVERITY:
             table.add_row("…", "", f"+{len(group) - SHOWN_PER_SEVERITY} (audit_report.xlsx)")
         console.print(table)

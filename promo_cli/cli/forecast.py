@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from promo_cli.cli.lang import _
 from promo_cli.cli.common import (
+    DEFAULT_LANG,
     EXIT_INVALID,
     EXIT_OK,
     CampaignArg,
@@ -35,17 +37,18 @@ from promo_cli.money import format_display, format_rate, parse_rate, round_cents
 def forecast_command(campaign: CampaignArg,
                      purchases: Annotated[Path, typer.Option("--purchases", help="A past purchase ledger to replay.")],
                      payments: PaymentsOpt = None, customers: CustomersOpt = None,
-                     growth: Annotated[str, typer.Option("--growth", help="Expected growth, e.g. 10% or 0.1.")] = "0%",
+                     growth: Annotated[str, typer.Option("--growth", help="Expected growth, e.g. 0.1 or 10%.")] = "0%",
                      shift_days: Annotated[Optional[int], typer.Option(
                          "--shift-days", help="Move the ledger by this many days (default: whole years).")] = None,
                      compare: Annotated[Optional[list[Path]], typer.Option(
                          "--compare", help="Another campaign file to cost on the same replay (repeatable).")] = None,
-                     lang: LangOpt = Lang.zh, json: JsonOpt = False) -> None:
+                     lang: LangOpt = DEFAULT_LANG, json: JsonOpt = False) -> None:
     """Estimate the rebate cost and budget before launch by replaying a past ledger."""
     try:
         rate = parse_rate(growth)
     except ValueError:
-        raise typer.BadParameter(f"{growth!r} is not a rate like 10% or 0.1", param_hint="--growth") from None
+        raise typer.BadParameter(_("'{value}' is not a rate like 0.1 or 10%").format(value=growth),
+                                 param_hint="--growth") from None
     results, findings = forecast([campaign, *(compare or [])], purchases, payments, customers, rate, shift_days)
     if results is None:
         report_invalid(findings, lang.value, json)
@@ -54,8 +57,10 @@ def forecast_command(campaign: CampaignArg,
         sys.stdout.write(dumps({"growth": str(rate), "campaigns": results}))
         raise typer.Exit(EXIT_OK)
     L = lambda key: label(key, lang.value)  # noqa: E731
-    table = Table(title=f"{L('forecast')} · {L('growth')} {format_rate(rate)} · {results[0]['shift']}",
-                  title_justify="left")
+    amount, unit = results[0]["shift"].split()
+    Console().print(f"{L('forecast')} · {L('growth')} {format_rate(rate)} · {L('shift_' + unit).format(n=amount)}",
+                    highlight=False, soft_wrap=True)
+    table = Table()
     table.add_column("")
     for result in results:
         table.add_column(result["campaign_id"], justify="right", no_wrap=True)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import asdict
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from promo_cli.cli.common import (
+    DEFAULT_LANG,
     EXIT_INVALID,
     CampaignOpt,
     HistoryOpt,
@@ -26,6 +29,7 @@ from promo_cli.cli.common import (
 from promo_cli.config import load_campaign
 from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path
 from promo_cli.i18n import label
+from promo_cli.messages import role_name
 from promo_cli.money import format_display
 
 history_app = typer.Typer(help="Settlement history: list the runs, or show one.", invoke_without_command=True,
@@ -47,52 +51,83 @@ def _history_command(command):
         try:
             return command(*args, **kwargs)
         except HistoryError as exc:
-            refuse(exc, kwargs.get("lang", Lang.zh).value, logging.getLogger("promo.null"))
+            refuse(exc, kwargs.get("lang", DEFAULT_LANG).value, logging.getLogger("promo.null"))
             raise typer.Exit(exc.code) from None
     return wrapper
+
+
+class Format(str, Enum):
+    table = "table"
+    tsv = "tsv"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="table, or tsv: one run per line, tab-separated "
+                                                               "(for mail and pipes). Default: table.")]
+# Below this many columns the run table leaves out when each run started and what it repeats.
+WIDE = 120
 
 
 @history_app.callback()
 @guarded
 @_history_command
 def history_command(ctx: typer.Context, history: HistoryOpt = None, campaign: CampaignOpt = None,
-                    lang: LangOpt = Lang.zh) -> None:
+                    lang: LangOpt = DEFAULT_LANG, format: FormatOpt = Format.table) -> None:
     """List the settlement runs (newest last)."""
     if ctx.invoked_subcommand:
         return
     book = _open_history(history, campaign)
     L = lambda key: label(key, lang.value)  # noqa: E731
-    table = Table(title=str(book.path), title_justify="left")
-    for key in ("run", "campaign", "as_of", "status", "total_rebate", "payable", "approved_by", "repeat_of",
-                "started_at"):
-        table.add_column(L(key), justify="right" if key in ("total_rebate", "payable") else "left",
-                         overflow="fold", no_wrap=key in ("as_of", "total_rebate", "payable"))
-    for run in book.runs():
-        table.add_row(str(run.id), run.campaign_id, run.as_of, L(run.status), format_display(run.total_rebate),
-                      format_display(run.payable), run.approved_by or "", str(run.repeat_of or ""),
-                      run.started_at.replace("T", " "))
-    Console().print(table)
+    console = Console()
+    keys = ["run", "campaign", "as_of", "status", "total_rebate", "payable", "approved_by", "repeat_of", "started_at"]
+    if format is Format.table and console.width < WIDE:
+        keys = keys[:-2]
+    rows = [{"run": str(run.id), "campaign": run.campaign_id, "as_of": run.as_of, "status": L(run.status),
+             "total_rebate": format_display(run.total_rebate), "payable": format_display(run.payable),
+             "approved_by": run.approved_by or "", "repeat_of": str(run.repeat_of or ""),
+             "started_at": run.started_at.replace("T", " ")[:19]} for run in book.runs()]
     book.close()
+    if format is Format.tsv:
+        for line in [[L(k) for k in keys]] + [[r[k] for k in keys] for r in rows]:
+            sys.stdout.write("\t".join(line) + "\n")
+        return
+    table = Table(title=str(book.path), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for key in keys:
+        table.add_column(L(key), justify="right" if key in ("total_rebate", "payable") else "left",
+                         overflow="fold", no_wrap=key != "approved_by", min_width=6 if key == "approved_by" else None)
+    for r in rows:
+        table.add_row(*(r[k] for k in keys))
+    console.print(table)
+
+
+RUN_FIELDS = ("id", "campaign_id", "as_of", "status", "total_rebate", "payable", "run_by", "started_at",
+              "approved_by", "approved_at", "approval_note", "accepted_findings", "repeat_of", "reopen_reason",
+              "out_dir", "campaign_sha256", "fingerprint")
+MONEY_FIELDS = ("total_rebate", "payable")
 
 
 @history_app.command("show")
 @guarded
 @_history_command
 def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
-                         history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+                         history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Show one run: its inputs, approval and amounts per customer and policy."""
     book = _open_history(history, campaign)
     entry = book.run(run)
     console = Console()
-    for key, value in asdict(entry).items():
-        if key != "inputs":
-            console.print(f"{key}: {value}", highlight=False, soft_wrap=True)
+    L = lambda key: label(key, lang.value)  # noqa: E731
+    for key in RUN_FIELDS:
+        value = getattr(entry, key)
+        shown = format_display(value) if key in MONEY_FIELDS else L(value) if key == "status" else \
+            value.replace("T", " ")[:19] if key in ("started_at", "approved_at") and value else value
+        console.print(f"{L('run' if key == 'id' else key)}: {'' if shown is None else shown}", highlight=False,
+                      soft_wrap=True)
     for item in entry.inputs:
-        console.print(f"input {item['role']}: {item['path']} sha256={item['sha256']} rows={item['rows']}",
-                      highlight=False, soft_wrap=True)
+        console.print(f"{L('input')} {role_name(item['role'], lang.value)}: {item['path']} · {L('rows')} {item['rows']:,} · "
+                      f"SHA-256 {item['sha256']}", highlight=False, soft_wrap=True)
     table = Table()
     for key in ("customer_id", "policy", "rebate"):
-        table.add_column(label(key, lang.value), justify="right" if key == "rebate" else "left")
+        table.add_column(L(key), justify="right" if key == "rebate" else "left")
     for (customer, policy), cents in sorted(book.amounts(entry.id).items()):
         table.add_row(customer, policy, format_display(cents))
     console.print(table)
@@ -129,7 +164,7 @@ def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest (
                     accept_findings: Annotated[Optional[str], typer.Option(
                         "--accept-findings", metavar="REASON",
                         help="Approve a run whose findings need review; the reason is recorded.")] = None,
-                    history: HistoryOpt = None, lang: LangOpt = Lang.zh) -> None:
+                    history: HistoryOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Approve a run as the checker: its amounts count as settled for later runs, its as-of is closed."""
     info, _, problems = load_campaign(campaign)
     if info is None:
@@ -157,21 +192,25 @@ def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest (
 @_history_command
 def diff_command(run_a: Annotated[str, typer.Argument(help="The earlier run (id or latest).")],
                  run_b: Annotated[str, typer.Argument(help="The later run (id or latest).")],
-                 history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = Lang.zh) -> None:
+                 history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Show per customer and policy what changed between two runs, and why."""
     book = _open_history(history, campaign)
     a, b = book.run(run_a), book.run(run_b)
+    if a.campaign_id != b.campaign_id:
+        raise HistoryError("diff-campaigns", EXIT_INVALID, run_a=a.id, campaign_a=a.campaign_id, run_b=b.id,
+                           campaign_b=b.campaign_id)
     console = Console()
+    L = lambda key: label(key, lang.value)  # noqa: E731
     reasons = []
     if a.as_of != b.as_of:
-        reasons.append(f"as-of {a.as_of} → {b.as_of}")
+        reasons.append(f"{L('as_of')} {a.as_of} → {b.as_of}")
     if a.campaign_sha256 != b.campaign_sha256:
-        reasons.append({"zh": "活动文件(政策)已改变", "en": "the campaign file (policy) changed"}[lang.value])
+        reasons.append(L("campaign_changed"))
     inputs_a = {i["role"]: i["sha256"] for i in a.inputs}
     for item in b.inputs:
         if inputs_a.get(item["role"]) != item["sha256"]:
-            reasons.append({"zh": f"{item['role']} 台账已改变", "en": f"the {item['role']} ledger changed"}[lang.value])
-    console.print(f"{label('reason', lang.value)}: " + ("; ".join(reasons) or "—"), highlight=False)
+            reasons.append(L("ledger_changed").format(role=role_name(item["role"], lang.value)))
+    console.print(f"{L('reason')}: " + ("; ".join(reasons) or "—"), highlight=False)
     amounts_a, amounts_b = book.amounts(a.id), book.amounts(b.id)
     table = Table()
     for key in ("customer_id", "policy"):

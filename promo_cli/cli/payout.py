@@ -15,7 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from promo_cli.cli.lang import _
+from promo_cli.messages import os_reason
 from promo_cli.cli.common import (
+    DEFAULT_LANG,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_REVIEW,
@@ -60,7 +63,7 @@ def payout_command(
         paid_all: Annotated[bool, typer.Option("--paid-all", help="With confirm: every line was paid.")] = False,
         failed: Annotated[Optional[Path], typer.Option(
             "--failed", help="With confirm: a CSV or xlsx with a 'reference' column of the lines that failed.")] = None,
-        history: HistoryOpt = None, lang: LangOpt = Lang.zh,
+        history: HistoryOpt = None, lang: LangOpt = DEFAULT_LANG,
         json: Annotated[bool, typer.Option("--json", help="Print the batch's summary.json.")] = False) -> None:
     """Pay out an approved run: payout.xlsx, payout_batch.csv, statements/ and journal.csv.
 
@@ -68,11 +71,11 @@ def payout_command(
     history_path = history or default_path(campaign)
     if target == "confirm":
         if batch is None or paid_all == (failed is not None):
-            raise typer.BadParameter("confirm needs a BATCH and one of --paid-all or --failed FILE")
+            raise typer.BadParameter(_("confirm needs a BATCH and one of --paid-all or --failed FILE"))
         code = _confirm(campaign, history_path, batch, failed, lang.value)
     else:
         if batch is not None or out is None or paid_all or failed is not None:
-            raise typer.BadParameter("payout RUN needs --out DIR (and no BATCH, --paid-all or --failed)")
+            raise typer.BadParameter(_("payout RUN needs --out DIR (and no BATCH, --paid-all or --failed)"))
         code = _payout(campaign, history_path, target, out, lang.value, json)
     raise typer.Exit(code)
 
@@ -174,7 +177,7 @@ def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Pa
                                           accrued, reversed_lines):
                     written = staging.commit()
         except OSError as exc:
-            raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out), reason=exc.strerror or str(exc)) from None
+            raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out), reason=os_reason(exc)) from None
     finally:
         book.close()
     if as_json:
@@ -235,8 +238,12 @@ def _confirm(campaign: Path, history_path: Path, ref: str, failed_file: Path | N
         return EXIT_INVALID
     try:
         failed = _references(failed_file) if failed_file is not None else set()
-    except (OSError, ValueError) as exc:
-        refuse(HistoryError("payout-failed-file", EXIT_INVALID, path=str(failed_file), reason=str(exc)), lang, _QUIET)
+    except OSError as exc:
+        refuse(HistoryError("payout-failed-file", EXIT_INVALID, path=str(failed_file), reason=os_reason(exc)), lang, _QUIET)
+        return EXIT_INVALID
+    except ValueError as exc:           # its reason is a phrase code (see messages.WHY)
+        refuse(HistoryError("payout-failed-file", EXIT_INVALID, path=str(failed_file), reason=(str(exc), ())), lang,
+               _QUIET)
         return EXIT_INVALID
     try:
         with run_lock(history_path):
@@ -272,11 +279,11 @@ def _references(path: Path) -> set[str]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise ValueError("neither UTF-8 nor GB18030 text")
+            raise ValueError("encoding")
         rows = list(csv.reader(io.StringIO(text, newline="")))
     header = [str(c).strip().lower() for c in (rows[0] if rows else [])]
     names = ("reference", "付款参考号", "参考号")
     column = next((header.index(n) for n in names if n in header), None)
     if column is None:
-        raise ValueError("no 'reference' column")
+        raise ValueError("no-reference-column")
     return {str(r[column]).strip() for r in rows[1:] if column < len(r) and str(r[column]).strip()}

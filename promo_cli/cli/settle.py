@@ -10,8 +10,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from promo_cli.cli.lang import _
+from promo_cli.messages import os_reason
 from promo_cli import __version__
 from promo_cli.cli.common import (
+    DEFAULT_LANG,
     DEFAULT_LIMITS,
     EXIT_INVALID,
     EXIT_OK,
@@ -65,7 +68,7 @@ def settle_command(campaign: CampaignArg,
                    purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
                    deposits: DepositsOpt = None, customers: CustomersOpt = None,
                    baseline: BaselineOpt = None, targets: TargetsOpt = None,
-                   as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
+                   as_of: AsOfOpt = None, lang: LangOpt = DEFAULT_LANG,
                    json: JsonOpt = False, quiet: QuietOpt = False,
                    max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
                    max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio,
@@ -84,7 +87,7 @@ def settle_command(campaign: CampaignArg,
                             "1,048,576 rows.")] = DETAIL_ROWS_LIMIT) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
     if out.exists() and not out.is_dir():
-        raise typer.BadParameter(f"{out} is a file; give a folder for the outputs", param_hint="--out")
+        raise typer.BadParameter(_("{path} is a file; give a folder for the outputs").format(path=out), param_hint="--out")
     history_path = history or default_path(campaign)
     with run_log(log_file) as log:
         log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, " ".join(sys.argv))
@@ -142,7 +145,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
                 written = write_outputs(settlement, out, lang, detail_rows=detail_rows, progress=bars)
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
-                               reason=exc.strerror or str(exc)) from None
+                               reason=os_reason(exc)) from None
     finally:
         book.close()
     log.info("run %d recorded in %s%s; status %s; rebate %s; payable %s", run_id, history_path,
@@ -171,7 +174,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
 @guarded
 def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, payments: PaymentsOpt = None,
                      deposits: DepositsOpt = None, customers: CustomersOpt = None,
-                     as_of: AsOfOpt = None, lang: LangOpt = Lang.zh,
+                     as_of: AsOfOpt = None, lang: LangOpt = DEFAULT_LANG,
                      json: JsonOpt = False, quiet: QuietOpt = False,
                      max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
                      max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:

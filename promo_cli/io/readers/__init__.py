@@ -20,6 +20,7 @@ from typing import Iterator
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
+from promo_cli.messages import os_reason
 from promo_cli.io import cells
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_unit, normalise_header
 from promo_cli.io.inspect import Inspection, Limits, Unreadable, inspect_workbook, sniff
@@ -74,7 +75,7 @@ def open_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Sourc
         return None, [finding("error", "file-is-folder", file=str(path), blocking=True, role=role)]
     except OSError as exc:
         return None, [finding("error", "file-unreadable", file=name, blocking=True,
-                              reason=exc.strerror or str(exc))]
+                              reason=os_reason(exc))]
     if not raw.strip(b" \t\r\n\x00\x1a\xef\xbb\xbf\xff\xfe"):
         return None, [finding("error", "file-empty", file=name, blocking=True, role=role)]
     kind = sniff(raw)
@@ -224,7 +225,7 @@ def _map_header(table: Table, role: str, name: str) -> tuple[dict[int, Column], 
         problems.append(finding(
             "error", "missing-column", file=name, sheet=table.sheet, row=row_number,
             column=column.name, blocking=True, role=role,
-            aliases=", ".join(column.aliases[:4] + (column.name,)), header=shown[:160]))
+            aliases=", ".join([a for a in column.aliases if not a.isascii()][:4] + [column.name]), header=shown[:160]))
     return columns, problems, True
 
 

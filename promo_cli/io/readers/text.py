@@ -36,7 +36,7 @@ def read_text(decoded: tuple[str, str, list[tuple[str, dict]]], role: str) -> Ta
     text, encoding, notes = decoded
     text = text.rstrip("\x1a\x00")           # DOS end-of-file mark, padding
     if "\x00" in text[:4096]:
-        raise Unreadable("not-a-ledger", reason="binary")
+        raise Unreadable("not-a-ledger", reason=("binary", ()))
     if "\r" in text:
         if "\n" not in text:                 # old Mac line endings
             text = text.replace("\r", "\n")
@@ -84,7 +84,7 @@ def decode(raw: bytes) -> tuple[str, str, list[tuple[str, dict]]]:
         except UnicodeDecodeError:
             continue
     if not candidates:
-        raise Unreadable("not-a-ledger", reason="encoding")
+        raise Unreadable("not-a-ledger", reason=("encoding", ()))
     # GB18030 decodes nearly any bytes; Big5 text comes out as nonsense that names no column
     text, encoding = max(candidates, key=lambda c: _best_header_score(c[0]))
     return text, "GB18030" if encoding == "gb18030" else "Big5", notes
@@ -94,7 +94,7 @@ def _strict(raw: bytes, encoding: str) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise Unreadable("not-a-ledger", reason="encoding") from None
+        raise Unreadable("not-a-ledger", reason=("encoding", ())) from None
 
 
 def _head_rows(text: str, delimiter: str) -> list[list[str]]:
