@@ -141,6 +141,19 @@ def test_log_file(campaign):
     assert text.splitlines()[0][:4] == "2026" or text.splitlines()[0][:2] == "20"
 
 
+def test_the_log_of_a_refused_run_names_every_finding_and_the_options(campaign):
+    """cron mails the log: a run refused (exit 1) says what is wrong, where, and how it was called."""
+    (campaign.parent / "purchases.csv").write_text("订单号,客户编号,订单日期,金额\nA1,C1,soon,abc\nA1,C2,2026-07-02,10\n",
+                                                   encoding="utf-8")
+    log = campaign.parent / "promo.log"
+    result, _, _ = settle(campaign, "2026-07-31", "--log-file", str(log), "--by", "张三")
+    text = log.read_text(encoding="utf-8")
+    assert result.exit_code == 1 and "exit 1" in text
+    assert "options: as-of 2026-07-31" in text and "by 张三" in text and "command line:" in text
+    assert "purchases.csv!C2 (订单日期): [not-a-date]" in text and "purchases.csv!D2 (金额): [not-a-number]" in text
+    assert "purchases.csv!A3 (订单号): [duplicate-id]" in text
+
+
 def test_a_customer_gone_from_the_ledger_is_clawed_back_and_named(campaign, tmp_path):
     settle(campaign, "2026-07-31")
     runner.invoke(app, ["approve", "latest", "--by", "王五", "--campaign", str(campaign)])

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from promo_cli.cli.lang import _, detect, usage_error
 from promo_cli import __version__
+from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
 from promo_cli.engine import load, settle
 from promo_cli.history import HistoryError
 from promo_cli.i18n import label
@@ -36,7 +37,7 @@ from promo_cli.io.inspect import Limits
 from promo_cli.io.writers.summary_json import dumps, invalid_dict
 from promo_cli.messages import location, message, render
 from promo_cli.model import SEVERITIES, Finding, Settlement, finding
-from promo_cli.money import format_display
+from promo_cli.money import format_display, to_cents
 
 DEFAULT_LIMITS = Limits()
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -197,6 +198,20 @@ def run_log(path: Path | None):
         handler.close()
 
 
+LOGGED_FINDINGS = 50
+
+
+def log_findings(log, findings: list[Finding], lang: str, rest: str) -> None:
+    """Every finding in the run log, most severe first, one line each: the first
+    LOGGED_FINDINGS, then how many more and where they are (``rest``)."""
+    order = {sev: i for i, sev in enumerate(SEVERITIES)}
+    ranked = sorted(findings, key=lambda f: order[f.severity])
+    for f in ranked[:LOGGED_FINDINGS]:
+        log.info("%s: %s", label(f.severity, lang), render(f, lang))
+    if len(ranked) > LOGGED_FINDINGS:
+        log.info("… %d more findings: %s", len(ranked) - LOGGED_FINDINGS, rest)
+
+
 def report_invalid(findings: list[Finding], lang: str, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(dumps(invalid_dict(findings, lang)))
@@ -257,9 +272,10 @@ def print_summary(console: Console, s: Settlement, lang: str) -> None:
         console.print(table)
         console.print(f"{label('customer_count', lang)}: {len(s.customers)} · {label('purchase_amount', lang)}: "
                       f"{format_display(sum(c.purchase_amount for c in s.customers))} {info.currency}")
+    names = {p.id: f"{p.name} ({p.id})" if p.name else p.id for p in s.campaign.policies}
     for policy_id, result in s.deposits.items():
         totals = result.totals()
-        table = Table(title=policy_id, title_justify="left", show_header=False)
+        table = Table(title=names[policy_id], title_justify="left", show_header=False)
         table.add_column()
         table.add_column(justify="right", no_wrap=True)
         for key, total in (("deposited", "deposited"), ("bonus", "bonus"), ("consumed", "consumed"),
@@ -268,3 +284,31 @@ def print_summary(console: Console, s: Settlement, lang: str) -> None:
         table.add_row(label("cap-violation", lang), str(len(result.cap_violations)))
         table.add_row(label("overdraft", lang), str(len(result.overdrafts)))
         console.print(table)
+    for policy_id, result in s.loyalty.items():
+        console.print(f"{names[policy_id]}: {loyalty_line(result, lang)}", highlight=False, soft_wrap=True)
+    planned, actual = planned_costs(s.campaign), campaign_costs(s)
+    kinds = [kind for kind in COST_KINDS if kind in planned or kind in actual]
+    if kinds and (s.deposits or s.loyalty):
+        table = Table(title=label("campaign_cost", lang), title_justify="left")
+        for key in ("item", "planned", "actual_cost"):
+            table.add_column(label(key, lang), justify="left" if key == "item" else "right", no_wrap=key != "item")
+        for kind in kinds:
+            table.add_row(label(kind, lang), format_display(planned.get(kind, 0)), format_display(actual.get(kind, 0)))
+        table.add_row(f"[bold]{label('total', lang)}[/]", f"[bold]{format_display(sum(planned.values()))}[/]",
+                      f"[bold]{format_display(sum(actual.values()))}[/]")
+        console.print(table)
+
+
+def loyalty_line(result, lang: str) -> str:
+    """One line of a loyalty policy's figures, for the console."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    t = result.totals
+    if result.type == "membership":
+        return " · ".join(f"{level} {count}" for level, count in t["members_by_level"].items()) + \
+            f" · {L('points')} {t['points']:,} · {L('discount_value')} {format_display(to_cents(t['discount_value']))}"
+    if result.type == "points":
+        return " · ".join(f"{L(key)} {t[key]:,}" for key in ("earned", "taken_back", "converted", "expired", "redeemed",
+                                                              "balance"))
+    if result.type == "coupon_return":
+        return f"{L('coupons_issued')} {t['coupons']:,} · {format_display(to_cents(t['value']))}"
+    return f"{L('recipients')} {t['recipients']:,} · {format_display(to_cents(t['total']))}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from promo_cli.cli.common import (
     TargetsOpt,
     app,
     guarded,
+    log_findings,
     print_findings,
     print_summary,
     refuse,
@@ -90,7 +92,10 @@ def settle_command(campaign: CampaignArg,
         raise typer.BadParameter(_("{path} is a file; give a folder for the outputs").format(path=out), param_hint="--out")
     history_path = history or default_path(campaign)
     with run_log(log_file) as log:
-        log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, " ".join(sys.argv))
+        log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, shlex.join(sys.argv))
+        log.info("options: as-of %s, history %s, lang %s, detail rows %s, by %s%s", as_of or "default",
+                 history_path, lang.value, detail_rows, (by or "").strip() or run_by(),
+                 f", reopen {reopen!r}" if reopen else "")
         try:
             with run_lock(history_path):
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
@@ -123,6 +128,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
         bars.stop()
         report_invalid(findings, lang, json)
         log.info("input invalid: %d blocking findings; nothing written", sum(f.blocking for f in findings))
+        log_findings(log, findings, lang, "promo validate … --json lists them all")
         return EXIT_INVALID
     for ledger in settlement.ledgers.present():
         log.info("input %s %s sha256=%s rows=%d", ledger.role, ledger.path, ledger.sha256, ledger.rows)
@@ -153,6 +159,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
              format_display(sum(c.total_rebate for c in settlement.customers)), format_display(payable))
     log.info("findings: %s", ", ".join(f"{sev} {sum(f.severity == sev for f in settlement.findings)}"
                                         for sev in SEVERITIES))
+    log_findings(log, list(settlement.findings), lang, f"{out / 'audit_report.xlsx'} (Findings) and summary.json")
     log.info("written: %s", ", ".join(map(str, written)))
     bars.stop()
     if json:
