@@ -37,6 +37,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "actual": ("实际", "Actual"), "actual_cost": ("实际花费", "Actual cost"), "target_value": ("目标值", "Target"),
     "customer_rows": ("该客户期内全部订单的合计(见 Orders 表)", "sum of the customer's in-period orders (see Orders)"),
     "group_rows": ("团购全部订单的合计(见 Orders 表):", "sum of the group's orders (see Orders):"),
+    "gift_delivery": ("礼品配送", "Gift delivery"), "gifts_stock": ("礼品备货", "Gifts in stock"),
     "coupons_issued": ("返券张数", "Coupons issued"), "recipients": ("受赠客户", "Recipients"),
     "shift_years": ("台账平移 {n} 年", "ledger moved {n} years"), "shift_days": ("台账平移 {n} 天", "ledger moved {n} days"),
     "campaign_changed": ("活动文件(政策)已改变", "the campaign file (policy) changed"),

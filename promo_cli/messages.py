@@ -373,6 +373,21 @@ WHY.update({
     "ENOTDIR": ("路径中有一部分不是文件夹", "part of the path is not a folder"),
     "ENOENT": ("不存在", "it does not exist"), "EROFS": ("所在磁盘只读", "the disk is read-only"),
     "EBUSY": ("文件正被占用", "the file is busy"), "ENAMETOOLONG": ("路径太长", "the path is too long"),
+    # why a cell was not understood (the readers' reasons)
+    "a yes/no value, not an id": ("这是“是/否”,不是编号", "a yes/no value, not an id"),
+    "a date, not an id": ("这是日期,不是编号", "a date, not an id"),
+    "only invisible characters": ("只有看不见的字符", "only invisible characters"),
+    "a yes/no value, not a number": ("这是“是/否”,不是数字", "a yes/no value, not a number"),
+    "not a finite number": ("不是有限的数字", "not a finite number"),
+    "not a number": ("不是数字", "not a number"), "not a date": ("不是日期", "not a date"),
+    "no such day": ("没有这一天", "no such day"), "empty": ("是空的", "empty"),
+    "not a known kind": ("不是可识别的类型(预存、消费、转移)", "not a known kind (deposit, consume, transfer)"),
+    "not a known channel": ("不是可识别的渠道(经销商、代理商、零售商、终端客户)",
+                            "not a known channel (dealer, agent, retailer, end customer)"),
+    "not a known payout method (银行转账, 支票, 电子钱包, 账扣, 货补)": (
+        "不是可识别的发放方式(银行转账、支票、电子钱包、账扣、货补)",
+        "not a known payout method (银行转账, 支票, 电子钱包, 账扣, 货补)"),
+    "not a known yes/no value": ("不是“是/否”", "not a yes/no value"),
     "no-reference-column": ("没有“付款参考号”(reference)列", "there is no 'reference' (付款参考号) column"),
     "os-other": ("系统错误 {code}", "system error {code}: {text}"),
 })

@@ -216,7 +216,7 @@ def _parse_cells(values: np.ndarray, positions: np.ndarray, out: np.ndarray, col
         kinds = [u for u, reason in errors.items() if _REASON_CODE.get(reason, _BAD_VALUE_CODE[column.kind]) == code]
         where = np.flatnonzero(np.isin(codes, kinds))
         report.many(code, header, letter, rows[positions[where]], values[where],
-                    params=lambda i: {"reason": errors[codes[where[i]]]})
+                    params=lambda i: {"reason": (errors[codes[where[i]]], ())})   # a phrase of messages.WHY
     if changed:
         where = np.flatnonzero(np.isin(codes, list(changed)))
         report.many("id-normalised", header, letter, rows[positions[where]], values[where],
