@@ -60,7 +60,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
                Col(L("difference"), "formula"), Col(L("agrees"), "text")]
     rows = []
     for key, expected, actual, unit in s.reconciliation:
-        name = L(key) if ":" not in key else f"{L(key.split(':')[0])}: {key.split(':', 1)[1]}"
+        name = L(key) if ":" not in key else f"{L(key.split(':')[0])}: {_figure(key.split(':', 1)[1], lang)}"
         kind = Cents if unit == "money" else int
         rows.append([name, kind(expected), kind(actual), None, L("yes") if expected == actual else L("no")])
 
@@ -110,3 +110,15 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
         sheet.write_string(r + i, 0, key, styles.label)
         sheet.write_string(r + i, 1, value, styles.text)
     close_book(book)
+
+
+# A recomputed figure's name (``members members_by_level 银卡``) in words: its policy id, then
+# each known figure key as its label (a key that names a count here rather than an amount first).
+_FIGURE_LABELS = {"coupons": "coupons_issued", "members_by_level": "customer_count", "value": "amount",
+                  "closing_balance": "closing", "cap_violations": "cap-violation", "points_converted": "converted_points",
+                  "accounts": "accounts_agreeing"}
+
+
+def _figure(text: str, lang: str) -> str:
+    policy, *parts = text.split(" ")
+    return " ".join([policy] + [label(_FIGURE_LABELS.get(part, part), lang) for part in parts])

@@ -69,12 +69,12 @@ def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, s
     sheet.write_formula(sub + 2, 4, f"={cell(sub + 2, 3)}-{cell(sub + 2, 2)}", styles.total_money,
                         cents_to_decimal(figures["actual_total"] - figures["planned_total"]))
 
-    # Rebate by policy, as settled.
-    r0 = sub + 4
-    policy_columns = [Col(L("policy"), "text"), Col(L("rebate"), "money", total=True)]
-    write_table(sheet, styles, policy_columns,
-                [[policy_header(p, lang), by_policy[p.id]] for p in s.campaign.rebate_policies],
-                top=r0, totals_label=L("total"), secondary=True)
+    # Rebate by policy, as settled (a campaign without rebate policies has no such table).
+    if s.campaign.rebate_policies:
+        policy_columns = [Col(L("policy"), "text"), Col(L("rebate"), "money", total=True)]
+        write_table(sheet, styles, policy_columns,
+                    [[policy_header(p, lang), by_policy[p.id]] for p in s.campaign.rebate_policies],
+                    top=sub + 4, totals_label=L("total"), secondary=True)
 
     chart = book.add_chart({"type": "bar"})
     for col, key in ((2, "planned"), (3, "actual_cost")):

@@ -103,7 +103,7 @@ class Styles:
         self.exact = book.add_format({"num_format": EXACT_FORMAT})
         self.rate = book.add_format({"num_format": RATE_FORMAT})
         self.date = book.add_format({"num_format": DATE_FORMAT})
-        self.int = book.add_format({"num_format": "0"})
+        self.int = book.add_format({"num_format": "#,##0"})
         self.number = book.add_format({"num_format": "#,##0.####"})
         self.count = book.add_format({"num_format": "#,##0"})
         self.total_label = book.add_format(TOTAL_STYLE)
