@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from promo_cli.messages import os_reason
 from promo_cli.messages import WHY
 from promo_cli.model import Campaign, Finding, finding
+from promo_cli.money import format_rate, parse_rate
 
 
 class _Loader(yaml.SafeLoader):
@@ -87,7 +88,36 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:
         return None, sha, [_from_pydantic(err, data, lines, name) for err in exc.errors()]
-    return campaign, sha, []
+    return campaign, sha, implausible_rates(data, lines, name)
+
+
+# A rebate or bonus rate above this is most likely a percent written as a fraction (0.5 for 0.5%).
+PLAUSIBLE_RATE = Decimal("0.20")
+
+
+def implausible_rates(data: dict, lines: dict[Path_, int], name: str) -> list[Finding]:
+    """A warning for every rebate or bonus rate above 20%, with how it was written and how to
+    write the other reading: ``rate: 0.5`` is settled as 50%, and may have meant 0.5%."""
+    findings = []
+    for i, policy in enumerate(data.get("policies") or []):
+        if not isinstance(policy, dict) or policy.get("type") not in ("tiered", "on_time_payment", "group_purchase",
+                                                                      "prepaid_deposit"):
+            continue
+        places = [((i, "rate"), policy.get("rate"))]
+        places += [((i, "tiers", j, key), tier.get(key)) for j, tier in enumerate(policy.get("tiers") or [])
+                   if isinstance(tier, dict) for key in ("rate", "bonus_rate")]
+        for where, written in places:
+            if written is None:
+                continue
+            rate = parse_rate(written)
+            if rate > PLAUSIBLE_RATE:
+                text = str(written).strip()
+                meant = f"{rate.normalize():f}%"           # the number read as a percent: 0.5 → 0.5%
+                path = ("policies",) + where
+                findings.append(finding("warning", "rate-implausible", file=name, row=lines.get(path),
+                                        key=_render(path), value=text, rate=format_rate(rate), meant=meant,
+                                        policy=policy.get("id", "")))
+    return findings
 
 
 def _index_nodes(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> list[Finding]:

@@ -30,6 +30,7 @@ from promo_cli.model import (
     finding,
 )
 from promo_cli.lines import concat_lines, round_lines
+from promo_cli.money import format_display, round_cents
 from promo_cli.policies import (
     DEPOSIT_REGISTRY,
     LOYALTY_REGISTRY,
@@ -222,6 +223,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
+    findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
     data_findings, second, segments, sales, reread, second_deposits, second_loyalty = audit_apart.result()
     findings += data_findings + reread[1]
     second_rows = []
@@ -269,6 +271,19 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             second_deposits,
             {p.id: recompute_loyalty(p, in_period, master, as_of, history, period.start, conversions)
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
+
+
+# A settled rebate this many times the plan's estimate is more likely a mistyped rate than a success.
+OVER_ESTIMATE = 3
+
+
+def over_estimate(campaign: Campaign, rebate: int, name: str) -> list[Finding]:
+    """A warning when the settled rebate is more than OVER_ESTIMATE times ``rebate_estimate``."""
+    estimate = round_cents(campaign.budget.rebate_estimate) if campaign.budget is not None else 0
+    if not estimate or rebate <= OVER_ESTIMATE * estimate:
+        return []
+    return [finding("warning", "rebate-over-estimate", file=name, rebate=format_display(rebate),
+                    estimate=format_display(estimate), times=f"{rebate / estimate:.1f}")]
 
 
 def bought_before(orders: pd.DataFrame, baseline: Ledger | None, start: date) -> set[str]:

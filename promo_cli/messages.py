@@ -42,6 +42,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                                "key {key} appears twice (first on line {first})"),
     "campaign-missing-key": ("缺少必填键 {key}", "required key {key} is missing"),
     "campaign-unknown-key": ("未知的键 {key}(拼写错误?)", "unknown key {key} (a typo?)"),
+    "rate-implausible": ("{key} 写作 {value},按 {rate} 结算,高于 20%:如果本意是更小的比例,请写成 {meant}",
+                         "{key} is written {value} and settled as {rate}, above 20%: if a smaller rate was meant, "
+                         "write {meant}"),
+    "rebate-over-estimate": ("结算返利 {rebate} 是返利预估 {estimate} 的 {times} 倍:请检查各政策的比例是否写错(0.5 表示 50%,0.5% 要写成 0.5%)",
+                             "the settled rebate {rebate} is {times} times the estimate {estimate}: check the "
+                             "policies' rates (0.5 means 50%; write 0.5% for half a percent)"),
     "campaign-invalid": ("{key}:{reason}", "{key}: {reason}"),
     # --- reading ledgers
     "input-missing": ("政策 {policy} 需要{role_name}台账:请用 --{role} 或在活动文件 inputs.{role} 中指定",
