@@ -38,13 +38,14 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
+from promo_cli.policies.scope import out_of_scope, row_values
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
 from promo_cli.recompute_deposits import recompute_deposits
 from promo_cli.recompute_loyalty import recompute_loyalty
 from promo_cli.segmentation import segment
 
-ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets")
+ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets", "products")
 # Roles read with another role's columns: a baseline is a purchase ledger, targets a customer list.
 READ_AS = {"baseline": "purchases", "targets": "customers"}
 # Which ledgers a policy type cannot do without.
@@ -89,6 +90,11 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for policy in campaign.policies:
         for role in NEEDS[policy.type]:
             needed.setdefault(role, policy.id)
+        scope = getattr(policy, "applies_to", None)
+        if scope is not None and scope.uses("category"):        # a category is found in the products ledger
+            needed.setdefault("products", policy.id)
+        if scope is not None and (scope.uses("channel") or scope.uses("region")):   # in the customer master
+            needed.setdefault("customers", policy.id)
     for role, policy_id in needed.items():
         if not paths[role] and role not in optional:
             findings.append(finding("error", "input-missing", file=campaign_path.name, blocking=True,
@@ -200,8 +206,9 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
         findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                 as_of=as_of.isoformat(), start=period.start.isoformat()))
     progress("settling", total=len(campaign.policies) + 3)
+    scoped = Scopes(campaign, in_period, master, ledgers.products.frame if ledgers.products is not None else None)
     for policy in campaign.rebate_policies:
-        policy_lines, policy_findings = REGISTRY[policy.type](policy, ctx)
+        policy_lines, policy_findings = REGISTRY[policy.type](policy, scoped.context(policy, ctx))
         parts.append(policy_lines)
         findings += policy_findings
         progress("settling", what=policy.id)
@@ -218,11 +225,13 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
                   conversions=merge_conversions(r.conversions for r in deposits.values()))
     for policy in campaign.policies:
         if policy.type in LOYALTY_REGISTRY:
-            loyalty[policy.id], policy_findings = LOYALTY_REGISTRY[policy.type](policy, ctx)
+            loyalty[policy.id], policy_findings = LOYALTY_REGISTRY[policy.type](policy, scoped.context(policy, ctx))
             findings += policy_findings
             progress("settling", what=policy.id)
 
     customers = _customers(campaign, in_period, lines, ledgers.customers)
+    findings += scoped.findings(ledgers.purchases)
+    orders = scoped.mark(orders)
     findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
     data_findings, second, segments, sales, reread, second_deposits, second_loyalty = audit_apart.result()
     findings += data_findings + reread[1]
@@ -256,6 +265,7 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
     every ledger file (reconciliation rows, findings)."""
     period = campaign.campaign.period
     master = ledgers.customers.frame if ledgers.customers is not None else None
+    products = ledgers.products.frame if ledgers.products is not None else None
     second_deposits = {p.id: recompute_deposits(p, ledgers.deposits.frame, master, period.start, period.end, as_of)
                        for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None}
     conversions: dict[str, list] = defaultdict(list)
@@ -263,13 +273,13 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
         for customer, days in figures["conversions"].items():
             conversions[customer] += days
     return (audit.check_data(ledgers, orders, payments, in_period),
-            recompute(campaign, orders, payments, as_of),
+            recompute(campaign, orders, payments, as_of, master, products),
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
             reread_ledgers(ledgers),
             second_deposits,
-            {p.id: recompute_loyalty(p, in_period, master, as_of, history, period.start, conversions)
+            {p.id: recompute_loyalty(p, in_period, master, as_of, history, period.start, conversions, products)
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
 
 
@@ -284,6 +294,49 @@ def over_estimate(campaign: Campaign, rebate: int, name: str) -> list[Finding]:
         return []
     return [finding("warning", "rebate-over-estimate", file=name, rebate=format_display(rebate),
                     estimate=format_display(estimate), times=f"{rebate / estimate:.1f}")]
+
+
+class Scopes:
+    """The rows each policy with ``applies_to`` counts, the reasons for the others, and what
+    the Orders sheet and the audit say about them."""
+
+    def __init__(self, campaign: Campaign, in_period: pd.DataFrame, master, products) -> None:
+        self.in_period = in_period
+        self.out: dict[str, pd.Series] = {}
+        policies = [p for p in campaign.policies if getattr(p, "applies_to", None) is not None]
+        self.values = row_values(in_period, master, products) if policies else {}
+        for policy in policies:
+            self.out[policy.id] = out_of_scope(policy.applies_to, self.values)
+
+    def context(self, policy, ctx: PolicyContext) -> PolicyContext:
+        if policy.id not in self.out:
+            return ctx
+        return replace(ctx, purchases=ctx.purchases[self.out[policy.id].isna().to_numpy()])
+
+    def findings(self, source: Ledger | None) -> list[Finding]:
+        """An info finding per policy: how many in-period rows it leaves out, and their amount."""
+        out = []
+        for policy_id, reason in self.out.items():
+            left = reason.notna().to_numpy()
+            if left.any():
+                out.append(finding("info", "applies-to-left-out", file=source.label if source else None,
+                                   policy=policy_id, rows=int(left.sum()),
+                                   amount=format_display(int(self.in_period["amount"].to_numpy()[left].sum()))))
+        return out
+
+    def mark(self, orders: pd.DataFrame) -> pd.DataFrame:
+        """``orders`` with ``left_out``: per row the policies that do not count it, as
+        ``policy|criterion|value`` joined by ``;`` (None where every policy counts it)."""
+        if not self.out:
+            return orders
+        notes: dict = {}
+        for policy_id, reason in self.out.items():
+            for row, what in reason.dropna().items():
+                value = self.values[what].get(row)
+                text = f"{policy_id}|{what}|{'' if value is None else value}"
+                notes[row] = f"{notes[row]};{text}" if row in notes else text
+        return orders.assign(left_out=pd.Series([notes.get(row) for row in orders.index], index=orders.index,
+                                                dtype=object))
 
 
 def bought_before(orders: pd.DataFrame, baseline: Ledger | None, start: date) -> set[str]:

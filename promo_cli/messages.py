@@ -25,7 +25,7 @@ Lang = str  # "zh" | "en"
 DELIMITER_NAMES = {",": "逗号", ";": "分号", "tab": "制表符", "|": "竖线"}
 # What a ledger role is called in a Chinese sentence (English keeps the role's own name).
 ROLE_NAMES = {"purchases": "采购", "payments": "付款", "deposits": "预存流水", "customers": "客户档案",
-              "baseline": "基期采购", "targets": "目标客户"}
+              "baseline": "基期采购", "targets": "目标客户", "products": "产品档案"}
 
 # canonical column → its Chinese header (the first Chinese alias), for messages in zh
 COLUMN_ZH = {c.name: next(a for a in c.aliases if not a.isascii())
@@ -199,6 +199,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "transfer-outside-family": ("转移 {txn} 的转入账户 {target} 不属于同一客户或家庭,未处理",
                                 "transfer {txn} to {target} leaves the customer and the family; not applied"),
     # --- loyalty
+    "applies-to-left-out": ("政策 {policy} 的适用范围(applies_to)不计入期内 {rows} 行(共 {amount}):原因见 Orders 表的“未计入的政策”列",
+                            "policy {policy} leaves {rows} in-period rows ({amount}) out by its applies_to: the "
+                            "Orders sheet's 'Left out of' column says why"),
     "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
                                "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
                                "customer master nor among the buyers: no gift; check the id"),
@@ -341,6 +344,7 @@ WHY.update({
                           "basis: quantity works only with mode: whole (a marginal slice of a quantity has no "
                           "amount to apply a rate to)"),
     "tier-decimals": ("金额档位最多两位小数,而不是 {value}", "a tier's from is an amount: at most two decimals, not {value}"),
+    "applies-to-deposits": ("适用范围(applies_to)只用于采购行,预存政策不能使用", "applies_to limits purchase rows; a deposit policy has none"),
     "policy-id-twice": ("政策编号 {id} 用了两次", "policy id {id} is used twice"),
     "literal_error": ("“{value}”不是可用的取值,可用:{choices}", "'{value}' is not one of: {choices}"),
     "union_tag_invalid": ("没有 “{tag}” 这种政策类型,可用:{choices}", "there is no policy type '{tag}'; the types are: {choices}"),

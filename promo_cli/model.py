@@ -114,6 +114,7 @@ class Inputs(_Strict):
     customers: str | None = None
     baseline: str | None = None       # a purchase ledger of an earlier period, for the evaluation
     targets: str | None = None        # customers the campaign targeted (a customer_id column)
+    products: str | None = None       # product master: product, category, unit (for applies_to by category)
 
 
 class Tier(_Strict):
@@ -134,9 +135,31 @@ def _check_tiers(tiers: list, first_from_zero: bool = False, what: str = "tiers"
     return tiers
 
 
+Channel = Literal["dealer", "agent", "retailer", "end_customer"]
+
+
+class AppliesTo(_Strict):
+    """Which purchase rows a policy counts: by product, product category (the products
+    ledger), channel and region (the customer master); ``exclude_`` forms leave rows out.
+    A row whose value is unknown is outside a list that names what is in."""
+
+    product: list[str] | None = None
+    category: list[str] | None = None
+    channel: list[Channel] | None = None
+    region: list[str] | None = None
+    exclude_product: list[str] | None = None
+    exclude_category: list[str] | None = None
+    exclude_channel: list[Channel] | None = None
+    exclude_region: list[str] | None = None
+
+    def uses(self, what: str) -> bool:
+        return getattr(self, what) is not None or getattr(self, f"exclude_{what}") is not None
+
+
 class _Policy(_Strict):
     id: str = Field(min_length=1)
     name: str = ""
+    applies_to: AppliesTo | None = None
 
 
 class TieredPolicy(_Policy):
@@ -220,6 +243,12 @@ class PrepaidDepositPolicy(_Policy):
     referral: Referral | None = None
     target: Target | None = None
 
+    @model_validator(mode="after")
+    def _no_scope(self) -> "PrepaidDepositPolicy":
+        if self.applies_to is not None:
+            raise PydanticCustomError("applies-to-deposits", "applies_to limits purchase rows; a deposit policy has none")
+        return self
+
     _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers)))
 
 
@@ -261,7 +290,7 @@ class CouponReturnPolicy(_Policy):
 
 
 class GiftRule(_Strict):
-    channel: Literal["dealer", "agent", "retailer", "end_customer"] | None = None
+    channel: Channel | None = None
     top_n: int | None = Field(default=None, ge=1)
     top_percent: Rate | None = None
     min_spend: Amount | None = None
@@ -431,11 +460,13 @@ class Ledgers:
     customers: Ledger | None = None
     baseline: Ledger | None = None
     targets: Ledger | None = None
+    products: Ledger | None = None
 
     def present(self) -> list[Ledger]:
         """Every file read (the parts of a merged ledger one by one), for fingerprints."""
         out = []
-        for ledger in (self.purchases, self.payments, self.deposits, self.customers, self.baseline, self.targets):
+        for ledger in (self.purchases, self.payments, self.deposits, self.customers, self.baseline, self.targets,
+                       self.products):
             if ledger is not None:
                 out += list(ledger.parts.values()) or [ledger]
         return out

@@ -51,9 +51,39 @@ def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date
+def inside(applies, records: list[dict], master: pd.DataFrame | None, products: pd.DataFrame | None) -> list[bool]:
+    """Per purchase record, whether a policy's ``applies_to`` counts it: row by row, looking the
+    customer up in the master and the product in the products ledger."""
+    if applies is None:
+        return [True] * len(records)
+    people: dict[str, dict] = {}
+    for person in (master.to_dict("records") if master is not None else []):
+        people.setdefault(person["customer_id"], person)
+    kinds: dict[str, object] = {}
+    for item in (products.to_dict("records") if products is not None else []):
+        kinds.setdefault(item["product"], item.get("category"))
+    out = []
+    for r in records:
+        product = _text(r.get("product"))
+        facts = {"product": product, "category": _text(kinds.get(product)) if product else None,
+                 "channel": _text((people.get(r["customer_id"]) or {}).get("channel")),
+                 "region": _text((people.get(r["customer_id"]) or {}).get("region"))}
+        ok = True
+        for what, value in facts.items():
+            wanted, unwanted = getattr(applies, what), getattr(applies, "exclude_" + what)
+            if wanted is not None and value not in wanted:
+                ok = False
+            if unwanted is not None and value is not None and value in unwanted:
+                ok = False
+        out.append(ok)
+    return out
+
+
+def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
+              master: pd.DataFrame | None = None, products: pd.DataFrame | None = None
               ) -> dict[tuple[str, str], int]:
-    """Return {(customer_id, policy_id): cents} for every customer with an in-period row."""
+    """Return {(customer_id, policy_id): cents} for every customer with an in-period row (a
+    policy with ``applies_to`` counting only the rows it names)."""
     start, end = campaign.campaign.period.start, campaign.campaign.period.end
     last = min(end, as_of)
     day = _day_numbers(purchases["order_date"])
@@ -84,12 +114,14 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
     for policy in campaign.rebate_policies:
         for customer in customers:
             result[(customer, policy.id)] = 0
+        counts = np.ones(len(rows), dtype=bool) if policy.applies_to is None else np.array(
+            inside(policy.applies_to, rows[["customer_id", "product"]].to_dict("records"), master, products), dtype=bool)
         if policy.type == "tiered":
-            amount = _sum_by(customer_of, cents, n)
+            amount = _sum_by(customer_of[counts], cents[counts], n)
             if policy.basis == "quantity":
                 quantity = [ZERO] * n
-                for code, q in zip(customer_of, rows["quantity"]):
-                    if q is not None:
+                for code, q, counted in zip(customer_of, rows["quantity"], counts):
+                    if q is not None and counted:
                         quantity[code] += q
             for c, customer in enumerate(customers):
                 total = Decimal(int(amount[c])) / 100
@@ -114,7 +146,7 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             due = _day_numbers(rows["due_date"])
             has_due = due != _NEVER
             deadline = np.where(has_due, due + policy.grace_days, -_NEVER)
-            positive = cents > 0
+            positive = (cents > 0) & counts
             on_time = positive & has_due & (paid_until(deadline) >= cents)
             earned = _sum_by(customer_of[on_time], cents[on_time], n)
             failed = _sum_by(customer_of[positive & ~on_time], np.ones(int((positive & ~on_time).sum()), np.int64), n)
@@ -125,7 +157,7 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             paid_by_end = paid_until(np.full(len(rows), _day(last)))
             groups: dict[str, list[int]] = defaultdict(list)
             group_ids = rows["group_id"].to_numpy(dtype=object)
-            for i in np.flatnonzero(rows["group_id"].notna().to_numpy()).tolist():
+            for i in np.flatnonzero(rows["group_id"].notna().to_numpy() & counts).tolist():
                 if _text(group_ids[i]) is not None:
                     groups[group_ids[i]].append(i)
             proofs, quantities = rows["group_proof"].to_numpy(dtype=object), rows["quantity"].to_numpy(dtype=object)

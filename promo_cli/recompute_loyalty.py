@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from promo_cli.recompute import inside
 from promo_cli.recompute_deposits import _months_later, _value
 
 
@@ -25,11 +26,13 @@ def _points(cents: int, per_yuan: Decimal) -> int:
 
 def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | None, as_of: date,
                       history: pd.DataFrame | None = None, start: date | None = None,
-                      conversions: dict | None = None) -> dict:
+                      conversions: dict | None = None, products: pd.DataFrame | None = None) -> dict:
     """The totals of one loyalty policy over the in-period ``purchases``; ``history``: every
     purchase known (the baseline ledger too), to find who bought before ``start``;
     ``conversions``: {customer: [(day, points)]} of expired deposits turned into points."""
     records = purchases.to_dict("records")
+    if policy.applies_to is not None:
+        records = [r for r, counted in zip(records, inside(policy.applies_to, records, master, products)) if counted]
     earlier = set()
     if history is not None and start is not None:
         for customer, day in zip(history["customer_id"], history["order_date"]):

@@ -91,6 +91,13 @@ LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("account_no", "id", False, "账号", "賬號", "银行账号", "銀行賬號", "收款账号", "收款賬號",
            "account no", "account number"),
     ),
+    "products": (
+        _c("product", "id", True, "产品", "產品", "产品编号", "產品編號", "商品编码", "商品編碼", "product",
+           "product code"),
+        _c("category", "text", False, "品类", "品類", "产品类别", "產品類別", "类别", "類別", "产品线", "產品線",
+           "category", "product line"),
+        _c("unit", "text", False, "单位", "單位", "unit"),
+    ),
 }
 
 # Values of enumerated columns: canonical value → accepted spellings.

@@ -30,7 +30,7 @@ from promo_cli.io.readers.values import MAX_FINDINGS_PER_COLUMN, build_frame
 from promo_cli.model import Finding, Ledger, finding
 
 UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "txn_id",
-              "customers": "customer_id"}
+              "customers": "customer_id", "products": "product"}
 
 __all__ = ["MAX_FINDINGS_PER_COLUMN", "UNIQUE_KEY", "Source", "open_ledger", "parse_ledger", "read_ledger"]
 

@@ -135,10 +135,14 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("quantity"), "number"), Col(L("due_date"), "date"), Col(L("group_id"), "id"),
                Col(L("counted"), "text")]
     orders = s.orders
+    scoped = "left_out" in orders
+    if scoped:
+        columns.append(Col(L("left_out"), "longtext", width=40))
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
     write_detail(book, styles, "Orders", columns, len(orders),
-                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label, s.ledgers.purchases),
+                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label, s.ledgers.purchases,
+                                                   lang if scoped else None),
                  side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
 
 
@@ -159,13 +163,28 @@ def _lookup(keys: pd.Series, table: dict, default: str | None = None) -> pd.arra
     return pd.arrays.ArrowExtensionArray(texts_of_distinct(keys, lambda key: table.get(key, default)))
 
 
-def _orders_table(orders: pd.DataFrame, status_label: dict[str, str], source=None) -> pd.DataFrame:
-    """The Orders sheet's columns: every purchase row and whether it counted."""
+def _orders_table(orders: pd.DataFrame, status_label: dict[str, str], source=None, scoped: str | None = None
+                  ) -> pd.DataFrame:
+    """The Orders sheet's columns: every purchase row and whether it counted (and, with
+    ``applies_to`` somewhere, in ``scoped``'s language, which policies left it out and why)."""
     table = orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
                     "due_date", "group_id"]].assign(status=_lookup(orders["status"], status_label))
     if source is not None and source.sheets:    # several sheets: the row says which sheet it is on
         table["_row"] = source.row_labels(table["_row"], file=False).to_numpy()
+    if scoped is not None:
+        table["left_out"] = orders["left_out"].map(lambda text: _left_out(text, scoped), na_action="ignore")
     return table
+
+
+def _left_out(text: str, lang: str) -> str:
+    """``ladder|product|P09;…`` as a clerk reads it: ``ladder: 产品 P09 不在适用范围``."""
+    parts = []
+    for item in text.split(";"):
+        policy, what, value = item.split("|", 2)
+        value = label(value, lang) if what == "channel" and value else value     # dealer → 经销商
+        parts.append(label("left_out_because", lang).format(policy=policy, what=label(f"criterion_{what}", lang),
+                                                            value=value or label("unknown_value", lang)))
+    return "; ".join(parts)
 
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
@@ -222,8 +241,9 @@ def policy_rows(s: Settlement, lang: str) -> list[list[str]]:
                     rows.append([policy.id, policy.name, policy.type, f"{key}[{i}]", _show(key, item, lang)])
             elif isinstance(value, dict):
                 for k, v in value.items():
-                    rows.append([policy.id, policy.name, policy.type, f"{key}.{k}", _show(k, v, lang)])
-            else:
+                    if v is not None:
+                        rows.append([policy.id, policy.name, policy.type, f"{key}.{k}", _show(k, v, lang)])
+            elif value is not None:         # a parameter left out of the file is left out here too
                 rows.append([policy.id, policy.name, policy.type, key, _show(key, value, lang)])
     return rows
 
