@@ -274,6 +274,9 @@ class PointsPolicy(_Policy):
     points_per_yuan: Amount
     expiry_months: int | None = Field(default=None, ge=1)
     yuan_per_point: Amount | None = None      # what a point is worth to the campaign (its cost)
+    # a return takes back: the points of its amount (never below zero), all the customer's purchase
+    # points, none, or the points of its amount even below zero
+    on_return: Literal["proportional", "all", "none", "allow_negative"] = "proportional"
 
 
 class CouponTier(_Strict):

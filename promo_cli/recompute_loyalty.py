@@ -96,26 +96,41 @@ def _points_walk(policy, records: list[dict], conversions: dict, as_of: date) ->
     lots: dict[str, list[list]] = defaultdict(list)
     out = dict.fromkeys(("earned", "taken_back", "converted", "expired", "redeemed", "balance"), 0)
 
+    def alive(lot, day):
+        return lot[1] > 0 and (lot[0] is None or lot[0] > day)
+
     def take(customer, day, wanted, purchases_only):
         got = 0
         for lot in lots[customer]:
-            if got < wanted and (lot[0] is None or lot[0] > day) and (lot[2] or not purchases_only):
+            if got < wanted and alive(lot, day) and (lot[2] or not purchases_only):
                 part = min(lot[1], wanted - got)
                 lot[1] -= part
                 got += part
         return got
 
+    value = policy.yuan_per_point
     for day, conversion, customer, cents, extra in walk:
         if conversion:
             lots[customer].append([until(day), extra, False])
             out["converted"] += extra
             continue
+        redeemed_here = extra is not None and extra > 0 and extra == int(extra)
         if cents > 0:
-            lots[customer].append([until(day), _points(cents, policy.points_per_yuan), True])
-            out["earned"] += _points(cents, policy.points_per_yuan)
-        elif cents < 0:
-            out["taken_back"] += take(customer, day, _points(cents, policy.points_per_yuan), True)
-        if extra is not None and extra > 0 and extra == int(extra):
+            paid = cents
+            if redeemed_here and value is not None:
+                paid = max(0, cents - _cents(int(extra) * value))
+            lots[customer].append([until(day), _points(paid, policy.points_per_yuan), True])
+            out["earned"] += _points(paid, policy.points_per_yuan)
+        elif cents < 0 and policy.on_return != "none":
+            owed = _points(cents, policy.points_per_yuan)
+            if policy.on_return == "all":
+                owed = sum(lot[1] for lot in lots[customer] if lot[2] and alive(lot, day))
+            got = take(customer, day, owed, True)
+            if policy.on_return == "allow_negative" and got < owed:
+                lots[customer].append([None, got - owed, True])
+                got = owed
+            out["taken_back"] += got
+        if redeemed_here:
             out["redeemed"] += take(customer, day, int(extra), False)
     for customer_lots in lots.values():
         for expires, left, _ in customer_lots:

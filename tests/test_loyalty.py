@@ -221,10 +221,11 @@ REDEEM_HEADERS = ["order_id", "customer_id", "order_date", "amount", "积分抵�
 
 
 def test_points_redeemed_spend_oldest_first_and_an_overdraft_is_an_error(tmp_path):
-    """C1 earns 1,000 (07-01) and 500 (09-01), redeems 300 (08-01, a pure redemption of amount 0)
-    and 200 with the 09-01 purchase, returns 400 yuan on 10-01: the return takes back 400 of the
-    700 purchase points left → balance 1,000 + 500 − 300 − 200 − 400 = 600. C2 earns 100 and
-    redeems 150: only 100 are taken, an error at the cell. C3 writes 2.5 points: an error, nothing taken."""
+    """C1 earns 1,000 (07-01), redeems 300 (08-01, a pure redemption of amount 0), pays 500.00 on
+    09-01 partly with 200 points (worth 200 × 0.02 = 4.00, so it earns on 496.00: 496 points) and
+    returns 400 yuan on 10-01: the 200 come from the oldest lot (700 → 500), the return takes back
+    400 of it → balance 100 + 496 = 596. C2 earns 100 and redeems 150: only 100 are taken, an error
+    at the cell. C3 writes 2.5 points: an error, nothing taken, its 100.00 earns 100."""
     write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
         {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-01", "amount": "1000.99"},
         {"order_id": "A2", "customer_id": "C1", "order_date": "2026-08-01", "amount": "0", "积分抵扣": "300"},
@@ -237,9 +238,9 @@ def test_points_redeemed_spend_oldest_first_and_an_overdraft_is_an_error(tmp_pat
     s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv}"), {}, today=date(2099, 1, 1)))
     rows = {r[0]: r[2:] for r in s.loyalty["points"].rows}
     # earned, taken back, converted, expired, redeemed, balance
-    assert rows == {"C1": [1500, 400, 0, 0, 500, 600], "C2": [100, 0, 0, 0, 100, 0], "C3": [100, 0, 0, 0, 0, 100]}
-    # cost: (redeemed 600 + balance 700) × 0.02 = 26.00
-    assert s.loyalty["points"].totals["cost"] == "26.00"
+    assert rows == {"C1": [1496, 400, 0, 0, 500, 596], "C2": [100, 0, 0, 0, 100, 0], "C3": [100, 0, 0, 0, 0, 100]}
+    # cost: (redeemed 600 + balance 696) × 0.02 = 25.92
+    assert s.loyalty["points"].totals["cost"] == "25.92"
     problems = {(f.code, f.cell) for f in s.findings if f.severity == "error"}
     assert problems == {("points-overdrawn", "E7"), ("points-redeemed-invalid", "E8")}
     assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
@@ -305,3 +306,49 @@ def test_a_give_away_the_budget_does_not_know_is_refused(tmp_path):
                         encoding="utf-8")
     loaded, _, findings = load_campaign(campaign)
     assert loaded is None and [(f.code, f.row) for f in findings] == [("campaign-invalid", 8)]   # the budget line
+
+
+@pytest.mark.parametrize("rule, expected", [
+    # C1 buys 236.00 (236 points) and 100.00 (100), redeems 300 points, then returns 100.00 (the
+    # points of the return: 100). proportional: 36 purchase points are left, 36 taken back, balance 0;
+    # all: every purchase point still held (36) taken back; none: nothing, balance 36;
+    # allow_negative: 36 taken and 64 owed: balance −64, taken back 100.
+    ("proportional", [336, 36, 0, 0, 300, 0]),
+    ("all", [336, 36, 0, 0, 300, 0]),
+    ("none", [336, 0, 0, 0, 300, 36]),
+    ("allow_negative", [336, 100, 0, 0, 300, -64]),
+])
+def test_what_a_return_takes_back(tmp_path, rule, expected):
+    write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
+        {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-01", "amount": "236"},
+        {"order_id": "A2", "customer_id": "C1", "order_date": "2026-07-02", "amount": "100"},
+        {"order_id": "A3", "customer_id": "C1", "order_date": "2026-07-03", "amount": "0", "积分抵扣": "300"},
+        {"order_id": "R1", "customer_id": "C1", "order_date": "2026-07-04", "amount": "-100"}])
+    policy = f"- {{id: points, type: points, points_per_yuan: 1, on_return: {rule}}}\n"
+    s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv}"), {}, today=date(2099, 1, 1)))
+    assert [r[2:] for r in s.loyalty["points"].rows] == [expected]
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]
+
+
+def test_a_full_refund_takes_all_points_back(tmp_path):
+    """The peers' case: 236.00 earns 236 points; with on_return: all, refunding 36.00 of it takes back all
+    236 (proportional would take 36)."""
+    write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
+        {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-01", "amount": "236"},
+        {"order_id": "R1", "customer_id": "C1", "order_date": "2026-07-04", "amount": "-36"}])
+    for rule, taken in (("all", 236), ("proportional", 36)):
+        policy = f"- {{id: points, type: points, points_per_yuan: 1, on_return: {rule}}}\n"
+        s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv}"), {}, today=date(2099, 1, 1)))
+        assert s.loyalty["points"].rows[0][3] == taken
+
+
+def test_points_redeemed_are_left_out_of_what_an_order_earns(tmp_path):
+    """236.00 paid partly with 1,000 points worth 0.01 each (10.00) earns on 226.00: 226 points,
+    after 1,000 earned on an earlier 1,000.00."""
+    write_csv(tmp_path / "purchases.csv", REDEEM_HEADERS, [
+        {"order_id": "A0", "customer_id": "C1", "order_date": "2026-07-01", "amount": "1000"},
+        {"order_id": "A1", "customer_id": "C1", "order_date": "2026-07-02", "amount": "236", "积分抵扣": "1000"}])
+    policy = "- {id: points, type: points, points_per_yuan: 1, yuan_per_point: 0.01}\n"
+    s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: purchases.csv}"), {}, today=date(2099, 1, 1)))
+    assert s.loyalty["points"].rows[0][2:] == [1226, 0, 0, 0, 1000, 226]
+    assert "recompute-loyalty-mismatch" not in [f.code for f in s.findings]

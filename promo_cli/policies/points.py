@@ -6,7 +6,11 @@ points (a prepaid policy's ``expiry_points``) join the customer's points on the 
 convert; a row with ``points_redeemed`` spends points, oldest unexpired first (more than the
 customer holds is an error); with ``expiry_months`` points expire that many months after
 they were earned or converted. ``yuan_per_point`` values the points the campaign gave away
-and did not take back or see expire (redeemed + balance) as its cost."""
+and did not take back or see expire (redeemed + balance) as its cost, and the value of the
+points redeemed on an order is left out of what that order earns. ``on_return`` says what a
+return takes back: ``proportional`` (the points of its amount, never below zero), ``all`` (all
+the customer's purchase points), ``none``, or ``allow_negative`` (the points of its amount,
+the balance going below zero when they were spent already)."""
 
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResul
         for lot in lots[customer]:
             if taken == points:
                 break
-            if (bought_only and not lot.bought) or (lot.expires is not None and lot.expires <= day):
+            if lot.left <= 0 or (bought_only and not lot.bought) or (lot.expires is not None and lot.expires <= day):
                 continue
             take = min(lot.left, points - taken)
             lot.left -= take
@@ -68,13 +72,25 @@ def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResul
             lots[customer].append(_Lot(expiry(day), redeem, False))
             figures["converted"][customer] += redeem
             continue
-        points = points_for(cents, policy.points_per_yuan)
+        redeeming = not (redeem is None or pd.isna(redeem) or redeem == 0)
         if cents > 0:
+            base = cents
+            if redeeming and policy.yuan_per_point is not None and redeem > 0 and redeem == int(redeem):  # paid partly with points
+                base = max(cents - points_cost(int(redeem), policy.yuan_per_point), 0)
+            points = points_for(base, policy.points_per_yuan)
             lots[customer].append(_Lot(expiry(day), points, True))
             figures["earned"][customer] += points
-        elif cents < 0:
-            figures["taken_back"][customer] += spend(customer, day, points, bought_only=True)
-        if redeem is None or pd.isna(redeem) or redeem == 0:
+        elif cents < 0 and policy.on_return != "none":
+            points = points_for(cents, policy.points_per_yuan)
+            if policy.on_return == "all":      # every purchase point still held
+                points = sum(lot.left for lot in lots[customer]
+                             if lot.bought and lot.left > 0 and (lot.expires is None or lot.expires > day))
+            taken = spend(customer, day, points, bought_only=True)
+            if policy.on_return == "allow_negative" and taken < points:     # spent already: owed back
+                lots[customer].append(_Lot(None, taken - points, True))
+                taken = points
+            figures["taken_back"][customer] += taken
+        if not redeeming:
             continue
         if redeem < 0 or redeem != int(redeem):
             findings.append(finding("error", "points-redeemed-invalid", **ctx.source.at("points_redeemed", int(row)),
