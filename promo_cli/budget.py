@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import get_args
 
 from promo_cli.model import Budget, Campaign, GiveawayKind, Settlement
+from promo_cli.lines import taken_at_payment
 from promo_cli.money import round_cents, to_cents
 from promo_cli.policies.prepaid_deposit import deposit_costs
 
@@ -61,7 +62,7 @@ def campaign_costs(s: Settlement) -> dict[str, int]:
     returning customers the coupons issued (face value), the gift recipients (gift + card), the
     member discounts and the points given (at ``yuan_per_point``). Kinds with nothing are left out."""
     costs = dict.fromkeys(COST_KINDS, 0)
-    costs["rebates"] = sum(s.total_by_policy().values())
+    costs["rebates"] = sum(s.total_by_policy().values()) + sum(taken_at_payment(s.lines).values())
     for result in s.deposits.values():
         for kind, cents in deposit_costs(result).items():
             costs[kind] += cents

@@ -158,3 +158,12 @@ def exact_texts(lines: pd.DataFrame, finest: int | None = None) -> pd.Series:
     finest = int(scale.max()) if finest is None else finest
     units = lines["units"].to_numpy(dtype=np.int64) * 10 ** (finest - scale)
     return pd.Series(pd.arrays.ArrowExtensionArray(decimal_texts(units, finest)), index=lines.index)
+
+
+def taken_at_payment(lines: pd.DataFrame) -> dict[str, int]:
+    """{policy: cents} of rebate customers deducted when paying (票扣), already taken: off the
+    payable rebate, still part of what the campaign gave away."""
+    if not len(lines):
+        return {}
+    taken = lines[lines["kind"] == "taken-at-payment"]
+    return {str(pid): -int(cents) for pid, cents in taken.groupby("policy_id", sort=False)["base"].sum().items()}

@@ -188,6 +188,8 @@ class OnTimePaymentPolicy(_Policy):
     rate: Rate
     grace_days: int = Field(default=0, ge=0)
     scope: Literal["order", "customer"] = "order"
+    # 票扣/现扣: the customer may pay the order less its rebate; such rebate is taken, not payable
+    deducted_at_payment: bool = False
 
 
 class GroupPurchasePolicy(_Policy):

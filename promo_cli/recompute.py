@@ -147,12 +147,19 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             has_due = due != _NEVER
             deadline = np.where(has_due, due + policy.grace_days, -_NEVER)
             positive = (cents > 0) & counts
-            on_time = positive & has_due & (paid_until(deadline) >= cents)
+            unpaid = np.maximum(cents - paid_until(deadline), 0)
+            enough = unpaid == 0
+            if policy.deducted_at_payment:      # 票扣: the unpaid rest may be the rebate itself
+                enough = enough | np.array([Decimal(int(u)) <= Decimal(int(a)) * policy.rate
+                                            for u, a in zip(unpaid, cents)], dtype=bool)
+            on_time = positive & has_due & enough
             earned = _sum_by(customer_of[on_time], cents[on_time], n)
+            deducted = _sum_by(customer_of[on_time], unpaid[on_time], n)
             failed = _sum_by(customer_of[positive & ~on_time], np.ones(int((positive & ~on_time).sum()), np.int64), n)
             for c, customer in enumerate(customers):
                 if earned[c] and (policy.scope == "order" or failed[c] == 0):
-                    result[(customer, policy.id)] = _round(Decimal(int(earned[c])) / 100 * policy.rate)
+                    result[(customer, policy.id)] = _round(Decimal(int(earned[c])) / 100 * policy.rate
+                                                           - Decimal(int(deducted[c])) / 100)
         elif policy.type == "group_purchase":
             paid_by_end = paid_until(np.full(len(rows), _day(last)))
             groups: dict[str, list[int]] = defaultdict(list)

@@ -5,7 +5,10 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import order, payment, rebates
+from promo_cli.budget import campaign_costs
+from promo_cli.engine import load, settle
+from promo_cli.io.writers.summary_json import summary_dict
+from tests.conftest import PAYMENT_HEADERS, PURCHASE_HEADERS, order, payment, rebates, write_campaign, write_csv
 
 POLICY = """\
 - id: on_time
@@ -151,3 +154,32 @@ def test_orders_not_yet_due_are_pending_not_silently_zero(run_campaign):
     [f] = [f for f in s.findings if f.code == "on-time-pending"]
     assert (f.severity, dict(f.params)["count"], dict(f.params)["amount"]) == ("info", 2, "2,900.50")
     assert summary_dict(s, "zh")["totals"]["pending"] == {"on_time": {"orders": 2, "amount": "2900.50"}}
+
+
+def test_rebate_deducted_at_payment(tmp_path):
+    """票扣 (issue 20, item 4), 10% for paying on time, deducted_at_payment: true.
+    A1 236.00 paid 212.40 on time: 212.40 + 23.60 = 236.00, so it qualifies; its 23.60 was taken
+    at payment: nothing payable. A2 100.00 paid 95.00: 10.00 earned, 5.00 taken, 5.00 payable.
+    A3 100.00 paid 80.00: 20.00 short is more than its 10.00 rebate: no rebate."""
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-07-01", "236", due_date="2026-07-31"),
+        order("A2", "C1", "2026-07-02", "100", due_date="2026-07-31"),
+        order("A3", "C1", "2026-07-03", "100", due_date="2026-07-31")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [
+        payment("P1", "A1", "2026-07-20", "212.40"), payment("P2", "A2", "2026-07-20", "95"),
+        payment("P3", "A3", "2026-07-20", "80")])
+    for deducted, payable, taken in (("true", 500, {"on_time": "28.60"}), ("false", 0, None)):
+        campaign = write_campaign(tmp_path, f"- {{id: on_time, type: on_time_payment, rate: 10%, "
+                                            f"deducted_at_payment: {deducted}}}\n")
+        s = settle(*load(campaign, {}, as_of=date(2026, 12, 31)))
+        assert [c.total_rebate for c in s.customers] == [payable]
+        assert not [f.code for f in s.findings if f.code.startswith("recompute")]
+        summary = summary_dict(s, "en")
+        assert summary["totals"].get("taken_at_payment") == taken
+    # with deduction: the campaign's cost is the rebate earned, 23.60 + 10.00 = 33.60, taken or payable
+    campaign = write_campaign(tmp_path, "- {id: on_time, type: on_time_payment, rate: 10%, deducted_at_payment: true}\n")
+    s = settle(*load(campaign, {}, as_of=date(2026, 12, 31)))
+    assert campaign_costs(s)["rebates"] == 3360
+    notes = dict(zip(s.lines["ref"] + "/" + s.lines["kind"], s.lines["note"]))
+    assert notes == {"A1/order": "on-time-deducted", "A2/order": "on-time-deducted", "A3/order": "partial",
+                     "A1/taken-at-payment": "taken-at-payment", "A2/taken-at-payment": "taken-at-payment"}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
+from promo_cli.lines import taken_at_payment
 from promo_cli.messages import message
 from promo_cli.model import Finding, Settlement
 from promo_cli.money import format_amount
@@ -30,6 +31,8 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
             "rebate": format_amount(sum(by_policy.values())),
             "by_policy": {pid: format_amount(total) for pid, total in by_policy.items()},
             **pending_on_time(s),
+            **({"taken_at_payment": {pid: format_amount(cents) for pid, cents in taken.items()}}
+               if (taken := taken_at_payment(s.lines)) else {}),
         },
         "customers": [
             {"customer_id": c.customer_id, "customer_name": c.customer_name,
