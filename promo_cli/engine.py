@@ -38,6 +38,7 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
+from promo_cli.policies.cap import apply_cap
 from promo_cli.policies.scope import out_of_scope, row_values
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
@@ -209,7 +210,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     scoped = Scopes(campaign, in_period, master, ledgers.products.frame if ledgers.products is not None else None)
     for policy in campaign.rebate_policies:
         policy_lines, policy_findings = REGISTRY[policy.type](policy, scoped.context(policy, ctx))
-        parts.append(policy_lines)
+        parts.append(apply_cap(policy, policy_lines))
         findings += policy_findings
         progress("settling", what=policy.id)
     lines = round_lines(concat_lines(parts))

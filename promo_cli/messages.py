@@ -421,6 +421,7 @@ NOTES: dict[str, tuple[str, str]] = {
     "partial": ("截止 {due}(含宽限 {grace} 天)前只付了 {paid}", "only {paid} paid by {due} (+{grace} grace days)"),
     "on-time-deducted": ("{due} 前(含宽限 {grace} 天)付了 {paid},余额以返利抵扣(票扣)",
                          "paid {paid} by {due} (+{grace} grace days), the rest deducted as the rebate"),
+    "cap": ("本政策每位客户最多 {cap}:按规则应得 {total},超出部分不计", "capped at {cap} a customer: {total} earned, the rest not paid"),
     "taken-at-payment": ("付款时已以票扣方式扣除 {taken},不再支付", "{taken} already deducted at payment: not payable again"),
     "not-yet-due": ("未到截止日 {due},尚未付清(已付 {paid})", "not yet due ({due}) and not yet paid in full ({paid} so far)"),
     "no-due-date": ("没有付款截止日期", "no due date"),

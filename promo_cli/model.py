@@ -162,7 +162,15 @@ class _Policy(_Strict):
     applies_to: AppliesTo | None = None
 
 
-class TieredPolicy(_Policy):
+class Cap(_Strict):
+    per_customer: Amount           # no customer earns more than this under the policy
+
+
+class _RebatePolicy(_Policy):
+    cap: Cap | None = None
+
+
+class TieredPolicy(_RebatePolicy):
     type: Literal["tiered"]
     basis: Literal["amount", "quantity"] = "amount"
     mode: Literal["marginal", "whole"] = "marginal"
@@ -183,7 +191,7 @@ class TieredPolicy(_Policy):
         return self
 
 
-class OnTimePaymentPolicy(_Policy):
+class OnTimePaymentPolicy(_RebatePolicy):
     type: Literal["on_time_payment"]
     rate: Rate
     grace_days: int = Field(default=0, ge=0)
@@ -192,7 +200,7 @@ class OnTimePaymentPolicy(_Policy):
     deducted_at_payment: bool = False
 
 
-class GroupPurchasePolicy(_Policy):
+class GroupPurchasePolicy(_RebatePolicy):
     type: Literal["group_purchase"]
     basis: Literal["quantity", "amount"] = "quantity"
     tiers: list[Tier]

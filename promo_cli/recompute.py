@@ -201,4 +201,9 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
                     shares[i] += 1
                 for name, share in zip(names, shares):
                     result[(name, policy.id)] += int(share)
+    for policy in campaign.rebate_policies:        # no customer above the policy's cap
+        if policy.cap is not None:
+            most = _round(policy.cap.per_customer)
+            for key in [k for k in result if k[1] == policy.id and result[k] > most]:
+                result[key] = most
     return result

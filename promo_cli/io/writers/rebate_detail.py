@@ -212,8 +212,10 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
         part = lines.take(order[start:stop]).reset_index(drop=True)
         source_rows = part["source_row"]
         ref = pa.array(part["ref"], type=pa.string(), from_pandas=True)
-        origin = pc.if_else(pa.array(part["kind"].to_numpy(dtype=object) == "group-share"),
-                            pc.binary_join_element_wise(L("group_rows") + " ", ref, ""), L("customer_rows"))
+        kind = part["kind"].to_numpy(dtype=object)
+        origin = pc.if_else(pa.array(kind == "group-share"),
+                            pc.binary_join_element_wise(L("group_rows") + " ", ref, ""),
+                            pc.if_else(pa.array(kind == "cap"), L("cap_rows"), L("customer_rows")))
         if source is not None:
             where = pa.array(source.row_labels(source_rows.fillna(0)), type=pa.string(), from_pandas=True)
             origin = pc.if_else(pa.array(source_rows.notna().to_numpy()), where, origin)
