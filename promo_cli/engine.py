@@ -91,6 +91,8 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for policy in campaign.policies:
         for role in NEEDS[policy.type]:
             needed.setdefault(role, policy.id)
+        if getattr(policy, "rates_by", None) == "category":     # a rate table per category: the products ledger
+            needed.setdefault("products", policy.id)
         scope = getattr(policy, "applies_to", None)
         if scope is not None and scope.uses("category"):        # a category is found in the products ledger
             needed.setdefault("products", policy.id)
@@ -200,7 +202,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
                         fork=len(purchases) + len(payments) >= parallel.APART_ROWS)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
-    ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master)
+    ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
+                        products=ledgers.products.frame if ledgers.products is not None else None)
     parts: list[pd.DataFrame] = []
     findings: list[Finding] = list(read_findings)
     if as_of < period.start:

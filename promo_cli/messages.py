@@ -345,6 +345,8 @@ WHY.update({
                           "amount to apply a rate to)"),
     "tier-decimals": ("金额档位最多两位小数,而不是 {value}", "a tier's from is an amount: at most two decimals, not {value}"),
     "applies-to-deposits": ("适用范围(applies_to)只用于采购行,预存政策不能使用", "applies_to limits purchase rows; a deposit policy has none"),
+    "tiers-by-without-rates-by": ("写了 tiers_by(按产品的费率表)就要写 rates_by: product 或 category",
+                                  "tiers_by needs rates_by: product or category"),
     "policy-id-twice": ("政策编号 {id} 用了两次", "policy id {id} is used twice"),
     "literal_error": ("“{value}”不是可用的取值,可用:{choices}", "'{value}' is not one of: {choices}"),
     "union_tag_invalid": ("没有 “{tag}” 这种政策类型,可用:{choices}", "there is no policy type '{tag}'; the types are: {choices}"),

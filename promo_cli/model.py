@@ -175,16 +175,23 @@ class TieredPolicy(_RebatePolicy):
     basis: Literal["amount", "quantity"] = "amount"
     mode: Literal["marginal", "whole"] = "marginal"
     tiers: list[Tier]
+    # a rate table per product (or category), ``tiers`` for the rest: each product line its own ladder
+    rates_by: Literal["product", "category"] | None = None
+    tiers_by: dict[str, list[Tier]] = {}
 
     _tiers = field_validator("tiers")(classmethod(lambda cls, tiers: _check_tiers(tiers, first_from_zero=True)))
+    _tiers_by = field_validator("tiers_by")(classmethod(
+        lambda cls, tables: {key: _check_tiers(tiers, first_from_zero=True) for key, tiers in tables.items()}))
 
     @model_validator(mode="after")
     def _basis(self) -> "TieredPolicy":
         if self.basis == "quantity" and self.mode == "marginal":
             raise PydanticCustomError("quantity-marginal", "basis: quantity works only with mode: whole "
                                       "(a marginal slice of a quantity has no amount to apply a rate to)")
+        if self.tiers_by and self.rates_by is None:
+            raise PydanticCustomError("tiers-by-without-rates-by", "tiers_by needs rates_by: product or category")
         if self.basis == "amount":
-            for tier in self.tiers:
+            for tier in self.tiers + [t for tiers in self.tiers_by.values() for t in tiers]:
                 if (tier.from_ * 100) % 1:
                     raise PydanticCustomError("tier-decimals", "a tier's from is an amount: at most two decimals, "
                                               "not {value}", {"value": str(tier.from_)})

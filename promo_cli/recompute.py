@@ -79,6 +79,51 @@ def inside(applies, records: list[dict], master: pd.DataFrame | None, products: 
     return out
 
 
+def _ladder(tiers, mode: str, total: Decimal, measure: Decimal) -> Decimal:
+    """The exact rebate of one net amount (and its measure) under one rate table."""
+    if total <= 0 or measure <= 0:
+        return ZERO
+    if mode == "marginal":
+        rebate = ZERO
+        for i, tier in enumerate(tiers):
+            upper = tiers[i + 1].from_ if i + 1 < len(tiers) else None
+            if total > tier.from_:
+                rebate += ((total if upper is None or total < upper else upper) - tier.from_) * tier.rate
+        return rebate
+    rate = ZERO
+    for tier in tiers:
+        if measure >= tier.from_:
+            rate = tier.rate
+    return total * rate
+
+
+def _by_table(policy, rows: pd.DataFrame, counts: np.ndarray, customers: list, customer_of: np.ndarray,
+              products: pd.DataFrame | None, result: dict) -> None:
+    """A tiered policy with a rate table per product or category: per customer and table, its own
+    sums and ladder; the customer's exact amounts added, then rounded once."""
+    category = {}
+    for item in (products.to_dict("records") if products is not None else []):
+        category.setdefault(item["product"], item.get("category"))
+    sums: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for i, (product, amount, quantity) in enumerate(zip(rows["product"], rows["amount"], rows["quantity"])):
+        if not counts[i]:
+            continue
+        key = _text(product) or ""
+        if policy.rates_by == "category":
+            key = _text(category.get(key)) or "" if key else ""
+        if key not in policy.tiers_by:      # the products without a table of their own share the default
+            key = ""
+        entry = sums[(int(customer_of[i]), key)]
+        entry[0] += Decimal(int(amount)) / 100
+        entry[1] += (Decimal(quantity) if quantity is not None else ZERO) if policy.basis == "quantity" \
+            else Decimal(int(amount)) / 100
+    exact: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for (c, key), (total, measure) in sums.items():
+        exact[c] += _ladder(policy.tiers_by.get(key, policy.tiers), policy.mode, total, measure)
+    for c, value in exact.items():
+        result[(customers[c], policy.id)] = _round(value)
+
+
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
               master: pd.DataFrame | None = None, products: pd.DataFrame | None = None
               ) -> dict[tuple[str, str], int]:
@@ -116,7 +161,9 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             result[(customer, policy.id)] = 0
         counts = np.ones(len(rows), dtype=bool) if policy.applies_to is None else np.array(
             inside(policy.applies_to, rows[["customer_id", "product"]].to_dict("records"), master, products), dtype=bool)
-        if policy.type == "tiered":
+        if policy.type == "tiered" and policy.rates_by is not None:
+            _by_table(policy, rows, counts, customers, customer_of, products, result)
+        elif policy.type == "tiered":
             amount = _sum_by(customer_of[counts], cents[counts], n)
             if policy.basis == "quantity":
                 quantity = [ZERO] * n

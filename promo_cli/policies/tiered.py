@@ -44,28 +44,62 @@ def marginal_parts(net: np.ndarray, bounds: list[int]) -> np.ndarray:
 
 
 def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame, list[Finding]]:
-    """Return one line per tier slice (marginal) or per customer (whole)."""
-    frame = ctx.purchases
+    """Return one line per tier slice (marginal) or per customer (whole); with ``rates_by``, per
+    product (or category) with that product's own table (``tiers`` for the rest)."""
+    if policy.rates_by is None:
+        return _tiered(policy, policy.tiers, ctx.purchases, ctx, None)
+    keys = rate_keys(ctx.purchases, policy.rates_by, ctx.products)
+    keys = keys.where(keys.isin(list(policy.tiers_by)), "")     # every other product: one pool, the default table
+    parts, findings = [], []
+    for key in sorted(set(keys)):
+        lines, more = _tiered(policy, policy.tiers_by.get(key, policy.tiers), ctx.purchases[(keys == key).to_numpy()],
+                              ctx, key)
+        parts.append(lines)
+        findings += more
+    lines = concat_lines(parts)
+    if not lines.empty:     # customer by customer, then product by product
+        lines = lines.sort_values(["customer_id"], kind="stable", ignore_index=True)
+    return lines, findings
+
+
+def rate_keys(purchases: pd.DataFrame, by: str, products: pd.DataFrame | None) -> pd.Series:
+    """Per row, the key of its rate table: its product, or its product's category ("" when unknown)."""
+    product = purchases["product"].astype(object)
+    if by == "category":
+        if products is None or "category" not in products:
+            return pd.Series("", index=purchases.index, dtype=object)
+        lookup = products.dropna(subset=["product"]).drop_duplicates("product").set_index("product")["category"]
+        product = product.map(lookup)
+    return product.where(product.notna(), "").astype(str)
+
+
+def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext, key: str | None
+            ) -> tuple[pd.DataFrame, list[Finding]]:
+    """The lines of one rate table over ``frame`` (all rows, or one product's); ``key`` names the
+    table in each line's reference (``P01·2``)."""
+    label = (lambda number: str(number)) if key is None else (lambda number: f"{key or '—'}·{number}")  # noqa: E731
     amounts = frame.groupby("customer_id", sort=True)["amount"].sum().astype("int64")
     customers, net = amounts.index.to_numpy(dtype=object), amounts.to_numpy()
     findings = [finding("info", "net-not-positive", **ctx.source.at(), customer=customer,
                         amount=format_display(int(cents)), policy=policy.id)
                 for customer, cents in zip(customers[net < 0], net[net < 0])]
-    integers, places = rate_units([t.rate for t in policy.tiers])
+    # one scale for every table of the policy: a customer's lines are rounded together
+    _, places = rate_units([t.rate for t in policy.tiers + [t for table in policy.tiers_by.values() for t in table]])
+    integers = [int(t.rate.scaleb(places)) for t in tiers]
     if policy.mode == "marginal":
         parts = []
-        bounds = [int(t.from_ * 100) for t in policy.tiers]
+        bounds = [int(t.from_ * 100) for t in tiers]
         slices = marginal_parts(net, bounds)
-        for number, tier in enumerate(policy.tiers):
+        for number, tier in enumerate(tiers):
             lower = bounds[number]
             upper = bounds[number + 1] if number + 1 < len(bounds) else None
             has = slices[number] > 0
             part = slices[number][has]
             upper_text = "∞" if upper is None else format_display(upper)
             parts.append(make_lines(
-                policy.id, "tier-slice", customers[has], str(number + 1), part, tier.rate,
+                policy.id, "tier-slice", customers[has], label(number + 1), part, tier.rate,
                 part * integers[number], places + 2, "tier-slice",
-                lower=tier.from_, upper=None if upper is None else policy.tiers[number + 1].from_,
+                lower=tier.from_, upper=None if upper is None else tiers[number + 1].from_,
                 n_tier=str(number + 1), n_lower=format_display(lower), n_upper=upper_text,
                 n_base=format_display_many(part), n_rate=format_rate(tier.rate)))
         lines = concat_lines(parts)
@@ -78,18 +112,18 @@ def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame
         measure = [quantities[c] for c in customers]
     else:
         measure = [Decimal(int(c)) / 100 for c in net]
-    bounds = [(t.from_, t.rate) for t in policy.tiers]
+    bounds = [(t.from_, t.rate) for t in tiers]
     rows = [(i, reached_tier(m, bounds)) for i, m in enumerate(measure) if m > 0 and net[i] > 0]
     take = np.array([i for i, _ in rows], dtype=np.int64)
     numbers = [n for _, n in rows]
-    tiers = [policy.tiers[n - 1] for n in numbers]
+    chosen_tiers = [tiers[n - 1] for n in numbers]
     chosen = net[take]
     lines = make_lines(
-        policy.id, "whole", customers[take], [str(n) for n in numbers], chosen, [t.rate for t in tiers],
+        policy.id, "whole", customers[take], [label(n) for n in numbers], chosen, [t.rate for t in chosen_tiers],
         chosen * np.array([integers[n - 1] for n in numbers], dtype=np.int64), places + 2, "whole",
-        lower=[t.from_ for t in tiers],
-        upper=[policy.tiers[n].from_ if n < len(policy.tiers) else None for n in numbers],
+        lower=[t.from_ for t in chosen_tiers],
+        upper=[tiers[n].from_ if n < len(tiers) else None for n in numbers],
         n_measure=policy.basis, n_reached=[f"{measure[i]:,}" for i in take], n_tier=[str(n) for n in numbers],
-        n_lower=[f"{t.from_:,}" for t in tiers], n_base=format_display_many(chosen),
-        n_rate=[format_rate(t.rate) for t in tiers])
+        n_lower=[f"{t.from_:,}" for t in chosen_tiers], n_base=format_display_many(chosen),
+        n_rate=[format_rate(t.rate) for t in chosen_tiers])
     return lines, findings
