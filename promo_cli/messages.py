@@ -415,6 +415,8 @@ def os_reason(exc: OSError) -> tuple[str, tuple]:
 NOTES: dict[str, tuple[str, str]] = {
     "tier-slice": ("第 {tier} 档 {lower} 至 {upper}:{base} × {rate}",
                    "tier {tier} {lower} to {upper}: {base} × {rate}"),
+    "quantity-slice": ("第 {tier} 档 {lower} 至 {upper} 件:这些件的金额 {base} × {rate}",
+                       "tier {tier} units {lower} to {upper}: their money {base} × {rate}"),
     "whole": ("{measure} {reached} 达到第 {tier} 档(≥ {lower}),整额 {base} × {rate}",
               "{measure} {reached} reaches tier {tier} (≥ {lower}); whole amount {base} × {rate}"),
     "on-time": ("{due} 前付清(含宽限 {grace} 天),付清日 {paid_on}",

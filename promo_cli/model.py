@@ -185,9 +185,6 @@ class TieredPolicy(_RebatePolicy):
 
     @model_validator(mode="after")
     def _basis(self) -> "TieredPolicy":
-        if self.basis == "quantity" and self.mode == "marginal":
-            raise PydanticCustomError("quantity-marginal", "basis: quantity works only with mode: whole "
-                                      "(a marginal slice of a quantity has no amount to apply a rate to)")
         if self.tiers_by and self.rates_by is None:
             raise PydanticCustomError("tiers-by-without-rates-by", "tiers_by needs rates_by: product or category")
         if self.basis == "amount":

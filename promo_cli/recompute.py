@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,55 @@ def _by_table(policy, rows: pd.DataFrame, counts: np.ndarray, customers: list, c
         result[(customers[c], policy.id)] = _round(value)
 
 
+def _unit_ladder(policy, rows: pd.DataFrame, counts: np.ndarray, customers: list, customer_of: np.ndarray,
+                 result: dict) -> None:
+    """Marginal tiers on quantity, walked unit range by unit range: each row's units (in date,
+    then order id order) are cut at the tier bounds; the money of each piece is its share of the
+    row's amount; a return walks back down at its own price. Each tier's money is rounded to
+    the cent, times its rate; the customer's sum rounded once."""
+    edges = [Fraction(t.from_) for t in policy.tiers]
+    order = sorted(range(len(rows)), key=lambda i: (rows["order_date"].iloc[i], rows["order_id"].iloc[i]))
+    ladders: dict[int, list[Fraction]] = {}
+    stand: dict[int, Fraction] = defaultdict(Fraction)
+    for i in order:
+        if not counts[i]:
+            continue
+        c = int(customer_of[i])
+        money = ladders.setdefault(c, [Fraction(0)] * len(edges))
+        q, amount = rows["quantity"].iloc[i], Fraction(int(rows["amount"].iloc[i]))
+        here = stand[c]
+        if q is None or q == 0:
+            tier = 0
+            while tier + 1 < len(edges) and here >= edges[tier + 1]:
+                tier += 1
+            money[tier] += amount
+            continue
+        q = Fraction(q)
+        start, end = sorted((here, here + q))
+        cursor = max(start, Fraction(0))
+        while cursor < end:
+            tier = 0
+            while tier + 1 < len(edges) and cursor >= edges[tier + 1]:
+                tier += 1
+            stop = end if tier + 1 == len(edges) else min(end, edges[tier + 1])
+            money[tier] += (stop - cursor) * amount / abs(q)   # a return (amount < 0) takes its price back
+            cursor = stop
+        stand[c] = here + q
+    for c, money in ladders.items():
+        slices = [_half_up(m) for m in money]
+        if sum(slices) <= 0:
+            continue
+        exact = sum((Decimal(cents) / 100 * tier.rate for cents, tier in zip(slices, policy.tiers) if cents > 0), ZERO)
+        result[(customers[c], policy.id)] = _round(exact)
+
+
+def _half_up(value: Fraction) -> int:
+    """A fraction of cents to whole cents, half away from zero."""
+    whole, rest = divmod(abs(value.numerator), value.denominator)
+    up = whole + (1 if 2 * rest >= value.denominator else 0)
+    return up if value >= 0 else -up
+
+
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
               master: pd.DataFrame | None = None, products: pd.DataFrame | None = None
               ) -> dict[tuple[str, str], int]:
@@ -163,6 +213,8 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             inside(policy.applies_to, rows[["customer_id", "product"]].to_dict("records"), master, products), dtype=bool)
         if policy.type == "tiered" and policy.rates_by is not None:
             _by_table(policy, rows, counts, customers, customer_of, products, result)
+        elif policy.type == "tiered" and policy.basis == "quantity" and policy.mode == "marginal":
+            _unit_ladder(policy, rows, counts, customers, customer_of, result)
         elif policy.type == "tiered":
             amount = _sum_by(customer_of[counts], cents[counts], n)
             if policy.basis == "quantity":

@@ -53,7 +53,7 @@ def test_rates_written_as_decimals_are_exact(tmp_path):
     ("{from: 100000, rate: 0.025}", "{from: 100000, rate: 150%}", "campaign-invalid", "policies[0].tiers[1].rate", 9),
     ("{from: 100000, rate: 0.025}", "{from: 0, rate: 2%}", "campaign-invalid", "policies[0].tiers", 7),
     ("{from: 0, rate: 1%}", "{from: 10, rate: 1%}", "campaign-invalid", "policies[0].tiers", 7),
-    ("    type: tiered\n", "    type: tiered\n    basis: quantity\n", "campaign-invalid", "policies[0]", 5),
+    ("    type: tiered\n", "    type: tiered\n    rates_by: sku\n", "campaign-invalid", "policies[0].rates_by", 7),
     ("    type: tiered\n", "    type: tierd\n", "campaign-invalid", "policies[0].type", 6),
     ("end: 2026-12-31", "end: 2026-06-30", "campaign-invalid", "campaign.period", 3),
     ("  id: t\n", "  id: t\n  id: u\n", "campaign-duplicate-key", "campaign.id", 3),

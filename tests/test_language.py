@@ -35,7 +35,7 @@ CAMPAIGNS = {       # what a clerk gets wrong in a campaign file
     "at_least": "  - {id: g, type: gift, classes: [{name: a, unit_price: 1, per_recipient: 0}]}\n",
     "integer": "  - {id: p, type: points, points_per_yuan: 1, expiry_months: abc}\n",
     "yes_no": "  - {id: gb, type: group_purchase, tiers: [{from: 0, rate: 1%}], require_proof: maybe}\n",
-    "quantity": "  - {id: ladder, type: tiered, basis: quantity, tiers: [{from: 0, rate: 1%}]}\n",
+    "rates_by": "  - {id: ladder, type: tiered, rates_by: sku, tiers: [{from: 0, rate: 1%}]}\n",
     "missing": "  - {id: ladder, type: tiered}\n",
     "first_zero": "  - {id: ladder, type: tiered, tiers: [{from: 10, rate: 1%}]}\n",
     "choice": "  - {id: o, type: on_time_payment, rate: 1%, scope: everyone}\n",

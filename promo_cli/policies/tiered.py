@@ -10,6 +10,7 @@ integer cents.
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,8 @@ def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext
     # one scale for every table of the policy: a customer's lines are rounded together
     _, places = rate_units([t.rate for t in policy.tiers + [t for table in policy.tiers_by.values() for t in table]])
     integers = [int(t.rate.scaleb(places)) for t in tiers]
+    if policy.mode == "marginal" and policy.basis == "quantity":
+        return _quantity_slices(policy, tiers, frame, integers, places, label), findings
     if policy.mode == "marginal":
         parts = []
         bounds = [int(t.from_ * 100) for t in tiers]
@@ -127,3 +130,58 @@ def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext
         n_lower=[f"{t.from_:,}" for t in chosen_tiers], n_base=format_display_many(chosen),
         n_rate=[format_rate(t.rate) for t in chosen_tiers])
     return lines, findings
+
+
+def quantity_slice_money(rows: list[tuple[Decimal | None, int]], bounds: list[Decimal]) -> list[int]:
+    """Cents of money in each quantity slice of one customer's ladder.
+
+    ``rows`` are (quantity, amount cents) in order-date order: a purchase adds its units at the
+    top of the ladder, each worth its order's amount / quantity; a return (negative quantity)
+    takes units off the top at its own price; a row without quantity puts its money where the
+    ladder stands. Each slice's money is exact, then rounded half-up to the cent."""
+    money = [Fraction(0)] * len(bounds)
+    position = Fraction(0)
+
+    def slice_at(units: Fraction) -> int:
+        return max(k for k, lower in enumerate(bounds) if units >= lower) if units >= 0 else 0
+
+    for quantity, cents in rows:
+        if quantity is None or quantity == 0:
+            money[slice_at(position)] += cents
+            continue
+        q = Fraction(quantity)
+        price = Fraction(cents) / q
+        low, high = (position, position + q) if q > 0 else (position + q, position)
+        sign = 1 if q > 0 else -1
+        for k, lower in enumerate(bounds):
+            upper = Fraction(bounds[k + 1]) if k + 1 < len(bounds) else None
+            top = high if upper is None else min(high, upper)
+            units = top - max(low, Fraction(lower))
+            if units > 0:
+                money[k] += sign * units * price
+        position += q
+    half_up = lambda m: int((abs(m) * 2 + 1) // 2) * (1 if m >= 0 else -1)  # noqa: E731 - away from zero at .5
+    return [half_up(m) for m in money]
+
+
+def _quantity_slices(policy: TieredPolicy, tiers, frame: pd.DataFrame, integers: list[int], places: int, label
+                     ) -> pd.DataFrame:
+    """Marginal tiers on quantity: each slice of units earns its rate on the money of the units in it."""
+    bounds = [t.from_ for t in tiers]
+    ordered = frame.sort_values(["order_date", "order_id"], kind="stable")
+    parts = []
+    for customer, rows in ordered.groupby("customer_id", sort=True):
+        money = quantity_slice_money(list(zip(rows["quantity"], rows["amount"].astype("int64"))), bounds)
+        if sum(money) <= 0:
+            continue
+        for number, (tier, cents) in enumerate(zip(tiers, money)):
+            if cents <= 0:
+                continue
+            upper = tiers[number + 1].from_ if number + 1 < len(tiers) else None
+            parts.append(make_lines(
+                policy.id, "tier-slice", [customer], label(number + 1), np.array([cents]), tier.rate,
+                np.array([cents * integers[number]]), places + 2, "quantity-slice",
+                lower=tier.from_, upper=upper, n_tier=str(number + 1), n_lower=f"{tier.from_:,}",
+                n_upper="∞" if upper is None else f"{upper:,}", n_base=format_display(cents),
+                n_rate=format_rate(tier.rate)))
+    return concat_lines(parts)
