@@ -38,7 +38,7 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
-from promo_cli.policies.cap import apply_cap
+from promo_cli.policies.cap import apply_cap, budget_cap
 from promo_cli.policies.scope import out_of_scope, row_values
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
@@ -216,7 +216,13 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
         parts.append(apply_cap(policy, policy_lines))
         findings += policy_findings
         progress("settling", what=policy.id)
-    lines = round_lines(concat_lines(parts))
+    lines, cut = budget_cap(campaign.rebate_policies, campaign.budget.rebate_cap if campaign.budget else None,
+                            concat_lines(parts), first_in_period(in_period))
+    if cut:
+        findings.append(finding("info", "budget-cap-applied", file=loaded.campaign_path.name,
+                                cap=format_display(round_cents(campaign.budget.rebate_cap.amount)),
+                                cut=format_display(cut), rule=campaign.budget.rebate_cap.rule))
+    lines = round_lines(lines)
     deposits, loyalty = {}, {}
     for policy in campaign.policies:
         if policy.type in DEPOSIT_REGISTRY:
@@ -341,6 +347,11 @@ class Scopes:
                 notes[row] = f"{notes[row]};{text}" if row in notes else text
         return orders.assign(left_out=pd.Series([notes.get(row) for row in orders.index], index=orders.index,
                                                 dtype=object))
+
+
+def first_in_period(in_period: pd.DataFrame) -> dict[str, object]:
+    """{customer: date of its first in-period order} (the order of ``first_come``)."""
+    return in_period.groupby("customer_id")["order_date"].min().to_dict()
 
 
 def bought_before(orders: pd.DataFrame, baseline: Ledger | None, start: date) -> set[str]:

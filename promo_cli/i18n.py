@@ -39,7 +39,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "group_rows": ("团购全部订单的合计(见 Orders 表):", "sum of the group's orders (see Orders):"),
     "gift_delivery": ("礼品配送", "Gift delivery"), "gifts_stock": ("礼品备货", "Gifts in stock"),
     "accounts_agreeing": ("账户期末余额一致的个数", "accounts whose closing balance agrees"),
-    "taken-at-payment": ("票扣已扣", "taken at payment"), "cap": ("封顶", "cap"),
+    "taken-at-payment": ("票扣已扣", "taken at payment"), "cap": ("封顶", "cap"), "budget-cap": ("活动封顶", "budget cap"),
     "cap_rows": ("该客户在本政策上面各行的合计超过封顶的部分", "the part of this customer's lines above that exceeds the cap"),
     "left_out": ("未计入的政策", "Left out of"),
     "left_out_because": ("{policy}:{what} {value} 不在适用范围", "{policy}: {what} {value} is outside its applies_to"),

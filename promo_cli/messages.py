@@ -202,6 +202,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "applies-to-left-out": ("政策 {policy} 的适用范围(applies_to)不计入期内 {rows} 行(共 {amount}):原因见 Orders 表的“未计入的政策”列",
                             "policy {policy} leaves {rows} in-period rows ({amount}) out by its applies_to: the "
                             "Orders sheet's 'Left out of' column says why"),
+    "budget-cap-applied": ("返利合计超过活动返利上限 {cap}:按 {rule} 规则共调减 {cut}(见 Lines 表“活动封顶”行)",
+                           "the rebates exceed the campaign's cap {cap}: {cut} taken off by the {rule} rule (the "
+                           "'budget cap' lines on Lines)"),
     "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
                                "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
                                "customer master nor among the buyers: no gift; check the id"),
@@ -425,6 +428,7 @@ NOTES: dict[str, tuple[str, str]] = {
     "partial": ("截止 {due}(含宽限 {grace} 天)前只付了 {paid}", "only {paid} paid by {due} (+{grace} grace days)"),
     "on-time-deducted": ("{due} 前(含宽限 {grace} 天)付了 {paid},余额以返利抵扣(票扣)",
                          "paid {paid} by {due} (+{grace} grace days), the rest deducted as the rebate"),
+    "budget-cap": ("活动返利上限 {cap}({rule}):本项由 {before} 调为 {after}", "campaign rebate cap {cap} ({rule}): {before} brought to {after}"),
     "cap": ("本政策每位客户最多 {cap}:按规则应得 {total},超出部分不计", "capped at {cap} a customer: {total} earned, the rest not paid"),
     "taken-at-payment": ("付款时已以票扣方式扣除 {taken},不再支付", "{taken} already deducted at payment: not payable again"),
     "not-yet-due": ("未到截止日 {due},尚未付清(已付 {paid})", "not yet due ({due}) and not yet paid in full ({paid} so far)"),

@@ -345,7 +345,14 @@ GiveawayKind = Literal["bonus", "referral_bonus", "vouchers", "gifts", "discount
                        "gift_recipients", "member_discounts", "points_given"]
 
 
+class RebateCap(_Strict):
+    amount: Amount
+    rule: Literal["prorate", "first_come"] = "prorate"
+
+
 class Budget(_Strict):
+    # the most the campaign pays in rebates: every customer cut in proportion, or the earliest first
+    rebate_cap: RebateCap | None = None
     promotion: dict[str, Amount] = {}
     customer_service: dict[str, Amount] = {}
     other: dict[str, Amount] = {}

@@ -305,4 +305,33 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             most = _round(policy.cap.per_customer)
             for key in [k for k in result if k[1] == policy.id and result[k] > most]:
                 result[key] = most
+    if campaign.budget is not None and campaign.budget.rebate_cap is not None:
+        first = {}
+        for customer, day in zip(rows["customer_id"], rows["order_date"]):
+            first[customer] = min(first.get(customer, day), day)
+        _campaign_cap(campaign, result, first)
     return result
+
+
+def _campaign_cap(campaign: Campaign, result: dict, first: dict) -> None:
+    """The campaign's rebate cap over the positive rebates: in proportion (floors, then the cents
+    left to the largest remainders, ties by customer id and policy order), or by first order."""
+    cap = campaign.budget.rebate_cap
+    limit = _round(cap.amount)
+    rank = {p.id: i for i, p in enumerate(campaign.rebate_policies)}
+    owed = {key: cents for key, cents in result.items() if cents > 0}
+    whole = sum(owed.values())
+    if whole <= limit:
+        return
+    if cap.rule == "prorate":
+        share = {key: Fraction(cents * limit, whole) for key, cents in owed.items()}
+        paid = {key: int(s) for key, s in share.items()}
+        rest = limit - sum(paid.values())
+        for key in sorted(owed, key=lambda k: (-(share[k] - int(share[k])), k[0], rank[k[1]]))[:rest]:
+            paid[key] += 1
+    else:
+        paid, rest = {}, limit
+        for key in sorted(owed, key=lambda k: (first[k[0]], k[0], rank[k[1]])):
+            paid[key] = min(owed[key], rest)
+            rest -= paid[key]
+    result.update(paid)

@@ -215,7 +215,8 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
         kind = part["kind"].to_numpy(dtype=object)
         origin = pc.if_else(pa.array(kind == "group-share"),
                             pc.binary_join_element_wise(L("group_rows") + " ", ref, ""),
-                            pc.if_else(pa.array(kind == "cap"), L("cap_rows"), L("customer_rows")))
+                            pc.if_else(pa.array((kind == "cap") | (kind == "budget-cap")), L("cap_rows"),
+                                       L("customer_rows")))
         if source is not None:
             where = pa.array(source.row_labels(source_rows.fillna(0)), type=pa.string(), from_pandas=True)
             origin = pc.if_else(pa.array(source_rows.notna().to_numpy()), where, origin)
