@@ -248,6 +248,10 @@ def policy_rows(s: Settlement, lang: str) -> list[list[str]]:
                         rows.append([policy.id, policy.name, policy.type, f"{key}.{k}", _show(k, v, lang)])
             elif value is not None:         # a parameter left out of the file is left out here too
                 rows.append([policy.id, policy.name, policy.type, key, _show(key, value, lang)])
+    budget = s.campaign.budget
+    if budget is not None and budget.rebate_cap is not None:    # the campaign's own cap, as applied to them all
+        rows.append(["", label("campaign", lang), "budget", "rebate_cap",
+                     _show("rebate_cap", budget.rebate_cap.model_dump(), lang)])
     return rows
 
 
