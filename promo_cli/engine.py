@@ -39,7 +39,7 @@ from promo_cli.policies import (
 )
 from promo_cli.policies.context import link_orders
 from promo_cli.policies.cap import apply_cap, budget_cap
-from promo_cli.policies.scope import out_of_scope, row_values
+from promo_cli.policies.scope import Scopes
 from promo_cli.policies.prepaid_deposit import deposits_json
 from promo_cli.recompute import recompute
 from promo_cli.recompute_deposits import recompute_deposits
@@ -304,49 +304,6 @@ def over_estimate(campaign: Campaign, rebate: int, name: str) -> list[Finding]:
         return []
     return [finding("warning", "rebate-over-estimate", file=name, rebate=format_display(rebate),
                     estimate=format_display(estimate), times=f"{rebate / estimate:.1f}")]
-
-
-class Scopes:
-    """The rows each policy with ``applies_to`` counts, the reasons for the others, and what
-    the Orders sheet and the audit say about them."""
-
-    def __init__(self, campaign: Campaign, in_period: pd.DataFrame, master, products) -> None:
-        self.in_period = in_period
-        self.out: dict[str, pd.Series] = {}
-        policies = [p for p in campaign.policies if getattr(p, "applies_to", None) is not None]
-        self.values = row_values(in_period, master, products) if policies else {}
-        for policy in policies:
-            self.out[policy.id] = out_of_scope(policy.applies_to, self.values)
-
-    def context(self, policy, ctx: PolicyContext) -> PolicyContext:
-        if policy.id not in self.out:
-            return ctx
-        return replace(ctx, purchases=ctx.purchases[self.out[policy.id].isna().to_numpy()])
-
-    def findings(self, source: Ledger | None) -> list[Finding]:
-        """An info finding per policy: how many in-period rows it leaves out, and their amount."""
-        out = []
-        for policy_id, reason in self.out.items():
-            left = reason.notna().to_numpy()
-            if left.any():
-                out.append(finding("info", "applies-to-left-out", file=source.label if source else None,
-                                   policy=policy_id, rows=int(left.sum()),
-                                   amount=format_display(int(self.in_period["amount"].to_numpy()[left].sum()))))
-        return out
-
-    def mark(self, orders: pd.DataFrame) -> pd.DataFrame:
-        """``orders`` with ``left_out``: per row the policies that do not count it, as
-        ``policy|criterion|value`` joined by ``;`` (None where every policy counts it)."""
-        if not self.out:
-            return orders
-        notes: dict = {}
-        for policy_id, reason in self.out.items():
-            for row, what in reason.dropna().items():
-                value = self.values[what].get(row)
-                text = f"{policy_id}|{what}|{'' if value is None else value}"
-                notes[row] = f"{notes[row]};{text}" if row in notes else text
-        return orders.assign(left_out=pd.Series([notes.get(row) for row in orders.index], index=orders.index,
-                                                dtype=object))
 
 
 def first_in_period(in_period: pd.DataFrame) -> dict[str, object]:

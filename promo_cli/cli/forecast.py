@@ -19,7 +19,6 @@ from promo_cli.cli.common import (
     CampaignArg,
     CustomersOpt,
     JsonOpt,
-    Lang,
     LangOpt,
     PaymentsOpt,
     app,

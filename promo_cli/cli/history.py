@@ -19,7 +19,6 @@ from promo_cli.cli.common import (
     EXIT_INVALID,
     CampaignOpt,
     HistoryOpt,
-    Lang,
     LangOpt,
     app,
     guarded,

@@ -24,7 +24,6 @@ from promo_cli.cli.common import (
     EXIT_REVIEW,
     EXIT_WRITE,
     HistoryOpt,
-    Lang,
     LangOpt,
     app,
     guarded,

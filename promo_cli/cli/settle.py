@@ -28,7 +28,6 @@ from promo_cli.cli.common import (
     DepositsOpt,
     HistoryOpt,
     JsonOpt,
-    Lang,
     LangOpt,
     MaxRatioOpt,
     MaxUnzippedOpt,

@@ -9,10 +9,14 @@ first criterion it fails, for the Orders sheet and the audit.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from promo_cli.model import AppliesTo
+from promo_cli.model import AppliesTo, Campaign, Finding, Ledger, finding
+from promo_cli.money import format_display
+from promo_cli.policies.context import PolicyContext
 
 CRITERIA = ("product", "category", "channel", "region")
 
@@ -48,3 +52,46 @@ def out_of_scope(applies: AppliesTo, values: dict[str, pd.Series]) -> pd.Series:
             fails |= column.isin(set(excluded)).to_numpy()
         reason[fails & pd.isna(reason)] = what
     return pd.Series(reason, index=index, dtype=object)
+
+
+class Scopes:
+    """The rows each policy with ``applies_to`` counts, the reasons for the others, and what
+    the Orders sheet and the audit say about them."""
+
+    def __init__(self, campaign: Campaign, in_period: pd.DataFrame, master, products) -> None:
+        self.in_period = in_period
+        self.out: dict[str, pd.Series] = {}
+        policies = [p for p in campaign.policies if getattr(p, "applies_to", None) is not None]
+        self.values = row_values(in_period, master, products) if policies else {}
+        for policy in policies:
+            self.out[policy.id] = out_of_scope(policy.applies_to, self.values)
+
+    def context(self, policy, ctx: PolicyContext) -> PolicyContext:
+        if policy.id not in self.out:
+            return ctx
+        return replace(ctx, purchases=ctx.purchases[self.out[policy.id].isna().to_numpy()])
+
+    def findings(self, source: Ledger | None) -> list[Finding]:
+        """An info finding per policy: how many in-period rows it leaves out, and their amount."""
+        out = []
+        for policy_id, reason in self.out.items():
+            left = reason.notna().to_numpy()
+            if left.any():
+                out.append(finding("info", "applies-to-left-out", file=source.label if source else None,
+                                   policy=policy_id, rows=int(left.sum()),
+                                   amount=format_display(int(self.in_period["amount"].to_numpy()[left].sum()))))
+        return out
+
+    def mark(self, orders: pd.DataFrame) -> pd.DataFrame:
+        """``orders`` with ``left_out``: per row the policies that do not count it, as
+        ``policy|criterion|value`` joined by ``;`` (None where every policy counts it)."""
+        if not self.out:
+            return orders
+        notes: dict = {}
+        for policy_id, reason in self.out.items():
+            for row, what in reason.dropna().items():
+                value = self.values[what].get(row)
+                text = f"{policy_id}|{what}|{'' if value is None else value}"
+                notes[row] = f"{notes[row]};{text}" if row in notes else text
+        return orders.assign(left_out=pd.Series([notes.get(row) for row in orders.index], index=orders.index,
+                                                dtype=object))
