@@ -38,6 +38,7 @@ from promo_cli.policies import (
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
+from promo_cli.policies.agreements import read_agreements
 from promo_cli.policies.cap import apply_cap, budget_cap
 from promo_cli.policies.scope import Scopes
 from promo_cli.policies.prepaid_deposit import deposits_json
@@ -46,7 +47,7 @@ from promo_cli.recompute_deposits import recompute_deposits
 from promo_cli.recompute_loyalty import recompute_loyalty
 from promo_cli.segmentation import segment
 
-ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets", "products")
+ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets", "products", "agreements")
 # Roles read with another role's columns: a baseline is a purchase ledger, targets a customer list.
 READ_AS = {"baseline": "purchases", "targets": "customers"}
 # Which ledgers a policy type cannot do without.
@@ -141,6 +142,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
             findings = [f for f in findings if not (f.code == "no-data-rows" and f.file == ledgers[role].label)]
             findings.append(finding("error", "no-data-rows-needed", file=ledgers[role].label,
                                     sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
+    findings += read_agreements(ledgers.get("agreements"), campaign.policies)[1]
     if any(f.blocking for f in findings):
         return None, findings
     end = campaign.campaign.period.end
@@ -162,11 +164,11 @@ def merge_ledgers(parts: list[Ledger]) -> tuple[Ledger, list[Finding]]:
     """One ledger from several files of the same role; a key repeated across files is refused."""
     frames = [p.frame.assign(_file=p.path.name) for p in parts]
     frame = pd.concat(frames, ignore_index=True)
-    key = UNIQUE_KEY[READ_AS.get(parts[0].role, parts[0].role)]
+    key = UNIQUE_KEY.get(READ_AS.get(parts[0].role, parts[0].role))
     by_name = {p.path.name: p for p in parts}
     findings = []
     seen: dict[str, tuple[str, int]] = {}
-    for value, file, row in zip(frame[key], frame["_file"], frame["_row"]):
+    for value, file, row in zip(frame[key] if key else [], frame["_file"], frame["_row"]):
         if pd.isna(value):
             continue
         if value in seen and seen[value][0] != file:
@@ -203,7 +205,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
-                        products=ledgers.products.frame if ledgers.products is not None else None)
+                        products=ledgers.products.frame if ledgers.products is not None else None,
+                        agreements=read_agreements(ledgers.agreements, campaign.policies)[0])
     parts: list[pd.DataFrame] = []
     findings: list[Finding] = list(read_findings)
     if as_of < period.start:
@@ -283,7 +286,8 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
         for customer, days in figures["conversions"].items():
             conversions[customer] += days
     return (audit.check_data(ledgers, orders, payments, in_period),
-            recompute(campaign, orders, payments, as_of, master, products),
+            recompute(campaign, orders, payments, as_of, master, products,
+                      ledgers.agreements.frame if ledgers.agreements is not None else None),
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
@@ -335,7 +339,7 @@ def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], l
     for role in ROLES:
         ledger = getattr(ledgers, role)
         if ledger is not None:
-            more_rows, more_findings = reread_ledger(ledger, UNIQUE_KEY[READ_AS.get(role, role)])
+            more_rows, more_findings = reread_ledger(ledger, UNIQUE_KEY.get(READ_AS.get(role, role), "customer_id"))
             rows += more_rows
             findings += more_findings
     return rows, findings

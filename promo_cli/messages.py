@@ -25,7 +25,7 @@ Lang = str  # "zh" | "en"
 DELIMITER_NAMES = {",": "逗号", ";": "分号", "tab": "制表符", "|": "竖线"}
 # What a ledger role is called in a Chinese sentence (English keeps the role's own name).
 ROLE_NAMES = {"purchases": "采购", "payments": "付款", "deposits": "预存流水", "customers": "客户档案",
-              "baseline": "基期采购", "targets": "目标客户", "products": "产品档案"}
+              "baseline": "基期采购", "targets": "目标客户", "products": "产品档案", "agreements": "客户协议"}
 
 # canonical column → its Chinese header (the first Chinese alias), for messages in zh
 COLUMN_ZH = {c.name: next(a for a in c.aliases if not a.isascii())
@@ -205,6 +205,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     "budget-cap-applied": ("返利合计超过活动返利上限 {cap}:按 {rule} 规则共调减 {cut}(见 Lines 表“活动封顶”行)",
                            "the rebates exceed the campaign's cap {cap}: {cut} taken off by the {rule} rule (the "
                            "'budget cap' lines on Lines)"),
+    "agreement-unknown-policy": ("协议中的政策 {policy} 不在活动文件中(客户 {customer})", "the agreement names policy {policy}, which the campaign does not have (customer {customer})"),
+    "agreement-policy-type": ("政策 {policy} 不能按客户签协议(只有阶梯返利和按时付款返利可以;客户 {customer})",
+                              "policy {policy} takes no per-customer agreement (only tiered and on-time policies do; customer {customer})"),
+    "agreement-rate-or-tiers": ("客户 {customer} 的协议(政策 {policy})要写比例或档位之一(按时付款返利只能写比例)",
+                                "the agreement of customer {customer} (policy {policy}) needs a rate or tiers, not both (an on-time policy: a rate)"),
+    "agreement-bad-table": ("客户 {customer} 的协议(政策 {policy})的比例或档位“{value}”无法识别:档位写成 0:1%;100000:2%,从 0 开始、由低到高",
+                            "the rate or tiers '{value}' of customer {customer}'s agreement (policy {policy}) is not understood: write tiers as 0:1%;100000:2%, from 0, ascending"),
+    "agreement-overlap": ("客户 {customer} 在政策 {policy} 上有两份有效期重叠的协议", "customer {customer} has two agreements for policy {policy} whose windows overlap"),
     "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
                                "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
                                "customer master nor among the buyers: no gift; check the id"),

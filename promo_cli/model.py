@@ -115,6 +115,7 @@ class Inputs(_Strict):
     baseline: str | None = None       # a purchase ledger of an earlier period, for the evaluation
     targets: str | None = None        # customers the campaign targeted (a customer_id column)
     products: str | None = None       # product master: product, category, unit (for applies_to by category)
+    agreements: str | None = None     # per-customer agreements: customer, policy, rate or tiers, validity
 
 
 class Tier(_Strict):
@@ -485,12 +486,13 @@ class Ledgers:
     baseline: Ledger | None = None
     targets: Ledger | None = None
     products: Ledger | None = None
+    agreements: Ledger | None = None
 
     def present(self) -> list[Ledger]:
         """Every file read (the parts of a merged ledger one by one), for fingerprints."""
         out = []
         for ledger in (self.purchases, self.payments, self.deposits, self.customers, self.baseline, self.targets,
-                       self.products):
+                       self.products, self.agreements):
             if ledger is not None:
                 out += list(ledger.parts.values()) or [ledger]
         return out

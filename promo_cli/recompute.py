@@ -98,15 +98,58 @@ def _ladder(tiers, mode: str, total: Decimal, measure: Decimal) -> Decimal:
     return total * rate
 
 
+def _contracts(frame: pd.DataFrame | None, policy_id: str) -> list[tuple[str, object, object, list, str]]:
+    """The agreements of one policy, read again: (customer, from, to, [(from, rate)], name)."""
+    out = []
+    for r in (frame.to_dict("records") if frame is not None else []):
+        if r.get("policy") != policy_id:
+            continue
+        text = _text(r.get("tiers") if isinstance(r.get("tiers"), str) else None)
+        rate = r.get("rate")
+        table = []
+        pieces = [p for p in (text or "").replace("；", ";").replace("|", ";").split(";") if p.strip()]
+        for piece in pieces:
+            lower, rate_text = piece.replace("：", ":").split(":", 1)
+            table.append((Decimal(lower.strip().replace(",", "")), _share(rate_text)))
+        if not pieces:
+            table = [(ZERO, _share(str(rate)))]
+        start, end = r.get("valid_from"), r.get("valid_to")
+        out.append((r["customer_id"], None if pd.isna(start) else pd.Timestamp(start),
+                    None if pd.isna(end) else pd.Timestamp(end), table, f"#{r['_row']}"))
+    return out
+
+
+def _share(text: str) -> Decimal:
+    text = text.strip()
+    return Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+
+
+class _Table:
+    """A rate table as the ladder below reads it."""
+
+    def __init__(self, pairs):
+        self.from_, self.rate = pairs
+
+
+def _contract_for(contracts, customer: str, day) -> tuple[str, list] | None:
+    for who, start, end, table, name in contracts:
+        if who == customer and (start is None or day >= start) and (end is None or day <= end):
+            return name, [_Table(pair) for pair in table]
+    return None
+
+
 def _by_table(policy, rows: pd.DataFrame, counts: np.ndarray, customers: list, customer_of: np.ndarray,
-              products: pd.DataFrame | None, result: dict) -> None:
-    """A tiered policy with a rate table per product or category: per customer and table, its own
-    sums and ladder; the customer's exact amounts added, then rounded once."""
+              products: pd.DataFrame | None, result: dict, contracts=()) -> None:
+    """A tiered policy with a rate table per product or category, or per customer agreement: per
+    customer and table, its own sums and ladder; the customer's exact amounts added, then rounded
+    once."""
     category = {}
     for item in (products.to_dict("records") if products is not None else []):
         category.setdefault(item["product"], item.get("category"))
     sums: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for i, (product, amount, quantity) in enumerate(zip(rows["product"], rows["amount"], rows["quantity"])):
+    tables = dict(policy.tiers_by)
+    for i, (product, amount, quantity, day) in enumerate(zip(rows["product"], rows["amount"], rows["quantity"],
+                                                             rows["order_date"])):
         if not counts[i]:
             continue
         key = _text(product) or ""
@@ -114,13 +157,16 @@ def _by_table(policy, rows: pd.DataFrame, counts: np.ndarray, customers: list, c
             key = _text(category.get(key)) or "" if key else ""
         if key not in policy.tiers_by:      # the products without a table of their own share the default
             key = ""
+        contract = _contract_for(contracts, customers[int(customer_of[i])], day)
+        if contract is not None:
+            key, tables[contract[0]] = contract
         entry = sums[(int(customer_of[i]), key)]
         entry[0] += Decimal(int(amount)) / 100
         entry[1] += (Decimal(quantity) if quantity is not None else ZERO) if policy.basis == "quantity" \
             else Decimal(int(amount)) / 100
     exact: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for (c, key), (total, measure) in sums.items():
-        exact[c] += _ladder(policy.tiers_by.get(key, policy.tiers), policy.mode, total, measure)
+        exact[c] += _ladder(tables.get(key, policy.tiers), policy.mode, total, measure)
     for c, value in exact.items():
         result[(customers[c], policy.id)] = _round(value)
 
@@ -175,8 +221,8 @@ def _half_up(value: Fraction) -> int:
 
 
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
-              master: pd.DataFrame | None = None, products: pd.DataFrame | None = None
-              ) -> dict[tuple[str, str], int]:
+              master: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
+              agreements: pd.DataFrame | None = None) -> dict[tuple[str, str], int]:
     """Return {(customer_id, policy_id): cents} for every customer with an in-period row (a
     policy with ``applies_to`` counting only the rows it names)."""
     start, end = campaign.campaign.period.start, campaign.campaign.period.end
@@ -211,8 +257,9 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             result[(customer, policy.id)] = 0
         counts = np.ones(len(rows), dtype=bool) if policy.applies_to is None else np.array(
             inside(policy.applies_to, rows[["customer_id", "product"]].to_dict("records"), master, products), dtype=bool)
-        if policy.type == "tiered" and policy.rates_by is not None:
-            _by_table(policy, rows, counts, customers, customer_of, products, result)
+        contracts = _contracts(agreements, policy.id)
+        if policy.type == "tiered" and (policy.rates_by is not None or contracts):
+            _by_table(policy, rows, counts, customers, customer_of, products, result, contracts)
         elif policy.type == "tiered" and policy.basis == "quantity" and policy.mode == "marginal":
             _unit_ladder(policy, rows, counts, customers, customer_of, result)
         elif policy.type == "tiered":
@@ -248,17 +295,23 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             positive = (cents > 0) & counts
             unpaid = np.maximum(cents - paid_until(deadline), 0)
             enough = unpaid == 0
+            rates = [policy.rate] * len(rows)
+            if contracts:           # a customer's agreement sets the rate of its orders in its window
+                for i, (who, day) in enumerate(zip(rows["customer_id"], rows["order_date"])):
+                    contract = _contract_for(contracts, who, day)
+                    if contract is not None:
+                        rates[i] = contract[1][0].rate
             if policy.deducted_at_payment:      # 票扣: the unpaid rest may be the rebate itself
-                enough = enough | np.array([Decimal(int(u)) <= Decimal(int(a)) * policy.rate
-                                            for u, a in zip(unpaid, cents)], dtype=bool)
+                enough = (unpaid == 0) | np.array([Decimal(int(u)) <= Decimal(int(a)) * r
+                                                   for u, a, r in zip(unpaid, cents, rates)], dtype=bool)
             on_time = positive & has_due & enough
-            earned = _sum_by(customer_of[on_time], cents[on_time], n)
-            deducted = _sum_by(customer_of[on_time], unpaid[on_time], n)
+            earned: dict[int, Decimal] = defaultdict(lambda: ZERO)
+            for i in np.flatnonzero(on_time).tolist():
+                earned[int(customer_of[i])] += Decimal(int(cents[i])) / 100 * rates[i] - Decimal(int(unpaid[i])) / 100
             failed = _sum_by(customer_of[positive & ~on_time], np.ones(int((positive & ~on_time).sum()), np.int64), n)
             for c, customer in enumerate(customers):
-                if earned[c] and (policy.scope == "order" or failed[c] == 0):
-                    result[(customer, policy.id)] = _round(Decimal(int(earned[c])) / 100 * policy.rate
-                                                           - Decimal(int(deducted[c])) / 100)
+                if c in earned and (policy.scope == "order" or failed[c] == 0):
+                    result[(customer, policy.id)] = _round(earned[c])
         elif policy.type == "group_purchase":
             paid_by_end = paid_until(np.full(len(rows), _day(last)))
             groups: dict[str, list[int]] = defaultdict(list)

@@ -91,6 +91,14 @@ LEDGER_COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("account_no", "id", False, "账号", "賬號", "银行账号", "銀行賬號", "收款账号", "收款賬號",
            "account no", "account number"),
     ),
+    "agreements": (
+        _c("customer_id", "id", True, "客户编号", "客戶編號", "customer id"),
+        _c("policy", "id", True, "政策", "政策编号", "政策編號", "policy", "policy id"),
+        _c("rate", "text", False, "比例", "返利比例", "rate"),
+        _c("tiers", "text", False, "档位", "檔位", "阶梯", "階梯", "tiers"),
+        _c("valid_from", "date", False, "生效日期", "开始日期", "開始日期", "valid from"),
+        _c("valid_to", "date", False, "失效日期", "结束日期", "結束日期", "valid to"),
+    ),
     "products": (
         _c("product", "id", True, "产品", "產品", "产品编号", "產品編號", "商品编码", "商品編碼", "product",
            "product code"),

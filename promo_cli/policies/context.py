@@ -25,6 +25,7 @@ class PolicyContext:
     # customers who bought before the period (this ledger or the baseline ledger)
     bought_before: frozenset[str] = frozenset()
     products: pd.DataFrame | None = None    # the products ledger (product, category), when given
+    agreements: dict = field(default_factory=dict)   # {policy id: [Agreement]} (policies/agreements.py)
     # expired deposits turned into points, {customer: [(day, points)]} (prepaid policies)
     conversions: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from promo_cli.lines import concat_lines, make_lines, rate_units
 from promo_cli.model import Finding, TieredPolicy, finding
 from promo_cli.money import format_display, format_display_many, format_rate
+from promo_cli.policies.agreements import agreement_keys
 from promo_cli.policies.context import PolicyContext
 
 
@@ -47,14 +48,23 @@ def marginal_parts(net: np.ndarray, bounds: list[int]) -> np.ndarray:
 def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame, list[Finding]]:
     """Return one line per tier slice (marginal) or per customer (whole); with ``rates_by``, per
     product (or category) with that product's own table (``tiers`` for the rest)."""
-    if policy.rates_by is None:
-        return _tiered(policy, policy.tiers, ctx.purchases, ctx, None)
-    keys = rate_keys(ctx.purchases, policy.rates_by, ctx.products)
-    keys = keys.where(keys.isin(list(policy.tiers_by)), "")     # every other product: one pool, the default table
+    agreements = ctx.agreements.get(policy.id, [])
+    tables = {**policy.tiers_by, **{a.key: list(a.tiers) for a in agreements}}
+    # one scale for every table of the policy: a customer's lines are rounded together
+    _, places = rate_units([t.rate for t in policy.tiers + [t for table in tables.values() for t in table]])
+    if policy.rates_by is None and not agreements:
+        return _tiered(policy, policy.tiers, ctx.purchases, ctx, None, places)
+    keys = pd.Series("", index=ctx.purchases.index, dtype=object)
+    if policy.rates_by is not None:
+        keys = rate_keys(ctx.purchases, policy.rates_by, ctx.products)
+        keys = keys.where(keys.isin(list(policy.tiers_by)), "")     # every other product: one pool, the default
+    if agreements:          # a customer's own agreement wins over the campaign's tables in its window
+        covered = agreement_keys(agreements, ctx.purchases)
+        keys = keys.where(covered == "", covered)
     parts, findings = [], []
     for key in sorted(set(keys)):
-        lines, more = _tiered(policy, policy.tiers_by.get(key, policy.tiers), ctx.purchases[(keys == key).to_numpy()],
-                              ctx, key)
+        lines, more = _tiered(policy, tables.get(key, policy.tiers), ctx.purchases[(keys == key).to_numpy()],
+                              ctx, key if key or policy.rates_by is not None else "", places)
         parts.append(lines)
         findings += more
     lines = concat_lines(parts)
@@ -74,7 +84,7 @@ def rate_keys(purchases: pd.DataFrame, by: str, products: pd.DataFrame | None) -
     return product.where(product.notna(), "").astype(str)
 
 
-def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext, key: str | None
+def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext, key: str | None, places: int
             ) -> tuple[pd.DataFrame, list[Finding]]:
     """The lines of one rate table over ``frame`` (all rows, or one product's); ``key`` names the
     table in each line's reference (``P01·2``)."""
@@ -84,8 +94,6 @@ def _tiered(policy: TieredPolicy, tiers, frame: pd.DataFrame, ctx: PolicyContext
     findings = [finding("info", "net-not-positive", **ctx.source.at(), customer=customer,
                         amount=format_display(int(cents)), policy=policy.id)
                 for customer, cents in zip(customers[net < 0], net[net < 0])]
-    # one scale for every table of the policy: a customer's lines are rounded together
-    _, places = rate_units([t.rate for t in policy.tiers + [t for table in policy.tiers_by.values() for t in table]])
     integers = [int(t.rate.scaleb(places)) for t in tiers]
     if policy.mode == "marginal" and policy.basis == "quantity":
         return _quantity_slices(policy, tiers, frame, integers, places, label), findings
