@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from promo_cli.messages import os_reason
 from promo_cli.messages import WHY
-from promo_cli.model import Campaign, Finding, finding
+from promo_cli.model import PLAUSIBLE_RATE, Campaign, Finding, finding
 from promo_cli.money import format_rate, parse_rate
 
 
@@ -89,10 +89,6 @@ def load_campaign(path: Path) -> tuple[Campaign | None, str, list[Finding]]:
     except ValidationError as exc:
         return None, sha, [_from_pydantic(err, data, lines, name) for err in exc.errors()]
     return campaign, sha, implausible_rates(data, lines, name)
-
-
-# A rebate or bonus rate above this is most likely a percent written as a fraction (0.5 for 0.5%).
-PLAUSIBLE_RATE = Decimal("0.20")
 
 
 def implausible_rates(data: dict, lines: dict[Path_, int], name: str) -> list[Finding]:

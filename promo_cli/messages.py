@@ -213,6 +213,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "agreement-bad-table": ("客户 {customer} 的协议(政策 {policy})的比例或档位“{value}”无法识别:档位写成 0:1%;100000:2%,从 0 开始、由低到高",
                             "the rate or tiers '{value}' of customer {customer}'s agreement (policy {policy}) is not understood: write tiers as 0:1%;100000:2%, from 0, ascending"),
     "agreement-overlap": ("客户 {customer} 在政策 {policy} 上有两份有效期重叠的协议", "customer {customer} has two agreements for policy {policy} whose windows overlap"),
+    "tiers-by-unused": ("政策 {policy} 的 tiers_by 中 {key} 没有对应的期内订单({by}):该费率表未被使用;请核对编号(以 0 开头的编号要加引号)",
+                        "{key} in tiers_by of policy {policy} matches no in-period row ({by}): its table is unused; "
+                        "check the id (quote ids with leading zeros)"),
+    "agreement-rate-implausible": ("客户 {customer} 的协议(政策 {policy})中比例 {value} 高于 20%:请确认不是把 0.5% 写成了 0.5",
+                                   "the agreement of customer {customer} (policy {policy}) has a rate {value} above 20%: "
+                                   "check that 0.5% was not written 0.5"),
     "gift-unknown-recipient": ("政策 {policy} 的“{gift_class}”名单中的客户 {customer} 既不在客户档案中,也没有采购:不送礼,请核对编号",
                                "customer {customer} on the '{gift_class}' list of policy {policy} is neither in the "
                                "customer master nor among the buyers: no gift; check the id"),

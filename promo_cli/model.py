@@ -80,6 +80,8 @@ def _amount(value: object) -> Decimal:
 
 
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
+# A rebate or bonus rate above this is most likely a percent written as a fraction (0.5 for 0.5%).
+PLAUSIBLE_RATE = Decimal("0.20")
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
 
 

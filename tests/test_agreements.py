@@ -68,3 +68,10 @@ def test_agreements_that_cannot_be_applied_are_refused(tmp_path):
     assert [(f.code, f.row) for f in findings if f.blocking] == [
         ("agreement-unknown-policy", 2), ("agreement-policy-type", 3), ("agreement-rate-or-tiers", 4),
         ("agreement-bad-table", 5), ("agreement-overlap", 7)]
+
+
+def test_an_agreement_rate_above_20_percent_is_a_warning(tmp_path):
+    loaded, findings = load(_campaign(tmp_path, [{"客户编号": "C1", "政策": "on_time", "比例": "0.5"}]), {},
+                            as_of=date(2026, 12, 31))
+    assert loaded is not None
+    assert [(f.code, f.row) for f in findings if f.severity == "warning"] == [("agreement-rate-implausible", 2)]

@@ -50,3 +50,13 @@ def test_tiers_by_needs_rates_by(tmp_path):
                                     "tiers_by: {P01: [{from: 0, rate: 2%}]}}\n")
     campaign, _, findings = load_campaign(path)
     assert campaign is None and dict(findings[0].params)["reason"][0] == "tiers-by-without-rates-by"
+
+
+def test_a_table_no_row_uses_is_a_warning(tmp_path):
+    """``tiers_by: {001: …}`` read as 1 matches no product 001: said, not silently unused."""
+    write_csv(tmp_path / "p.csv", ["订单号", "客户编号", "订单日期", "金额", "产品"],
+              [{"订单号": "A1", "客户编号": "C1", "订单日期": "2026-07-01", "金额": "100", "产品": "001"}])
+    policy = "- {id: lines, type: tiered, rates_by: product, tiers: [{from: 0, rate: 1%}], tiers_by: {001: [{from: 0, rate: 5%}]}}\n"
+    s = settle(*load(write_campaign(tmp_path, policy, inputs="{purchases: p.csv}"), {}, as_of=date(2026, 12, 31)))
+    assert [(f.severity, dict(f.params)["key"]) for f in s.findings if f.code == "tiers-by-unused"] == [("warning", "1")]
+    assert s.customers[0].rebates["lines"] == 100                        # the default 1%, and now it says why

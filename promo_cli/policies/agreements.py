@@ -16,7 +16,7 @@ from datetime import date
 
 import pandas as pd
 
-from promo_cli.model import Finding, Ledger, Tier, finding
+from promo_cli.model import PLAUSIBLE_RATE, Finding, Ledger, Tier, finding
 from promo_cli.money import parse_rate
 
 
@@ -81,6 +81,9 @@ def read_agreements(ledger: Ledger | None, policies) -> tuple[dict[str, list[Agr
             findings.append(finding("error", problem, **where, blocking=True, customer=customer, policy=policy or "",
                                     value=table or rate or ""))
             continue
+        if any(t.rate > PLAUSIBLE_RATE for t in tiers):
+            findings.append(finding("warning", "agreement-rate-implausible", **where, customer=customer, policy=policy,
+                                    value=table or rate))
         start, end = record.get("valid_from"), record.get("valid_to")
         agreement = Agreement(f"协议@{row % 10_000_000}", customer, tiers, _day(start), _day(end))
         for other in out.get(policy, []):

@@ -87,11 +87,15 @@ class Scopes:
         ``policy|criterion|value`` joined by ``;`` (None where every policy counts it)."""
         if not self.out:
             return orders
-        notes: dict = {}
+        notes = pd.Series(None, index=self.in_period.index, dtype=object)
         for policy_id, reason in self.out.items():
-            for row, what in reason.dropna().items():
-                value = self.values[what].get(row)
-                text = f"{policy_id}|{what}|{'' if value is None else value}"
-                notes[row] = f"{notes[row]};{text}" if row in notes else text
-        return orders.assign(left_out=pd.Series([notes.get(row) for row in orders.index], index=orders.index,
-                                                dtype=object))
+            value = pd.Series("", index=reason.index, dtype=object)
+            for what in CRITERIA:
+                mine = (reason == what).to_numpy()
+                value[mine] = self.values[what][mine].map(lambda v: "" if v is None else str(v))
+            text = (policy_id + "|" + reason.fillna("") + "|" + value).where(reason.notna(), None)
+            notes = pd.Series(np.where(notes.isna(), text, np.where(text.isna(), notes, notes + ";" + text.fillna(""))),
+                              index=notes.index, dtype=object)
+        left = pd.Series(None, index=orders.index, dtype=object)
+        left[notes.index] = notes
+        return orders.assign(left_out=left.where(left.notna(), None))

@@ -62,7 +62,10 @@ def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame
         covered = agreement_keys(agreements, ctx.purchases)
         keys = keys.where(covered == "", covered)
     parts, findings = [], []
-    for key in sorted(set(keys)):
+    seen = set(keys)
+    findings += [finding("warning", "tiers-by-unused", **ctx.source.at(), policy=policy.id, key=key, by=policy.rates_by)
+                 for key in policy.tiers_by if key not in seen]
+    for key in sorted(seen):
         lines, more = _tiered(policy, tables.get(key, policy.tiers), ctx.purchases[(keys == key).to_numpy()],
                               ctx, key if key or policy.rates_by is not None else "", places)
         parts.append(lines)
