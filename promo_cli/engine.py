@@ -220,7 +220,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
         findings += policy_findings
         progress("settling", what=policy.id)
     lines, cut = budget_cap(campaign.rebate_policies, campaign.budget.rebate_cap if campaign.budget else None,
-                            concat_lines(parts), first_in_period(in_period))
+                            concat_lines(parts), lambda: first_in_period(in_period))
     if cut:
         findings.append(finding("info", "budget-cap-applied", file=loaded.campaign_path.name,
                                 cap=format_display(round_cents(campaign.budget.rebate_cap.amount)),

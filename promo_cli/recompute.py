@@ -295,23 +295,28 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
             positive = (cents > 0) & counts
             unpaid = np.maximum(cents - paid_until(deadline), 0)
             enough = unpaid == 0
-            rates = [policy.rate] * len(rows)
-            if contracts:           # a customer's agreement sets the rate of its orders in its window
-                for i, (who, day) in enumerate(zip(rows["customer_id"], rows["order_date"])):
-                    contract = _contract_for(contracts, who, day)
-                    if contract is not None:
-                        rates[i] = contract[1][0].rate
+            # an agreement sets the rate of its customer's orders in its window; the rest: the policy's
+            special = {}
+            for i, (who, day) in enumerate(zip(rows["customer_id"], rows["order_date"])) if contracts else ():
+                contract = _contract_for(contracts, who, day)
+                if contract is not None:
+                    special[i] = contract[1][0].rate
             if policy.deducted_at_payment:      # 票扣: the unpaid rest may be the rebate itself
-                enough = (unpaid == 0) | np.array([Decimal(int(u)) <= Decimal(int(a)) * r
-                                                   for u, a, r in zip(unpaid, cents, rates)], dtype=bool)
+                enough = (unpaid == 0) | np.array([Decimal(int(u)) <= Decimal(int(a)) * special.get(i, policy.rate)
+                                                   for i, (u, a) in enumerate(zip(unpaid, cents))], dtype=bool)
             on_time = positive & has_due & enough
-            earned: dict[int, Decimal] = defaultdict(lambda: ZERO)
-            for i in np.flatnonzero(on_time).tolist():
-                earned[int(customer_of[i])] += Decimal(int(cents[i])) / 100 * rates[i] - Decimal(int(unpaid[i])) / 100
+            plain = on_time.copy()
+            plain[list(special)] = False
+            earned = {c: Decimal(int(v)) / 100 * policy.rate
+                      for c, v in enumerate(_sum_by(customer_of[plain], cents[plain], n)) if v}
+            for i in [i for i in special if on_time[i]]:
+                c = int(customer_of[i])
+                earned[c] = earned.get(c, ZERO) + Decimal(int(cents[i])) / 100 * special[i]
+            deducted = _sum_by(customer_of[on_time], unpaid[on_time], n)
             failed = _sum_by(customer_of[positive & ~on_time], np.ones(int((positive & ~on_time).sum()), np.int64), n)
             for c, customer in enumerate(customers):
                 if c in earned and (policy.scope == "order" or failed[c] == 0):
-                    result[(customer, policy.id)] = _round(earned[c])
+                    result[(customer, policy.id)] = _round(earned[c] - Decimal(int(deducted[c])) / 100)
         elif policy.type == "group_purchase":
             paid_by_end = paid_until(np.full(len(rows), _day(last)))
             groups: dict[str, list[int]] = defaultdict(list)

@@ -50,9 +50,10 @@ def _group_totals(lines: pd.DataFrame) -> pd.DataFrame:
     return groups.assign(cents=cents)
 
 
-def budget_cap(policies, cap, lines: pd.DataFrame, first_day: dict[str, object]) -> tuple[pd.DataFrame, int]:
+def budget_cap(policies, cap, lines: pd.DataFrame, first_days) -> tuple[pd.DataFrame, int]:
     """``lines`` with a ``budget-cap`` line for every (customer, policy) the campaign's cap cuts,
-    and how much it cut (cents); claw-backs (negative rebates) are left as they are."""
+    and how much it cut (cents); claw-backs (negative rebates) are left as they are.
+    ``first_days()`` gives {customer: first in-period order date} (for ``first_come``)."""
     if cap is None or lines.empty:
         return lines, 0
     groups = _group_totals(lines)
@@ -71,6 +72,7 @@ def budget_cap(policies, cap, lines: pd.DataFrame, first_day: dict[str, object])
         for i in ranked[:left]:
             new[i] += 1
     else:       # first come: the customer's first in-period order, then id; policies in campaign order
+        first_day = first_days()
         ranked = sorted(range(len(keys)), key=lambda i: (first_day[keys[i][1]], keys[i][1], order[keys[i][0]]))
         new, left = [0] * len(keys), limit
         for i in ranked:

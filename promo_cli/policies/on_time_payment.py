@@ -36,12 +36,13 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
     has_due = orders["due_date"].notna().to_numpy()
     agreements = ctx.agreements.get(policy.id, [])
     _, places = rate_units([policy.rate] + [a.tiers[0].rate for a in agreements])
-    rates = np.full(len(orders), policy.rate, dtype=object)
+    integer = np.full(len(orders), int(policy.rate.scaleb(places)), dtype=np.int64)
+    rates = policy.rate
     if agreements:          # a customer's agreement sets the rate of its orders in its window
         own = {a.key: a.tiers[0].rate for a in agreements}
         covered = agreement_keys(agreements, orders).to_numpy()
         rates = np.array([own.get(key, policy.rate) for key in covered], dtype=object)
-    integer = np.array([int(r.scaleb(places)) for r in rates], dtype=np.int64)
+        integer = np.array([int(r.scaleb(places)) for r in rates], dtype=np.int64)
     short = np.maximum(cents - paid["paid"].to_numpy(), 0)       # what the timely payments left unpaid
     covered = short == 0
     if policy.deducted_at_payment:      # the rebate (cents × rate, exact) may cover the rest
@@ -76,7 +77,7 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
     paid_text = np.full(len(orders), None, dtype=object)
     paid_text[needs_paid] = format_display_many(shown_paid[needs_paid])
     lines = make_lines(
-        policy.id, "order", orders["customer_id"], orders["order_id"], cents, rates if agreements else policy.rate,
+        policy.id, "order", orders["customer_id"], orders["order_id"], cents, rates,
         np.where(earns, cents * integer, 0), places + 2, note,
         source_row=orders["_row"].to_numpy(), due_date=due, paid_on=paid_on,
         n_due=iso_dates(due), n_grace=str(policy.grace_days),
