@@ -143,6 +143,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
             findings.append(finding("error", "no-data-rows-needed", file=ledgers[role].label,
                                     sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
     findings += read_agreements(ledgers.get("agreements"), campaign.policies)[1]
+    findings += unknown_agreement_customers(ledgers.get("agreements"), ledgers.get("purchases"))
     if any(f.blocking for f in findings):
         return None, findings
     end = campaign.campaign.period.end
@@ -308,6 +309,18 @@ def over_estimate(campaign: Campaign, rebate: int, name: str) -> list[Finding]:
         return []
     return [finding("warning", "rebate-over-estimate", file=name, rebate=format_display(rebate),
                     estimate=format_display(estimate), times=f"{rebate / estimate:.1f}")]
+
+
+def unknown_agreement_customers(agreements: Ledger | None, purchases: Ledger | None) -> list[Finding]:
+    """A warning for every agreement whose customer has no purchase at all: a mistyped id would
+    otherwise settle that customer on the default terms without a word."""
+    if agreements is None or purchases is None:
+        return []
+    buyers = set(purchases.frame["customer_id"])
+    frame = agreements.frame
+    return [finding("warning", "agreement-unknown-customer", **agreements.at("customer_id", int(row)), customer=customer,
+                    policy=policy) for customer, policy, row in zip(frame["customer_id"], frame["policy"], frame["_row"])
+            if customer not in buyers]
 
 
 def first_in_period(in_period: pd.DataFrame) -> dict[str, object]:

@@ -212,6 +212,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                                 "the agreement of customer {customer} (policy {policy}) needs a rate or tiers, not both (an on-time policy: a rate)"),
     "agreement-bad-table": ("客户 {customer} 的协议(政策 {policy})的比例或档位“{value}”无法识别:档位写成 0:1%;100000:2%,从 0 开始、由低到高",
                             "the rate or tiers '{value}' of customer {customer}'s agreement (policy {policy}) is not understood: write tiers as 0:1%;100000:2%, from 0, ascending"),
+    "agreement-unknown-customer": ("协议中的客户 {customer}(政策 {policy})在采购台账中没有任何采购:请核对客户编号",
+                                   "customer {customer} of an agreement (policy {policy}) has no purchase in the ledger: "
+                                   "check the id"),
+    "applies-to-unused-value": ("政策 {policy} 的 {key} 中的“{value}”在期内订单中一次也没有出现:请核对编号(以 0 开头的编号要加引号)",
+                                "'{value}' in {key} of policy {policy} appears in no in-period row: check the id (quote "
+                                "ids with leading zeros)"),
     "agreement-overlap": ("客户 {customer} 在政策 {policy} 上有两份有效期重叠的协议", "customer {customer} has two agreements for policy {policy} whose windows overlap"),
     "tiers-by-unused": ("政策 {policy} 的 tiers_by 中 {key} 没有对应的期内订单({by}):该费率表未被使用;请核对编号(以 0 开头的编号要加引号)",
                         "{key} in tiers_by of policy {policy} matches no in-period row ({by}): its table is unused; "

@@ -75,3 +75,12 @@ def test_an_agreement_rate_above_20_percent_is_a_warning(tmp_path):
                             as_of=date(2026, 12, 31))
     assert loaded is not None
     assert [(f.code, f.row) for f in findings if f.severity == "warning"] == [("agreement-rate-implausible", 2)]
+
+
+def test_an_agreement_for_a_customer_who_never_bought_is_a_warning(tmp_path):
+    """A mistyped id (C01 for C1) must not leave C1 on the default terms without a word."""
+    loaded, findings = load(_campaign(tmp_path, [{"客户编号": "C01", "政策": "ladder", "比例": "3%"}]), {},
+                            as_of=date(2026, 12, 31))
+    assert loaded is not None
+    assert [(f.code, f.row, f.column) for f in findings if f.severity == "warning"] == [
+        ("agreement-unknown-customer", 2, "客户编号")]

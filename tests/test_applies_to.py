@@ -90,3 +90,10 @@ def test_a_deposit_policy_has_no_rows_to_scope(tmp_path):
                                     "tiers: [{from: 1000, bonus_rate: 0%}]}\n", inputs="{deposits: d.csv}")
     campaign, _, findings = load_campaign(path)
     assert campaign is None and dict(findings[0].params)["reason"][0] == "applies-to-deposits"
+
+
+def test_a_named_value_no_row_has_is_a_warning(tmp_path):
+    policies = "- {id: ladder, type: tiered, applies_to: {product: [P0l, P01]}, tiers: [{from: 0, rate: 1%}]}\n"
+    loaded, findings = load(_files(tmp_path, policies=policies), {}, as_of=date(2026, 12, 31))
+    s = settle(loaded, findings)
+    assert [f.value for f in s.findings if f.code == "applies-to-unused-value"] == ["P0l"]

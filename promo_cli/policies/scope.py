@@ -62,6 +62,7 @@ class Scopes:
         self.in_period = in_period
         self.out: dict[str, pd.Series] = {}
         policies = [p for p in campaign.policies if getattr(p, "applies_to", None) is not None]
+        self.policies = policies
         self.values = row_values(in_period, master, products) if policies else {}
         for policy in policies:
             self.out[policy.id] = out_of_scope(policy.applies_to, self.values)
@@ -72,8 +73,19 @@ class Scopes:
         return replace(ctx, purchases=ctx.purchases[self.out[policy.id].isna().to_numpy()])
 
     def findings(self, source: Ledger | None) -> list[Finding]:
-        """An info finding per policy: how many in-period rows it leaves out, and their amount."""
+        """An info finding per policy: how many in-period rows it leaves out, and their amount; a
+        warning for every value its applies_to names that no in-period row has (a mistyped
+        product id would otherwise leave its rows out without a word)."""
         out = []
+        for policy in self.policies:
+            for what in CRITERIA:
+                present = set(self.values[what].dropna())
+                for key in (f"{what}", f"exclude_{what}"):
+                    for value in getattr(policy.applies_to, key) or []:
+                        if value not in present:
+                            out.append(finding("warning", "applies-to-unused-value",
+                                               file=source.label if source else None, policy=policy.id,
+                                               key=f"applies_to.{key}", value=value))
         for policy_id, reason in self.out.items():
             left = reason.notna().to_numpy()
             if left.any():
