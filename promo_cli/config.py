@@ -102,6 +102,9 @@ def implausible_rates(data: dict, lines: dict[Path_, int], name: str) -> list[Fi
         places = [((i, "rate"), policy.get("rate"))]
         places += [((i, "tiers", j, key), tier.get(key)) for j, tier in enumerate(policy.get("tiers") or [])
                    if isinstance(tier, dict) for key in ("rate", "bonus_rate")]
+        tables = policy.get("tiers_by") if isinstance(policy.get("tiers_by"), dict) else {}
+        places += [((i, "tiers_by", name, j, "rate"), tier.get("rate")) for name, table in tables.items()
+                   if isinstance(table, list) for j, tier in enumerate(table) if isinstance(tier, dict)]
         for where, written in places:
             if written is None:
                 continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -66,6 +66,7 @@ class Loaded:
     campaign_sha256: str
     ledgers: Ledgers
     as_of: date
+    agreements: dict = field(default_factory=dict)     # {policy id: [Agreement]}, read once by load()
 
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
@@ -142,7 +143,8 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
             findings = [f for f in findings if not (f.code == "no-data-rows" and f.file == ledgers[role].label)]
             findings.append(finding("error", "no-data-rows-needed", file=ledgers[role].label,
                                     sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
-    findings += read_agreements(ledgers.get("agreements"), campaign.policies)[1]
+    agreements, problems = read_agreements(ledgers.get("agreements"), campaign.policies)
+    findings += problems
     findings += unknown_agreement_customers(ledgers.get("agreements"), ledgers.get("purchases"))
     if any(f.blocking for f in findings):
         return None, findings
@@ -152,7 +154,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         if as_of < end:
             findings.append(finding("info", "settled-to-date", file=campaign_path.name, end=end.isoformat(),
                                     as_of=as_of.isoformat()))
-    return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of), findings
+    return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of, agreements), findings
 
 
 def _as_list(value) -> list:
@@ -207,7 +209,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
                         products=ledgers.products.frame if ledgers.products is not None else None,
-                        agreements=read_agreements(ledgers.agreements, campaign.policies)[0])
+                        agreements=loaded.agreements)
     parts: list[pd.DataFrame] = []
     findings: list[Finding] = list(read_findings)
     if as_of < period.start:

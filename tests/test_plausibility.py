@@ -47,3 +47,10 @@ def test_a_rebate_far_over_the_estimate_is_a_warning(tmp_path):
     # within three times the estimate: nothing
     s = settle(*load(_campaign(tmp_path, "0.5", estimate="210"), {}, as_of=date(2026, 12, 31)))
     assert "rebate-over-estimate" not in [f.code for f in s.findings]
+
+
+def test_a_per_product_table_is_checked_too(tmp_path):
+    path = write_campaign(tmp_path, "- {id: lines, type: tiered, rates_by: product, tiers: [{from: 0, rate: 1%}],\n"
+                                    "   tiers_by: {P01: [{from: 0, rate: 0.5}]}}\n")
+    _, _, findings = load_campaign(path)
+    assert [dict(f.params)["key"] for f in findings if f.code == "rate-implausible"] == ["policies[0].tiers_by.P01[0].rate"]
