@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Sequence
@@ -23,13 +21,25 @@ import pandas as pd
 import pyarrow as pa
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
-from xlsxwriter.worksheet import Worksheet
 from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from promo_cli.io.writers.sheetxml import (  # noqa: F401 - Cents, display_width: for the writers
+    BlockSheet,
+    Cents,
+    Column,
+    add_block,
+    date_column,
+    display_width,
+    formula_column,
+    money_column,
+    number_column,
+    table_xml,
+    text_column,
+)
 from promo_cli.lines import iso_dates, texts_of_distinct
-from promo_cli.money import cents_to_decimal, decimal_texts
+from promo_cli.money import decimal_texts
 
 Kind = Literal["text", "longtext", "id", "money", "exact", "rate", "date", "int", "number", "formula"]
 
@@ -64,7 +74,7 @@ class Col:
 _CLASSIC_FORMULA = re.compile(r"=?(?:(?:SUM|ROUND|IF|MIN|MAX|ABS)\(|\$?[A-Z]{1,3}\$?[0-9]+|[0-9.]+|[-+*/:,() ])*")
 
 
-class _Sheet(Worksheet):
+class _Sheet(BlockSheet):
     """A worksheet that writes the plain formulas of our totals without xlsxwriter's scan for
     newer functions (some thirty regular expressions per formula; a Summary of 20,000
     customers has 40,000 formulas). Any other formula goes the usual way."""
@@ -116,50 +126,6 @@ class Styles:
                 "formula": self.money}[kind]
 
 
-def display_width(text: str) -> int:
-    """Return how many character cells ``text`` takes (CJK and full-width count two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-class Cents(int):
-    """Integer cents in a ``number`` column whose rows mix money and counts: written as money."""
-
-
-def write_cell(sheet, styles: Styles, row: int, col: int, kind: Kind, value: Any) -> Any:
-    """Write one typed value; return the number it holds (for cached totals) or None."""
-    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value) \
-            or (isinstance(value, str) and value == ""):
-        sheet.write_blank(row, col, None, styles.for_kind(kind))
-        return None
-    if kind in ("text", "id", "longtext"):
-        sheet.write_string(row, col, str(value), styles.for_kind(kind))
-        return None
-    if kind == "money":  # integer cents
-        amount = cents_to_decimal(int(value))
-        sheet.write_number(row, col, amount, styles.money)
-        return amount
-    if kind == "date":
-        if isinstance(value, np.datetime64):
-            value = pd.Timestamp(value)
-        if isinstance(value, datetime):
-            value = value.date()
-        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), styles.date)
-        return None
-    if kind == "formula":       # money, unless its value is a plain count
-        formula, cached = value
-        sheet.write_formula(row, col, formula, styles.count if type(cached) is int else styles.money, cached)
-        return cached
-    if isinstance(value, Cents):   # money in a column that mixes money and counts
-        amount = cents_to_decimal(int(value))
-        sheet.write_number(row, col, amount, styles.money)
-        return amount
-    if isinstance(value, np.integer):
-        value = int(value)
-    number = value if isinstance(value, (int, Decimal)) else Decimal(str(value))
-    sheet.write_number(row, col, number, styles.for_kind(kind))
-    return number
-
-
 def write_title(sheet, styles: Styles, title: str, pairs: Sequence[tuple[str, str]]) -> int:
     """Write a title and label/value pairs from A1; return the next free row (0-based)."""
     sheet.write_string(0, 0, title, styles.title)
@@ -169,13 +135,15 @@ def write_title(sheet, styles: Styles, title: str, pairs: Sequence[tuple[str, st
     return len(pairs) + 2
 
 
-def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Sequence[Any]],
+def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Sequence[Any]] | pd.DataFrame,
                 top: int = 0, totals_label: str | None = None, row_formula=None,
                 secondary: bool = False) -> dict[str, Any]:
     """Write a header at row ``top`` and the rows under it; return layout facts.
 
-    ``row_formula(row, col) -> (formula, cached value)`` fills the ``formula`` columns
-    (e.g. a row total), 0-based. With ``totals_label``, columns marked ``total`` get a SUM row.
+    ``rows`` are sequences of values or a DataFrame (its columns in the order of ``columns``);
+    they are written a column at a time (:mod:`sheetxml`). ``row_formula(row, col) ->
+    (formula, cached value)`` fills the ``formula`` columns (e.g. a row total), 0-based. With
+    ``totals_label``, columns marked ``total`` get a SUM row.
     Returns {"first": first data row, "last": last data row, "totals_row": row or None}
     as 0-based indexes. A ``secondary`` table (a second table on a sheet) leaves the
     sheet's frozen header, filter and print titles to the first.
@@ -185,24 +153,22 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
     sheet.set_row(top, HEADER_HEIGHT)
     for j, column in enumerate(columns):
         sheet.write_string(top, j, column.header, styles.header)
-    sums: list[Decimal] = [Decimal(0)] * len(columns)
-    r = top
-    for r, values in enumerate(rows, start=top + 1):
-        for j, (column, value) in enumerate(zip(columns, values)):
-            if row_formula is not None and column.kind == "formula":
-                formula, cached = row_formula(r, j)
-                value = (formula, cached)
-            number = write_cell(sheet, styles, r, j, column.kind, value)
-            if column.total and number is not None:
-                sums[j] += number
-            if column.kind in ("text", "id") and value is not None:
-                widths[j] = max(widths[j], display_width(str(value)) + 2)
-            elif column.kind in ("money", "exact", "formula", "number") and number is not None:
-                widths[j] = max(widths[j], len(f"{number:,.2f}") + (5 if column.kind == "exact" else 3))
-    first, last = top + 1, r
-    if last < first:            # an empty table says so in a row of its own: "—"
+    if isinstance(rows, pd.DataFrame):
+        values = [rows.iloc[:, j] for j in range(len(columns))]
+        count = len(rows)
+    else:
+        listed = [tuple(row) for row in rows]
+        count = len(listed)
+        values = [[row[j] if j < len(row) else None for row in listed] for j in range(len(columns))]
+    first, last = top + 1, top + count
+    prepared = [_prepare(sheet, styles, column, values[j], first, j, row_formula) for j, column in enumerate(columns)]
+    if count:
+        add_block(sheet, first, last, len(columns), table_xml(prepared, first))
+    else:                       # an empty table says so in a row of its own: "—"
         sheet.write_string(first, 0, "—", styles.text)
         last = first
+    for j, column in enumerate(prepared):
+        widths[j] = max(widths[j], column.width)
     totals_row = None
     if totals_label is not None:
         totals_row = last + 1
@@ -212,7 +178,8 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
                 letter = xl_col_to_name(j)
                 formula = f"=SUM({letter}{first + 1}:{letter}{last + 1})"
                 style = styles.total_exact if column.kind == "exact" else styles.total_money
-                sheet.write_formula(totals_row, j, formula, style, sums[j])
+                total = prepared[j].total if prepared[j].total is not None else Decimal(0)
+                sheet.write_formula(totals_row, j, formula, style, total)
     # Widths are kept per sheet so that a second table only ever widens a column.
     known = sheet.__dict__.setdefault("_promo_widths", {})
     for j, column in enumerate(columns):
@@ -227,6 +194,22 @@ def write_table(sheet, styles: Styles, columns: Sequence[Col], rows: Iterable[Se
     sheet.repeat_rows(top)
     print_setup(sheet, sum(known.values()))
     return {"first": first, "last": last, "totals_row": totals_row}
+
+
+def _prepare(sheet, styles: Styles, column: Col, values, first: int, j: int, row_formula) -> Column:
+    """One column of values as cells of its kind, in its format."""
+    xf = styles.for_kind(column.kind)._get_xf_index()
+    if column.kind in ("text", "id", "longtext"):
+        return text_column(values, xf, measure=column.kind != "longtext")
+    if column.kind == "money":
+        return money_column(values, xf, column.total)
+    if column.kind == "date":
+        return date_column(values, xf)
+    if column.kind == "formula":
+        cells = [row_formula(first + i, j) for i in range(len(values))] if row_formula is not None else list(values)
+        return formula_column(cells, sheet._prepare_formula, xf, styles.count._get_xf_index(), column.total)
+    margin = 5 if column.kind == "exact" else 3
+    return number_column(values, xf, styles.money._get_xf_index(), column.total, margin)
 
 
 # Landscape A4 holds about this many characters of column width at 100%; below MIN_PRINT_SCALE
@@ -278,8 +261,7 @@ def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: 
     for number, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
         names.append(name if number == 1 else f"{name} {number}")
         part = frame.iloc[start:start + per_sheet]
-        write_table(book.add_worksheet(names[-1]), styles, columns, part.itertuples(index=False, name=None),
-                    totals_label=totals_label)
+        write_table(book.add_worksheet(names[-1]), styles, columns, part, totals_label=totals_label)
     return names
 
 

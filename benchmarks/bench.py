@@ -1,0 +1,344 @@
+"""Benchmark every campaign type at several sizes against the time it takes just to read its files.
+
+For each campaign type (factory rebates, prepaid deposits, loyalty) and each size, generates the
+ledgers deterministically, then measures in the same run:
+- the floor: a fresh Python process that reads the same files with python-calamine (xlsx) and the
+  csv module (csv) into Python rows, start-up included;
+- ``promo settle`` end to end in a fresh process (every output written), its ratio to the floor,
+  and in a second run the peak memory of all its processes together (PSS, sampled every 0.1 s);
+- that every figure of summary.json equals the reference run recorded in
+  ``benchmarks/reference/`` (``--record`` writes it; a size without a reference says so).
+
+Ledgers (all deterministic, seed 7):
+- factory: purchases.xlsx (N rows, 20,000 customers, groups, due dates) and payments.csv (N rows),
+  the plan's tiered, on-time and group-purchase rebates;
+- prepaid: deposits.csv (N transactions: deposits at every tier, consumes under and over the
+  deduction cap, approved transfers within families, lots that expire and turn into points,
+  referrals) and the customer master;
+- loyalty: purchases.xlsx (N rows, with points redeemed) and the customer master: membership
+  levels, points with redemptions and returns, coupon return, a gift campaign, segments.
+
+Usage:
+  python benchmarks/bench.py                       # every type at 10k and 100k rows
+  python benchmarks/bench.py --rows 10000,100000,1000000 --campaign prepaid
+  python benchmarks/bench.py --keep /tmp/bench     # keep (and reuse) the generated ledgers
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import xlsxwriter
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE / "reference"
+CUSTOMERS = 20_000
+
+FACTORY = """\
+campaign: {id: bench-factory, name: benchmark, period: {start: 2026-01-01, end: 2026-06-30}}
+inputs: {purchases: purchases.xlsx, payments: payments.csv}
+policies:
+  - {id: ladder, type: tiered, tiers: [{from: 0, rate: 1%}, {from: 100000, rate: 2%}, {from: 500000, rate: 3%}]}
+  - {id: on_time, type: on_time_payment, rate: 0.5%, grace_days: 3}
+  - {id: group_buy, type: group_purchase, basis: quantity, tiers: [{from: 500, rate: 2%}, {from: 2000, rate: 3%}]}
+"""
+
+PREPAID = """\
+campaign: {id: bench-prepaid, name: benchmark, period: {start: 2026-01-01, end: 2026-06-30}}
+inputs: {deposits: deposits.csv, customers: customers.csv}
+policies:
+  - id: prepaid
+    type: prepaid_deposit
+    tiers:
+      - {from: 1000, bonus_rate: 0%, voucher: 100, discount: 95%}
+      - {from: 5000, bonus_rate: 5%, voucher: 300, gift: 200, discount: 90%}
+      - {from: 20000, bonus_rate: 10%, voucher: 1000, gift: 500, discount: 88%}
+    deduction_cap: {rate: 50%, amount: 2000}
+    validity_months: 3
+    expiry_points: {monthly_rate: 10%, points_per_yuan: 1}
+    transfers: {within: family, require_approval: true}
+    referral: {referrer_gift: 100, referee_bonus: 50}
+    target: {deposited: 1500000, new_customers: 150}
+"""
+
+LOYALTY = """\
+campaign: {id: bench-loyalty, name: benchmark, period: {start: 2026-01-01, end: 2026-06-30}}
+inputs: {purchases: purchases.xlsx, customers: customers.csv}
+policies:
+  - id: members
+    type: membership
+    levels:
+      - {name: 普通会员, from: 0, discount: 0%, points_per_yuan: 1}
+      - {name: 银卡, from: 300000, discount: 2%, points_per_yuan: 1.2}
+      - {name: 金卡, from: 1000000, discount: 3%, points_per_yuan: 1.5}
+  - {id: points, type: points, points_per_yuan: 1, expiry_months: 12, yuan_per_point: 0.01}
+  - {id: coupons, type: coupon_return, scope: order, tiers: [{from: 5000, coupon: 200}, {from: 20000, coupon: 500}]}
+  - id: gifts
+    type: gift
+    card_cost: 8
+    classes:
+      - {name: 重点客户, grade: premium, unit_price: 388, rule: {top_percent: 20%}}
+      - {name: 经销商, grade: standard, unit_price: 128, rule: {channel: dealer}}
+      - {name: 老客户, grade: standard, unit_price: 128, rule: {bought_in_period: true, min_spend: 100000}}
+"""
+
+START = date(2026, 1, 1)
+CHANNELS = ["经销商", "代理商", "零售商", "终端客户"]
+
+
+def _customer(n: int) -> str:
+    return f"C{n:05d}"
+
+
+def write_customers(path: Path, rng: random.Random) -> None:
+    """The customer master: families of two, one customer in ten referred by an earlier one."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["客户编号", "客户名称", "渠道", "家庭编号", "推荐人编号"])
+        for n in range(CUSTOMERS):
+            referrer = _customer(rng.randrange(n)) if n and rng.random() < 0.1 else ""
+            writer.writerow([_customer(n), f"客户{n:05d}", rng.choice(CHANNELS), f"F{n // 2:05d}", referrer])
+
+
+def write_purchases(folder: Path, rows: int, rng: random.Random, payments: bool, redeemed: bool) -> None:
+    """purchases.xlsx (and payments.csv): N orders over the half-year, 2% returns, groups of five."""
+    book = xlsxwriter.Workbook(folder / "purchases.xlsx", {"constant_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet("销售台账")
+    day_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["订单号", "客户编号", "客户名称", "订单日期", "采购金额", "数量", "付款截止日期",
+                           "团购编号", "团购证明"] + (["积分抵扣"] if redeemed else []))
+    handle = (folder / "payments.csv").open("w", encoding="utf-8", newline="") if payments else None
+    writer = csv.writer(handle) if handle else None
+    if writer:
+        writer.writerow(["收款单号", "订单号", "客户编号", "收款日期", "收款金额"])
+    earned: dict[str, int] = {}                 # points a customer holds, roughly: redeem well within it
+    for r in range(1, rows + 1):
+        customer = _customer(rng.randrange(CUSTOMERS))
+        day = START + timedelta(days=rng.randrange(181))
+        quantity = rng.randint(1, 300)
+        cents = quantity * rng.choice([2350, 4890, 12000]) * (-1 if rng.random() < 0.02 else 1)
+        due = day + timedelta(days=30)
+        order_id = f"SO{r:08d}"
+        sheet.write_string(r, 0, order_id)
+        sheet.write_string(r, 1, customer)
+        sheet.write_string(r, 2, f"客户{customer[1:]}")
+        sheet.write_datetime(r, 3, datetime(day.year, day.month, day.day), day_format)
+        sheet.write_number(r, 4, cents / 100)
+        sheet.write_number(r, 5, quantity)
+        sheet.write_datetime(r, 6, datetime(due.year, due.month, due.day), day_format)
+        if r % 200 < 5:
+            sheet.write_string(r, 7, f"G{r // 200:06d}")
+            if r % 200 == 0:
+                sheet.write_string(r, 8, "团购协议")
+        if redeemed and cents > 0:
+            earned[customer] = earned.get(customer, 0) + cents // 100
+            if day.month >= 4 and earned[customer] > 100_000 and rng.random() < 0.02:
+                points = rng.randint(1, 50) * 100
+                sheet.write_number(r, 9, points)
+                earned[customer] -= points
+        if writer:
+            paid_on = due + timedelta(days=rng.choice([-20, -5, 0, 2, 10]))
+            paid = cents if rng.random() < 0.9 else cents // 2
+            writer.writerow([f"RC{r:08d}", order_id, customer, paid_on.isoformat(), f"{paid / 100:.2f}"])
+    book.close()
+    if handle:
+        handle.close()
+
+
+def write_deposits(path: Path, rows: int, rng: random.Random) -> None:
+    """deposits.csv: N transactions. Every customer deposits, then buys from the deposit (mostly within
+    the cap), now and then tops up or passes money to a family member with approval; deposits from
+    January expire in the period."""
+    lots: dict[str, list[list]] = {}                 # [expires, cents] oldest first
+    family_of = lambda n: n ^ 1  # noqa: E731 - families of two: C00000/C00001, …
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["流水号", "客户编号", "交易日期", "类型", "金额", "消费金额", "转入账户", "已审核"])
+        days = sorted(START + timedelta(days=rng.randrange(181)) for _ in range(rows))
+        for r, day in enumerate(days, start=1):
+            n = rng.randrange(CUSTOMERS)
+            customer = _customer(n)
+            held = _usable(lots.setdefault(customer, []), day)
+            roll = rng.random()
+            if held < 50_000 or roll < 0.08:
+                amount = rng.choice([1000, 2000, 5000, 5000, 8000, 20000, 30000]) * 100
+                writer.writerow([f"YC{r:08d}", customer, day.isoformat(), "预存", f"{amount / 100:.2f}", "", "", ""])
+                lots[customer].append([day + timedelta(days=88), amount])
+            elif roll < 0.09:
+                writer.writerow([f"YC{r:08d}", customer, day.isoformat(), "转移", "100.00", "",
+                                 _customer(family_of(n)), "是"])
+                _take(lots[customer], 10_000)
+            else:
+                bill = rng.randint(200, 9000) * 100
+                use = min(bill // 2, 200_000, held // 2)
+                if rng.random() < 0.03:
+                    use = min(held // 2, use + 5000)              # the till let a little too much through
+                writer.writerow([f"YC{r:08d}", customer, day.isoformat(), "消费", f"{use / 100:.2f}",
+                                 f"{bill / 100:.2f}", "", ""])
+                _take(lots[customer], use)
+
+
+def _usable(lots: list[list], day: date) -> int:
+    """Drop the lots expired by ``day`` (kept short of the 3 months of validity) and sum the rest."""
+    while lots and (lots[0][0] <= day or not lots[0][1]):
+        lots.pop(0)
+    return sum(cents for _, cents in lots)
+
+
+def _take(lots: list[list], cents: int) -> None:
+    for lot in lots:
+        part = min(lot[1], cents)
+        lot[1] -= part
+        cents -= part
+
+
+def generate(kind: str, folder: Path, rows: int) -> None:
+    rng = random.Random(7)
+    if kind == "factory":
+        write_purchases(folder, rows, rng, payments=True, redeemed=False)
+        (folder / "campaign.yaml").write_text(FACTORY, encoding="utf-8")
+    elif kind == "prepaid":
+        write_customers(folder / "customers.csv", rng)
+        write_deposits(folder / "deposits.csv", rows, rng)
+        (folder / "campaign.yaml").write_text(PREPAID, encoding="utf-8")
+    else:
+        write_customers(folder / "customers.csv", rng)
+        write_purchases(folder, rows, rng, payments=False, redeemed=True)
+        (folder / "campaign.yaml").write_text(LOYALTY, encoding="utf-8")
+
+
+FLOOR = """\
+import csv, sys
+from python_calamine import CalamineWorkbook
+for name in sys.argv[1:]:
+    if name.endswith(".xlsx"):
+        rows = CalamineWorkbook.from_path(name).get_sheet_by_index(0).to_python()
+    else:
+        with open(name, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+"""
+
+
+def ledgers(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.iterdir() if p.suffix in (".xlsx", ".csv"))
+
+
+def read_floor(folder: Path) -> float:
+    """Seconds a fresh Python process takes to start and read every ledger of the folder into rows."""
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR, *ledgers(folder)], check=True)
+    return time.perf_counter() - began
+
+
+def settle(folder: Path, watch_memory: bool = False) -> tuple[float, float | None, int]:
+    """Seconds of ``promo settle`` end to end and its exit code; with ``watch_memory``, also the peak
+    of all its processes together (MiB: PSS summed over the process tree, sampled every 0.1 s; None
+    where /proc cannot tell). Reading PSS costs a page-table walk, so that run is not the timed one."""
+    out = folder / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    for history in folder.glob("history.sqlite*"):
+        history.unlink()
+    began = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen([sys.executable, "-m", "promo_cli", "settle", str(folder / "campaign.yaml"),
+                                    "--out", str(out), "--history", str(folder / "history.sqlite"),
+                                    "--as-of", "2026-06-30", "--quiet"], stdout=subprocess.DEVNULL, stderr=errors)
+        tree = 0.0
+        while watch_memory and process.poll() is None:
+            tree = max(tree, _tree_pss(process.pid) or 0.0)
+            time.sleep(0.1)
+        process.wait()
+        elapsed = time.perf_counter() - began
+        if process.returncode not in (0, 3):
+            errors.seek(0)
+            sys.stderr.write(errors.read().decode("utf-8", "replace"))
+    return elapsed, (tree or None), process.returncode
+
+
+def _tree_pss(pid: int) -> float | None:
+    """MiB of memory a process and its descendants hold together (proportional set size: a page
+    shared by a forked child counts once in all)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            if current == pid and not total:
+                return None
+    return total / 1024
+
+
+def figures(folder: Path) -> dict:
+    """Every figure of summary.json: all of it but the run's own facts (when, where, how long)."""
+    summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
+    summary.pop("run", None)
+    summary["inputs"] = [{k: v for k, v in entry.items() if k not in ("path", "file")}
+                         for entry in summary.get("inputs", [])]
+    return summary
+
+
+def compare(kind: str, rows: int, folder: Path, record: bool) -> str:
+    reference = REFERENCE / f"{kind}-{rows}.json"
+    got = figures(folder)
+    if record:
+        REFERENCE.mkdir(exist_ok=True)
+        reference.write_text(json.dumps(got, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return "recorded"
+    if not reference.exists():
+        return "no reference"
+    expected = json.loads(reference.read_text(encoding="utf-8"))
+    if expected == got:
+        return "equal"
+    differing = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
+    return "DIFFERS: " + ", ".join(differing)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--campaign", default="all", choices=["all", "factory", "prepaid", "loyalty"])
+    parser.add_argument("--rows", default="10000,100000", help="sizes, comma-separated (default 10000,100000)")
+    parser.add_argument("--keep", type=Path, help="generate into (and reuse from) this folder")
+    parser.add_argument("--record", action="store_true", help="record the figures as the reference")
+    parser.add_argument("--no-memory", action="store_true", help="skip the second run that samples memory")
+    args = parser.parse_args()
+    kinds = ["factory", "prepaid", "loyalty"] if args.campaign == "all" else [args.campaign]
+    sizes = [int(size.replace("_", "")) for size in args.rows.split(",")]
+    base = args.keep or Path(tempfile.mkdtemp(prefix="promo-bench-"))
+    print(f"{'campaign':<9} {'rows':>10} {'floor s':>8} {'settle s':>9} {'ratio':>6} {'peak MiB':>9}  figures")
+    failed = False
+    for kind in kinds:
+        for rows in sizes:
+            folder = base / f"{kind}-{rows}"
+            if not (folder / "campaign.yaml").exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                generate(kind, folder, rows)
+            floor = read_floor(folder)
+            seconds, _, code = settle(folder)
+            peak = None if args.no_memory else settle(folder, watch_memory=True)[1]
+            verdict = compare(kind, rows, folder, args.record) if code in (0, 3) else f"exit {code}"
+            failed |= verdict.startswith(("DIFFERS", "exit"))
+            memory = f"{peak:>9.0f}" if peak else f"{'-':>9}"
+            print(f"{kind:<9} {rows:>10,} {floor:>8.2f} {seconds:>9.2f} {seconds / floor:>6.1f} {memory}  {verdict}",
+                  flush=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""A table's cells as worksheet XML, built a column at a time.
+
+xlsxwriter keeps a Python object per cell and writes each through several calls; a 30,000-order
+rebate detail is about a million cells, which took it some ten seconds. Here a table's rows
+become one block of ``<row>`` XML made by Arrow's string kernels over whole columns; the
+worksheet (:class:`BlockSheet`) writes the block in its place between the cells xlsxwriter
+holds (title, header, totals). What a cell holds is what xlsxwriter would have written: numbers
+as ``.16G`` text (money exact to the cent), dates as Excel serial days, text as inline strings
+escaped as xlsxwriter escapes them (XML, control characters as ``_xHHHH_``, whitespace kept),
+formulas with their cached value, each with its cell format.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from promo_cli.money import cents_to_decimal, decimal_texts
+
+CHUNK_ROWS = 100_000          # rows turned into XML at a time
+EXCEL_TEXT_LIMIT = 32_767     # characters a cell holds; xlsxwriter cuts longer text there too
+_EPOCH = np.datetime64("1899-12-30", "D")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+
+
+class Cents(int):
+    """Integer cents in a ``number`` column whose rows mix money and counts: written as money."""
+
+
+class BlockSheet(Worksheet):
+    """A worksheet that also writes blocks of ready-made row XML (see :func:`add_block`)."""
+
+    def _write_rows(self) -> None:
+        blocks = getattr(self, "_promo_blocks", None)
+        if not blocks:
+            super()._write_rows()
+            return
+        # Rows xlsxwriter holds (title, header, totals) and the blocks, in row order. Spans are
+        # optional and left out; every other attribute is xlsxwriter's own.
+        self.row_spans = {}
+        held = sorted({r for r, cells in self.table.items() if cells} | set(self.row_info) | set(self.comments))
+        pending = sorted(blocks, key=lambda block: block[0])
+        for row in held:
+            while pending and pending[0][0] < row:
+                self._write_block(pending.pop(0)[1])
+            if self.table.get(row):
+                self._write_row(row, None, self.row_info.get(row))
+                for col in sorted(self.table[row]):
+                    self._write_cell(row, col, self.table[row][col])
+                self._xml_end_tag("row")
+            else:
+                self._write_empty_row(row, None, self.row_info.get(row))
+        for _, chunks in pending:
+            self._write_block(chunks)
+
+    def _write_block(self, chunks) -> None:
+        for chunk in chunks:
+            self.fh.write(chunk)
+
+
+def add_block(sheet: Worksheet, first: int, last: int, width: int, chunks: list[str]) -> None:
+    """Place rows ``first``..``last`` (0-based, ``width`` columns) of ready XML on ``sheet``."""
+    sheet.__dict__.setdefault("_promo_blocks", []).append((first, chunks))
+    sheet._check_dimensions(first, 0)
+    sheet._check_dimensions(last, width - 1)
+
+
+@dataclass(slots=True)
+class Column:
+    """One column of a table, ready to become cells: Arrow ``texts`` (the ``<v>`` or ``<t>``
+    content, null for an empty cell), its cell format index (one, or one per row), whether the
+    text is a string, a number or a formula, and the figures the table needs of it."""
+
+    texts: pa.Array
+    xf: int | np.ndarray
+    type: str                 # "n" number · "s" inline string · "f" formula (texts = "<f>…</f><v>…</v>")
+    total: Decimal | None = None
+    width: int = 0            # widest value, in character cells (display width + margin)
+
+
+def table_xml(columns: Sequence[Column], first: int) -> list[str]:
+    """The ``<row>`` XML of rows ``first``.. (0-based) from prepared columns, in chunks."""
+    rows = len(columns[0].texts) if columns else 0
+    chunks = []
+    for start in range(0, rows, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, rows)
+        numbers = pc.cast(pa.array(np.arange(first + start + 1, first + stop + 1)), pa.string())
+        cells = [_cells(column, j, numbers, start, stop) for j, column in enumerate(columns)]
+        joined = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+        chunks.append(_concat(joined))
+    return chunks
+
+
+def _cells(column: Column, j: int, numbers: pa.Array, start: int, stop: int) -> pa.Array:
+    texts = column.texts.slice(start, stop - start)
+    reference = f'<c r="{xl_col_to_name(j)}'
+    if isinstance(column.xf, np.ndarray):
+        style = pc.binary_join_element_wise('" s="', pc.cast(pa.array(column.xf[start:stop]), pa.string()), '"', "")
+    else:
+        style = f'" s="{column.xf}"' if column.xf else '"'
+    opening = pc.binary_join_element_wise(reference, numbers, style, "")
+    if column.type == "s":
+        body = pc.binary_join_element_wise(opening, ' t="inlineStr"><is>', texts, "</is></c>", "")
+    elif column.type == "f":
+        body = pc.binary_join_element_wise(opening, ">", texts, "</c>", "")
+    else:
+        body = pc.binary_join_element_wise(opening, "><v>", texts, "</v></c>", "")
+    if texts.null_count:
+        body = pc.if_else(pc.is_null(texts), pc.binary_join_element_wise(opening, "/>", ""), body)
+    return body
+
+
+def _concat(texts: pa.Array) -> str:
+    """All the strings of an Arrow array end to end, in one Python string."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    whole = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
+    return pc.binary_join(whole, "")[0].as_py()
+
+
+# --- columns of values → prepared columns --------------------------------------------------------
+
+def text_column(values, xf: int, measure: bool) -> Column:
+    """Text cells (``""`` and missing are empty cells); ``measure`` gives the widest display width."""
+    texts = _as_text(values)
+    if len(texts) and pc.any(pc.greater(pc.utf8_length(pc.fill_null(texts, "")), EXCEL_TEXT_LIMIT)).as_py():
+        texts = pc.utf8_slice_codeunits(texts, 0, EXCEL_TEXT_LIMIT)
+    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts) if len(texts) else texts
+    width = _widest(texts) + 2 if measure else 0
+    return Column(_inline(texts), xf, "s", width=width)
+
+
+def _as_text(values) -> pa.Array:
+    if isinstance(values, pd.Series) and values.dtype == object or isinstance(values, list):
+        objects = values.tolist() if isinstance(values, pd.Series) else values
+        if all(v is None or type(v) is str for v in objects):
+            return pa.array(objects, type=pa.string())
+        return pa.array([_show(v) for v in objects], type=pa.string())
+    if isinstance(values, pd.Series):
+        return pc.cast(pa.array(values, from_pandas=True), pa.string())
+    return pa.array([_show(v) for v in values], type=pa.string())
+
+
+def _show(value: Any) -> str | None:
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _widest(texts: pa.Array) -> int:
+    """The widest display width among ``texts`` (CJK and full-width characters count two)."""
+    lengths = pc.utf8_length(texts)
+    longest = pc.max(lengths).as_py()
+    if not longest:
+        return 0
+    # A value at most half as long as the longest can never be wider: only the rest are measured.
+    candidates = pc.filter(texts, pc.greater_equal(lengths, (longest + 1) // 2))
+    return max(display_width(text) for text in set(candidates.to_pylist()))
+
+
+def display_width(text: str) -> int:
+    """Return how many character cells ``text`` takes (CJK and full-width count two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _inline(texts: pa.Array) -> pa.Array:
+    """``<t>`` elements for text: XML-escaped, control characters as ``_xHHHH_`` (and a literal
+    ``_xHHHH_`` kept as such), leading or trailing whitespace preserved."""
+    if not len(texts):
+        return texts
+    risky = pc.fill_null(pc.match_substring_regex(texts, r"[\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_"), False)
+    if pc.any(risky).as_py():
+        texts = pa.array([_excel_escape(t) if flag else t for t, flag in zip(texts.to_pylist(), risky.to_pylist())],
+                         type=pa.string())
+    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        texts = pc.replace_substring(texts, plain, escaped)
+    spaced = pc.fill_null(pc.match_substring_regex(texts, r"^\s|\s$"), False)
+    return pc.if_else(spaced, pc.binary_join_element_wise('<t xml:space="preserve">', texts, "</t>", ""),
+                      pc.binary_join_element_wise("<t>", texts, "</t>", ""))
+
+
+def _excel_escape(text: str) -> str:
+    text = _ESCAPED.sub(r"_x005F\1", text)
+    return _CONTROL.sub(lambda match: f"_x{ord(match.group(0)):04X}_", text)
+
+
+def money_column(cents, xf: int, total: bool) -> Column:
+    """Integer cents (missing: empty) as yuan exact to the cent."""
+    series = cents if isinstance(cents, pd.Series) else pd.Series(cents, dtype=object)
+    missing = series.isna().to_numpy()
+    units = series.to_numpy(dtype=np.int64, na_value=0) if missing.any() or series.dtype != np.int64 \
+        else series.to_numpy()
+    texts = decimal_texts(units, 2)
+    if missing.any():
+        texts = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), texts)
+    present = units[~missing]
+    width = 0
+    if len(present):
+        width = max(len(f"{cents_to_decimal(int(present.max())):,.2f}"),
+                    len(f"{cents_to_decimal(int(present.min())):,.2f}")) + 3
+    return Column(texts, xf, "n", total=cents_to_decimal(int(present.sum())) if total else None, width=width)
+
+
+def date_column(values, xf: int) -> Column:
+    """Dates as Excel serial days (missing: empty)."""
+    if isinstance(values, pd.Series) and np.issubdtype(values.dtype, np.datetime64):
+        days = values.to_numpy(dtype="datetime64[D]")
+    else:
+        days = np.array([_day(v) for v in values], dtype="datetime64[D]")
+    serial = (days - _EPOCH).astype("timedelta64[D]")
+    texts = pc.cast(pa.array(serial.astype(np.int64), mask=np.isnat(days)), pa.string())
+    return Column(texts, xf, "n")
+
+
+def _day(value: Any):
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return np.datetime64("NaT")
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return np.datetime64(value, "D")
+    return np.datetime64(pd.Timestamp(value).date(), "D")
+
+
+def number_column(values, xf: int, money_xf: int, total: bool, margin: int) -> Column:
+    """Numbers (int, Decimal, float; ``Cents`` as money in the money format) as xlsxwriter writes
+    them; each distinct value is converted once."""
+    objects = values.tolist() if isinstance(values, pd.Series) else list(values)
+    seen: dict[tuple[type, Any], tuple[str | None, Decimal | int | None]] = {}
+    texts, numbers = [], []
+    styles = None
+    for i, value in enumerate(objects):
+        key = (type(value), value) if not (isinstance(value, float) and value != value) else (float, "nan")
+        known = seen.get(key)
+        if known is None:
+            number = _number(value)
+            known = seen[key] = (None if number is None else f"{number:.16G}", number)
+        texts.append(known[0])
+        numbers.append(known[1])
+        if type(value) is Cents:
+            if styles is None:
+                styles = np.full(len(objects), xf, dtype=np.int64)
+            styles[i] = money_xf
+    present = [n for n in numbers if n is not None]
+    width = max((len(f"{n:,.2f}") for n in (max(present), min(present))), default=0) + margin if present else 0
+    return Column(pa.array(texts, type=pa.string()), styles if styles is not None else xf, "n",
+                  total=sum(present, Decimal(0)) if total else None, width=width)
+
+
+def _number(value: Any) -> Decimal | int | None:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value) \
+            or (isinstance(value, str) and value == ""):
+        return None
+    if type(value) is Cents:
+        return cents_to_decimal(int(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value if isinstance(value, (int, Decimal)) else Decimal(str(value))
+
+
+def formula_column(cells: list[tuple[str, Any] | None], prepare, xf: int, count_xf: int, total: bool) -> Column:
+    """``(formula, cached value)`` per row: money, or a count (an ``int`` cached value)."""
+    texts, styles, numbers = [], np.full(len(cells), xf, dtype=np.int64), []
+    for i, value in enumerate(cells):
+        if value is None:
+            texts.append(None)
+            continue
+        formula, cached = value
+        if type(cached) is int:
+            styles[i] = count_xf
+        formula = prepare(formula)
+        formula = formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        texts.append(f"<f>{formula}</f><v>{cached}</v>")
+        numbers.append(cached)
+    width = max((len(f"{n:,.2f}") for n in (max(numbers), min(numbers))), default=0) + 3 if numbers else 0
+    return Column(pa.array(texts, type=pa.string()), styles, "f",
+                  total=sum(numbers, Decimal(0)) if total else None, width=width)
+
+
+def blank_column(rows: int, xf: int) -> Column:
+    return Column(pa.nulls(rows, pa.string()), xf, "n")
