@@ -42,9 +42,9 @@ from promo_cli.policies.agreements import read_agreements
 from promo_cli.policies.cap import apply_cap, budget_cap
 from promo_cli.policies.scope import Scopes
 from promo_cli.policies.prepaid_deposit import deposits_json
-from promo_cli.recompute import recompute
+from promo_cli.recompute import plain_records, recompute
 from promo_cli.recompute_deposits import recompute_deposits
-from promo_cli.recompute_loyalty import recompute_loyalty
+from promo_cli.recompute_loyalty import PURCHASE_COLUMNS as LOYALTY_COLUMNS, recompute_loyalty
 from promo_cli.segmentation import segment
 
 ROLES = ("purchases", "payments", "deposits", "customers", "baseline", "targets", "products", "agreements")
@@ -284,6 +284,8 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
     products = ledgers.products.frame if ledgers.products is not None else None
     second_deposits = {p.id: recompute_deposits(p, ledgers.deposits.frame, master, period.start, period.end, as_of)
                        for p in campaign.policies if p.type == "prepaid_deposit" and ledgers.deposits is not None}
+    loyalty_records = plain_records(in_period, LOYALTY_COLUMNS) \
+        if any(p.type in LOYALTY_REGISTRY for p in campaign.policies) else []
     conversions: dict[str, list] = defaultdict(list)
     for figures in second_deposits.values():
         for customer, days in figures["conversions"].items():
@@ -296,7 +298,7 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
             reread_ledgers(ledgers),
             second_deposits,
-            {p.id: recompute_loyalty(p, in_period, master, as_of, history, period.start, conversions, products)
+            {p.id: recompute_loyalty(p, loyalty_records, master, as_of, history, period.start, conversions, products)
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
 
 

@@ -38,6 +38,18 @@ def _day_numbers(column: pd.Series) -> np.ndarray:
 _NEVER = np.iinfo(np.int64).max // 2
 
 
+def plain_records(frame: pd.DataFrame | None, columns=None) -> list[dict]:
+    """Rows as plain dicts of Python values (dates as ``datetime.date``, a missing date None), the
+    named ``columns`` only (those the frame has; all without a list): what the plain loops of the
+    recomputation read, built a column at a time rather than a cell at a time."""
+    if frame is None:
+        return []
+    names = [c for c in (columns if columns is not None else frame.columns) if c in frame]
+    lists = [frame[c].to_numpy(dtype="datetime64[D]").astype(object)
+             if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) else frame[c].tolist() for c in names]
+    return [dict(zip(names, row)) for row in zip(*lists)]
+
+
 def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -58,10 +70,10 @@ def inside(applies, records: list[dict], master: pd.DataFrame | None, products: 
     if applies is None:
         return [True] * len(records)
     people: dict[str, dict] = {}
-    for person in (master.to_dict("records") if master is not None else []):
+    for person in plain_records(master, ("customer_id", "channel", "region")):
         people.setdefault(person["customer_id"], person)
     kinds: dict[str, object] = {}
-    for item in (products.to_dict("records") if products is not None else []):
+    for item in plain_records(products, ("product", "category")):
         kinds.setdefault(item["product"], item.get("category"))
     out = []
     for r in records:

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from promo_cli.model import PrepaidDepositPolicy
+from promo_cli.recompute import plain_records
 
 FIGURES = ("deposited", "bonus", "consumed", "expired", "closing_balance", "vouchers", "gifts", "discounts",
            "referral_gifts", "cap_violations")
@@ -42,9 +43,9 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
     """{figure: cents (a count for cap_violations)} and ``accounts``: {account: closing cents}."""
     people = {}
     if master is not None:
-        for record in master.to_dict("records"):
+        for record in plain_records(master, ("customer_id", "family_id", "referrer_id")):
             people.setdefault(record["customer_id"], record)
-    records = frame.to_dict("records")
+    records = plain_records(frame)
     owner: dict[str, str] = {}
     first_deposit: dict[str, date] = {}
     deposited_before: set[str] = set()
@@ -52,13 +53,13 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
         account = _value(r.get("account_id")) or r["customer_id"]
         owner.setdefault(account, r["customer_id"])
         if r["kind"] == "deposit" and _value(r["txn_date"]) is not None:
-            day = pd.Timestamp(r["txn_date"]).date()
+            day = r["txn_date"]
             if r["customer_id"] not in first_deposit or day < first_deposit[r["customer_id"]]:
                 first_deposit[r["customer_id"]] = day
             if day < start:
                 deposited_before.add(r["customer_id"])
-    todo = sorted((r for r in records if pd.Timestamp(r["txn_date"]).date() <= as_of),
-                  key=lambda r: (pd.Timestamp(r["txn_date"]).date(), r["txn_id"]))
+    todo = sorted((r for r in records if r["txn_date"] is not None and r["txn_date"] <= as_of),
+                  key=lambda r: (r["txn_date"], r["txn_id"]))
 
     out = dict.fromkeys(FIGURES, 0)
     lots: dict[str, list[list]] = defaultdict(list)     # per account: [opened, expires, left]
@@ -71,7 +72,7 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
         return sorted(live, key=lambda lot: lot[0])
 
     for r in todo:
-        day = pd.Timestamp(r["txn_date"]).date()
+        day = r["txn_date"]
         customer, cents = r["customer_id"], int(r["amount"])
         account = _value(r.get("account_id")) or customer
         if cents < 0:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from promo_cli.recompute import inside
+from promo_cli.recompute import inside, plain_records
 from promo_cli.recompute_deposits import _months_later, _value
 
 
@@ -24,26 +24,32 @@ def _points(cents: int, per_yuan: Decimal) -> int:
     return int(Decimal(abs(cents) // 100) * per_yuan // 1)
 
 
-def recompute_loyalty(policy, purchases: pd.DataFrame, master: pd.DataFrame | None, as_of: date,
+PURCHASE_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "points_redeemed", "product")
+MASTER_COLUMNS = ("customer_id", "channel", "member_level")
+
+
+def recompute_loyalty(policy, purchases: pd.DataFrame | list[dict], master: pd.DataFrame | None, as_of: date,
                       history: pd.DataFrame | None = None, start: date | None = None,
                       conversions: dict | None = None, products: pd.DataFrame | None = None) -> dict:
-    """The totals of one loyalty policy over the in-period ``purchases``; ``history``: every
-    purchase known (the baseline ledger too), to find who bought before ``start``;
-    ``conversions``: {customer: [(day, points)]} of expired deposits turned into points."""
-    records = purchases.to_dict("records")
+    """The totals of one loyalty policy over the in-period ``purchases`` (a frame, or its
+    :func:`plain_records` of PURCHASE_COLUMNS, made once for all the campaign's policies);
+    ``history``: every purchase known (the baseline ledger too), to find who bought before
+    ``start``; ``conversions``: {customer: [(day, points)]} of expired deposits turned into points."""
+    records = purchases if isinstance(purchases, list) else plain_records(purchases, PURCHASE_COLUMNS)
     if policy.applies_to is not None:
         records = [r for r, counted in zip(records, inside(policy.applies_to, records, master, products)) if counted]
     earlier = set()
     if history is not None and start is not None:
-        for customer, day in zip(history["customer_id"], history["order_date"]):
-            if pd.Timestamp(day).date() < start:
+        for customer, day in zip(history["customer_id"].tolist(),
+                                 history["order_date"].to_numpy(dtype="datetime64[D]").astype(object)):
+            if day is not None and day < start:
                 earlier.add(customer)
     spend: dict[str, int] = defaultdict(int)
     for r in records:
         spend[r["customer_id"]] += int(r["amount"])
     people = {}
     if master is not None:
-        for record in master.to_dict("records"):
+        for record in plain_records(master, MASTER_COLUMNS):
             people.setdefault(record["customer_id"], record)
     kind = policy.type
     if kind == "membership":
@@ -87,8 +93,8 @@ def _points_walk(policy, records: list[dict], conversions: dict, as_of: date) ->
     purchase lots, conversions add on their day, redemptions spend; oldest first."""
     until = lambda day: _months_later(day, policy.expiry_months) if policy.expiry_months else None  # noqa: E731
     walk = []
-    for r in sorted(records, key=lambda r: (pd.Timestamp(r["order_date"]).date(), r["order_id"])):
-        walk.append((pd.Timestamp(r["order_date"]).date(), 0, r["customer_id"], int(r["amount"]),
+    for r in sorted(records, key=lambda r: (r["order_date"], r["order_id"])):
+        walk.append((r["order_date"], 0, r["customer_id"], int(r["amount"]),
                      _value(r.get("points_redeemed"))))
     for customer, days in conversions.items():
         walk += [(day, 1, customer, 0, points) for day, points in days if day <= as_of]
