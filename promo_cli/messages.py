@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import errno
 import string
-from typing import Any
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-from pyarrow import compute as pc
+from typing import TYPE_CHECKING, Any
 
 from promo_cli.i18n import label
 from promo_cli.io.columns import LEDGER_COLUMNS
-from promo_cli.lines import texts_of_distinct
 from promo_cli.model import Finding
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Lang = str  # "zh" | "en"
 
@@ -496,6 +493,10 @@ def notes(codes, params: dict[str, object], lang: Lang = "zh") -> pa.Array:
     """The notes of many lines at once: ``codes`` are note codes (keys of NOTES), ``params[name]``
     holds each line's text for ``{name}`` (any array of text). Each template is filled
     column-wise by Arrow's string kernels."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    from pyarrow import compute as pc
     kinds, known = pd.factorize(pd.Series(codes))
     columns: dict[str, pa.Array] = {}
     parts, positions = [], []
@@ -528,6 +529,8 @@ def notes(codes, params: dict[str, object], lang: Lang = "zh") -> pa.Array:
 def _param_texts(field: str, values, lang: Lang) -> pa.Array:
     """One note parameter as one Arrow text array; the measure of a tier (``quantity`` or
     ``amount``) in the note's language."""
+    import pyarrow as pa
+    from promo_cli.lines import texts_of_distinct
     if field == "measure" and lang == "zh":
         return texts_of_distinct(values, lambda measure: label(measure, lang))
     array = pa.array(values, type=pa.string(), from_pandas=True)

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -20,6 +19,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from promo_cli.money import parse_decimal, parse_rate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -470,6 +472,7 @@ class Ledger:
     def row_labels(self, rows, file: bool = True) -> "pd.Series":
         """Where each of ``rows`` (``_row`` values) is, as a clerk finds it: ``file[sheet]!17``
         (``sheet!17`` without ``file``)."""
+        import pandas as pd
         rows = pd.Series(rows, dtype="Int64").reset_index(drop=True)
         if not self.sheets:
             where = (f"{self.label}[{self.sheet}]" if self.sheet else self.label) if file else (self.sheet or "")

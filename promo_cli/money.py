@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-import pyarrow as pa
-from pyarrow import compute as pc
+if TYPE_CHECKING:
+    import numpy as np
+
 
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
@@ -113,9 +113,10 @@ def format_display(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d}"
 
 
-def format_display_many(cents) -> np.ndarray:
+def format_display_many(cents) -> "np.ndarray":
     """:func:`format_display` over many amounts (an object array of text), each distinct
     amount formatted once."""
+    import numpy as np
     distinct, where = np.unique(np.asarray(cents, dtype=np.int64), return_inverse=True)
     shown = np.empty(len(distinct), dtype=object)
     shown[:] = [format_display(c) for c in distinct.tolist()]
@@ -126,6 +127,9 @@ def decimal_texts(units, places: int):
     """Integers of 10**-places as decimal text, all at once: ``-1250, 2 → "-12.50"``.
 
     Returns an Arrow string array (integer arithmetic, then Arrow's string kernels)."""
+    import numpy as np
+    import pyarrow as pa
+    from pyarrow import compute as pc
     units = np.asarray(units, dtype=np.int64)
     power = 10 ** places
     magnitude = np.abs(units)

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from promo_cli.cli import app
-from promo_cli.cli import settle as settle_module
+from promo_cli.io import writers as writers_module
 from tests.conftest import (
     PAYMENT_HEADERS,
     PURCHASE_HEADERS,
@@ -155,7 +155,7 @@ def test_an_unexpected_error_is_reported_without_traceback(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(settle_module, "write_outputs", broken)
+    monkeypatch.setattr(writers_module, "write_outputs", broken)
     result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o")])
     assert result.exit_code == 4
     assert "Traceback" not in result.output and "报告给我们" in result.output     # in the user's language (zh here)
@@ -184,7 +184,7 @@ def test_a_write_failure_is_not_an_internal_error(tmp_path, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(settle_module, "write_outputs", full_disk)
+    monkeypatch.setattr(writers_module, "write_outputs", full_disk)
     result = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o"), "--lang", "en"])
     assert result.exit_code == 7
     assert "the disk is full" in result.output and "report" not in result.output
@@ -232,3 +232,15 @@ def test_a_usage_error_is_logged_with_its_exit_line(tmp_path):
     assert result.returncode == 2
     lines = log.read_text(encoding="utf-8").splitlines()
     assert "usage error: settle --bogus" in lines[0] and lines[-1].endswith("exit 2")
+
+
+def test_help_imports_nothing_heavy():
+    """`promo --help` (and parsing any command line) must not wait for the libraries of the work:
+    they are imported where used, so a fresh interpreter that loads the CLI has none of them."""
+    import subprocess
+    import sys
+    code = ("import sys, promo_cli.cli; heavy = ('pandas', 'numpy', 'pyarrow', 'xlsxwriter', 'pydantic', 'yaml', "
+            "'python_calamine', 'fastexcel', 'promo_cli.engine', 'promo_cli.model'); "
+            "print(','.join(m for m in heavy if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""

@@ -206,7 +206,7 @@ def test_a_customer_id_is_never_trusted_as_a_file_name(tmp_path, customer):
 
 
 def test_a_payout_that_dies_writes_and_records_nothing(campaign, monkeypatch):
-    from promo_cli.cli import payout as payout_module
+    from promo_cli.io.writers import payout as payout_module
     settle_and_approve(campaign, "2026-07-31")
 
     def dies(*args, **kwargs):

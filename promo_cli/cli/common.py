@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -29,15 +29,12 @@ from rich.table import Table
 
 from promo_cli.cli.lang import _, detect, usage_error
 from promo_cli import __version__
-from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
-from promo_cli.engine import load, settle
-from promo_cli.history import HistoryError
 from promo_cli.i18n import label
 from promo_cli.io.inspect import Limits
-from promo_cli.io.writers.summary_json import dumps, invalid_dict
-from promo_cli.messages import location, message, render
-from promo_cli.model import SEVERITIES, Finding, Settlement, finding
-from promo_cli.money import format_display, to_cents
+
+if TYPE_CHECKING:
+    from promo_cli.history import HistoryError
+    from promo_cli.model import Finding, Settlement
 
 DEFAULT_LIMITS = Limits()
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -124,6 +121,7 @@ def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of
                  extra: tuple[Path | None, Path | None] = (None, None), progress=None
                  ) -> tuple[Settlement | None, list[Finding]]:
     """Read and settle; ``progress`` (see :class:`Bars`) tells a person where the run is."""
+    from promo_cli.engine import load, settle
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers, "baseline": extra[0], "targets": extra[1]}
     loaded, findings = load(campaign, overrides, _as_of(as_of), limits, progress=progress)
@@ -174,6 +172,8 @@ class Bars:
 
 
 def refuse(exc: HistoryError, lang: str, log) -> None:
+    from promo_cli.messages import message
+    from promo_cli.model import finding
     text = message(finding("error", exc.key, **exc.params), lang)
     Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False, soft_wrap=True)
     log.info("refused: %s", text)
@@ -204,6 +204,8 @@ LOGGED_FINDINGS = 50
 def log_findings(log, findings: list[Finding], lang: str, rest: str) -> None:
     """Every finding in the run log, most severe first, one line each: the first
     LOGGED_FINDINGS, then how many more and where they are (``rest``)."""
+    from promo_cli.messages import render
+    from promo_cli.model import SEVERITIES
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     ranked = sorted(findings, key=lambda f: order[f.severity])
     for f in ranked[:LOGGED_FINDINGS]:
@@ -213,6 +215,7 @@ def log_findings(log, findings: list[Finding], lang: str, rest: str) -> None:
 
 
 def report_invalid(findings: list[Finding], lang: str, as_json: bool) -> None:
+    from promo_cli.io.writers.summary_json import dumps, invalid_dict
     if as_json:
         sys.stdout.write(dumps(invalid_dict(findings, lang)))
         return
@@ -224,6 +227,8 @@ def report_invalid(findings: list[Finding], lang: str, as_json: bool) -> None:
 def print_findings(console: Console, findings: list[Finding], lang: str, only_errors: bool) -> None:
     """A table per severity on a terminal, one line per finding elsewhere (logs, pipes);
     at most SHOWN_PER_SEVERITY of each severity, then the counts."""
+    from promo_cli.messages import location, message, render
+    from promo_cli.model import SEVERITIES
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     for severity in SEVERITIES:
         group = [f for f in findings if f.severity == severity]
@@ -253,6 +258,8 @@ def print_findings(console: Console, findings: list[Finding], lang: str, only_er
 
 
 def print_summary(console: Console, s: Settlement, lang: str) -> None:
+    from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
+    from promo_cli.money import format_display
     info = s.campaign.campaign
     console.print(f"[bold]{info.name or info.id}[/] · {label('as_of', lang)} {s.as_of:%Y-%m-%d} · "
                   f"{label(s.status, lang)}", highlight=False)
@@ -301,6 +308,7 @@ def print_summary(console: Console, s: Settlement, lang: str) -> None:
 
 def loyalty_line(result, lang: str) -> str:
     """One line of a loyalty policy's figures, for the console."""
+    from promo_cli.money import format_display, to_cents
     L = lambda key: label(key, lang)  # noqa: E731
     t = result.totals
     if result.type == "membership":

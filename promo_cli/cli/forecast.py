@@ -25,10 +25,7 @@ from promo_cli.cli.common import (
     guarded,
     report_invalid,
 )
-from promo_cli.forecast import forecast
 from promo_cli.i18n import label
-from promo_cli.io.writers.summary_json import dumps
-from promo_cli.money import format_display, format_rate, parse_rate, round_cents
 
 
 @app.command("forecast")
@@ -43,6 +40,9 @@ def forecast_command(campaign: CampaignArg,
                          "--compare", help="Another campaign file to cost on the same replay (repeatable).")] = None,
                      lang: LangOpt = DEFAULT_LANG, json: JsonOpt = False) -> None:
     """Estimate the rebate cost and budget before launch by replaying a past ledger."""
+    from promo_cli.forecast import forecast
+    from promo_cli.io.writers.summary_json import dumps
+    from promo_cli.money import format_display, format_rate, parse_rate, round_cents
     try:
         rate = parse_rate(growth)
     except ValueError:

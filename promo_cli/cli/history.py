@@ -7,7 +7,7 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich import box
@@ -25,11 +25,10 @@ from promo_cli.cli.common import (
     refuse,
     report_invalid,
 )
-from promo_cli.config import load_campaign
-from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path
 from promo_cli.i18n import label
-from promo_cli.messages import role_name
-from promo_cli.money import format_display
+
+if TYPE_CHECKING:
+    from promo_cli.history import History
 
 history_app = typer.Typer(help="Settlement history: list the runs, or show one.", invoke_without_command=True,
                           add_completion=False)
@@ -37,6 +36,7 @@ app.add_typer(history_app, name="history")
 
 
 def _open_history(history: Path | None, campaign: Path | None) -> History:
+    from promo_cli.history import DEFAULT_NAME, History, HistoryError, default_path
     path = history or (default_path(campaign) if campaign else Path.cwd() / DEFAULT_NAME)
     if not path.exists():
         raise HistoryError("history-missing", EXIT_INVALID, path=str(path))
@@ -47,6 +47,7 @@ def _history_command(command):
     """Render a HistoryError (no such run, no history file…) as a message and its exit code."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from promo_cli.history import HistoryError
         try:
             return command(*args, **kwargs)
         except HistoryError as exc:
@@ -72,6 +73,7 @@ WIDE = 120
 def history_command(ctx: typer.Context, history: HistoryOpt = None, campaign: CampaignOpt = None,
                     lang: LangOpt = DEFAULT_LANG, format: FormatOpt = Format.table) -> None:
     """List the settlement runs (newest last)."""
+    from promo_cli.money import format_display
     if ctx.invoked_subcommand:
         return
     book = _open_history(history, campaign)
@@ -111,6 +113,8 @@ MONEY_FIELDS = ("total_rebate", "payable")
 def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or latest.")],
                          history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Show one run: its inputs, approval and amounts per customer and policy."""
+    from promo_cli.messages import role_name
+    from promo_cli.money import format_display
     book = _open_history(history, campaign)
     entry = book.run(run)
     console = Console()
@@ -136,6 +140,7 @@ def history_show_command(run: Annotated[str, typer.Argument(help="Run id, or lat
 
 def _print_batches(console: Console, book: History, campaign_id: str, lang: str) -> None:
     """The campaign's payout batches with the state of their lines."""
+    from promo_cli.money import format_display
     batches = book.batches(campaign_id)
     if not batches:
         return
@@ -165,6 +170,8 @@ def approve_command(run: Annotated[str, typer.Argument(help="Run id, or latest (
                         help="Approve a run whose findings need review; the reason is recorded.")] = None,
                     history: HistoryOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Approve a run as the checker: its amounts count as settled for later runs, its as-of is closed."""
+    from promo_cli.config import load_campaign
+    from promo_cli.money import format_display
     info, _, problems = load_campaign(campaign)
     if info is None:
         report_invalid(problems, lang.value, as_json=False)
@@ -193,6 +200,9 @@ def diff_command(run_a: Annotated[str, typer.Argument(help="The earlier run (id 
                  run_b: Annotated[str, typer.Argument(help="The later run (id or latest).")],
                  history: HistoryOpt = None, campaign: CampaignOpt = None, lang: LangOpt = DEFAULT_LANG) -> None:
     """Show per customer and policy what changed between two runs, and why."""
+    from promo_cli.history import HistoryError
+    from promo_cli.messages import role_name
+    from promo_cli.money import format_display
     book = _open_history(history, campaign)
     a, b = book.run(run_a), book.run(run_b)
     if a.campaign_id != b.campaign_id:

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from promo_cli.cli.lang import _
-from promo_cli.messages import os_reason
 from promo_cli.cli.common import (
     DEFAULT_LANG,
     EXIT_INVALID,
@@ -31,23 +30,7 @@ from promo_cli.cli.common import (
     refuse,
     report_invalid,
 )
-from promo_cli.config import load_campaign
-from promo_cli.engine import customer_names, load, settle
-from promo_cli.history import EXIT_APPROVED, History, HistoryError, default_path, fingerprint, run_lock
 from promo_cli.i18n import label
-from promo_cli.io.atomic import Staging
-from promo_cli.io.writers.payout import (
-    statement_names,
-    write_bank_file,
-    write_journal,
-    write_payout_book,
-    write_statement,
-)
-from promo_cli.io.writers.rebate_detail import lines_table
-from promo_cli.messages import message
-from promo_cli.model import finding
-from promo_cli.money import format_amount, format_display
-from promo_cli.payout import accruals, journal, plan_batch
 
 
 @app.command("payout")
@@ -67,6 +50,7 @@ def payout_command(
     """Pay out an approved run: payout.xlsx, payout_batch.csv, statements/ and journal.csv.
 
     `promo payout confirm BATCH --paid-all | --failed FILE` records the bank's answer."""
+    from promo_cli.history import default_path
     history_path = history or default_path(campaign)
     if target == "confirm":
         if batch is None or paid_all == (failed is not None):
@@ -84,6 +68,8 @@ _QUIET = logging.getLogger("promo.null")      # refusals are printed; a payout k
 
 def _campaign_id(campaign: Path, history_path: Path, lang: str) -> str | None:
     """The campaign's id, or None once the campaign file or the missing history is reported."""
+    from promo_cli.config import load_campaign
+    from promo_cli.history import HistoryError
     info, _, problems = load_campaign(campaign)
     if info is None:
         report_invalid(problems, lang, as_json=False)
@@ -95,6 +81,7 @@ def _campaign_id(campaign: Path, history_path: Path, lang: str) -> str | None:
 
 
 def _payout(campaign: Path, history_path: Path, ref: str, out: Path, lang: str, as_json: bool) -> int:
+    from promo_cli.history import HistoryError, run_lock
     campaign_id = _campaign_id(campaign, history_path, lang)
     if campaign_id is None:
         return EXIT_INVALID
@@ -107,6 +94,13 @@ def _payout(campaign: Path, history_path: Path, ref: str, out: Path, lang: str, 
 
 
 def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Path, lang: str, as_json: bool) -> int:
+    from promo_cli.engine import customer_names, load, settle
+    from promo_cli.history import EXIT_APPROVED, History, HistoryError, fingerprint
+    from promo_cli.io.atomic import Staging
+    from promo_cli.io.writers.payout import write_bank_file, write_journal, write_payout_book
+    from promo_cli.messages import message, os_reason
+    from promo_cli.model import finding
+    from promo_cli.payout import accruals, journal, plan_batch
     book = History(history_path)
     try:
         run = book.run(ref, campaign_id)
@@ -192,6 +186,8 @@ def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Pa
 def _statements(folder: Path, settlement, lines, approved_amounts, paid, pairs, lang: str) -> None:
     """One statement per customer in the batch; its lines only where the approved run's inputs
     are unchanged (``settlement`` is None otherwise)."""
+    from promo_cli.io.writers.payout import statement_names, write_statement
+    from promo_cli.io.writers.rebate_detail import lines_table
     L = lambda key: label(key, lang)  # noqa: E731
     names = statement_names([l.customer_id for l in lines])
     explained = lines_table(settlement, lang) if settlement is not None else None
@@ -210,6 +206,8 @@ def _statements(folder: Path, settlement, lines, approved_amounts, paid, pairs, 
 
 
 def _summary(batch_id: int | None, run, lines, problems, lang: str) -> dict:
+    from promo_cli.messages import message
+    from promo_cli.money import format_amount
     return {"batch": batch_id, "run": run.id, "as_of": run.as_of,
             "total": format_amount(sum(l.amount for l in lines)),
             "lines": [{"customer_id": l.customer_id, "amount": format_amount(l.amount),
@@ -218,6 +216,7 @@ def _summary(batch_id: int | None, run, lines, problems, lang: str) -> dict:
 
 
 def _print_batch(console: Console, batch_id: int, run_id: int, lines, lang: str) -> None:
+    from promo_cli.money import format_display
     L = lambda key: label(key, lang)  # noqa: E731
     table = Table(title=f"{L('batch')} {batch_id} · {L('run')} {run_id}", title_justify="left")
     table.add_column(L("payout_method"))
@@ -232,6 +231,9 @@ def _print_batch(console: Console, batch_id: int, run_id: int, lines, lang: str)
 
 
 def _confirm(campaign: Path, history_path: Path, ref: str, failed_file: Path | None, lang: str) -> int:
+    from promo_cli.history import History, HistoryError, run_lock
+    from promo_cli.messages import os_reason
+    from promo_cli.money import format_display
     campaign_id = _campaign_id(campaign, history_path, lang)
     if campaign_id is None:
         return EXIT_INVALID

@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from promo_cli.cli.lang import _
-from promo_cli.messages import os_reason
 from promo_cli import __version__
 from promo_cli.cli.common import (
     DEFAULT_LANG,
@@ -46,20 +45,9 @@ from promo_cli.cli.common import (
     run_pipeline,
     Bars,
 )
-from promo_cli.history import (
-    History,
-    HistoryError,
-    default_path,
-    run_lock,
-)
 from promo_cli.i18n import label
 from promo_cli.io.inspect import Limits
-from promo_cli.io.writers import write_outputs
-from promo_cli.io.writers.audit_report import run_by
-from promo_cli.io.writers.sheet import DETAIL_ROWS_LIMIT
-from promo_cli.io.writers.summary_json import dumps, summary_dict
-from promo_cli.model import SEVERITIES, finding
-from promo_cli.money import format_display
+from promo_cli.io.writers import DETAIL_ROWS_LIMIT
 
 
 @app.command("settle")
@@ -87,6 +75,8 @@ def settle_command(campaign: CampaignArg,
                             "workbook; 0 keeps them in the workbook, continued on 'Lines 2', … past Excel's "
                             "1,048,576 rows.")] = DETAIL_ROWS_LIMIT) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
+    from promo_cli.history import HistoryError, default_path, run_lock
+    from promo_cli.io.writers.audit_report import run_by
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(_("{path} is a file; give a folder for the outputs").format(path=out), param_hint="--out")
     history_path = history or default_path(campaign)
@@ -120,6 +110,12 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
 
 def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
                  history_path, reopen, log, detail_rows, bars, preparer) -> int:
+    from promo_cli.history import History, HistoryError
+    from promo_cli.io.writers import write_outputs
+    from promo_cli.io.writers.summary_json import dumps, summary_dict
+    from promo_cli.messages import os_reason
+    from promo_cli.model import SEVERITIES, finding
+    from promo_cli.money import format_display
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
                                         bars)
     console = Console(stderr=json)
@@ -185,6 +181,7 @@ def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, paym
                      max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
                      max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
     """Check the campaign file and the ledgers and run every check; write nothing."""
+    from promo_cli.io.writers.summary_json import dumps, summary_dict
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of,
                                 Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
     if settlement is None:

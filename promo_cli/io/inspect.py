@@ -22,7 +22,6 @@ import zlib
 from xml.etree import ElementTree
 from dataclasses import dataclass, field
 
-from xlsxwriter.utility import xl_cell_to_rowcol
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -268,6 +267,7 @@ def _check_dimension(head: bytes, part: str, limits: Limits) -> None:
     match = _DIMENSION.search(head[:4096])
     if not match or not match.group(2):
         return
+    from xlsxwriter.utility import xl_cell_to_rowcol
     (r1, c1), (r2, c2) = (xl_cell_to_rowcol(m.decode()) for m in match.groups())
     rows, columns = r2 - r1 + 1, c2 - c1 + 1
     # the declared width alone refuses nothing: LibreOffice declares A1:AMJ25 for a sheet

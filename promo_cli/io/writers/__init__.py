@@ -7,15 +7,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from promo_cli.io.atomic import Staging
-from promo_cli.io.writers.audit_report import write_audit_report
-from promo_cli.io.writers.budget import write_budget
-from promo_cli.io.writers.rebate_detail import write_rebate_detail
-from promo_cli.io.writers.summary_json import dumps, summary_dict
-from promo_cli.model import Settlement
+from typing import TYPE_CHECKING
 
-WORKBOOKS = (("rebate_detail.xlsx", write_rebate_detail), ("budget.xlsx", write_budget),
-             ("audit_report.xlsx", write_audit_report))
+if TYPE_CHECKING:
+    from promo_cli.model import Settlement
+
+# A detail table longer than this goes to a CSV file beside the workbook: an accountant filters
+# such a list in Excel from the CSV, and a workbook of millions of styled rows opens slowly.
+# (Here, not in sheet.py, so that the command line reads its default without the writers.)
+DETAIL_ROWS_LIMIT = 50_000
+WORKBOOKS = ("rebate_detail.xlsx", "budget.xlsx", "audit_report.xlsx")
 
 
 def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None,
@@ -25,11 +26,17 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
     ``detail_rows``: detail tables longer than this go to CSV beside the workbook (None: the
     default limit; 0: always in the workbook). ``progress("writing", what=name)`` is told of each
     output written."""
+    from promo_cli.io.atomic import Staging
+    from promo_cli.io.writers.audit_report import write_audit_report
+    from promo_cli.io.writers.budget import write_budget
+    from promo_cli.io.writers.rebate_detail import write_rebate_detail
+    from promo_cli.io.writers.summary_json import dumps, summary_dict
+    writers = dict(zip(WORKBOOKS, (write_rebate_detail, write_budget, write_audit_report)))
     generated_at = generated_at or datetime.now().replace(microsecond=0)
     if progress:
         progress("writing", total=len(WORKBOOKS) + 1)
     with Staging(out_dir) as staging:
-        for name, write in WORKBOOKS:
+        for name, write in writers.items():
             write(s, staging.path(name), lang, generated_at, side=staging, detail_rows=detail_rows)
             if progress:
                 progress("writing", what=name)

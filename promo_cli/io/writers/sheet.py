@@ -38,6 +38,7 @@ from promo_cli.io.writers.sheetxml import (  # noqa: F401 - Cents, display_width
     table_xml,
     text_column,
 )
+from promo_cli.io.writers import DETAIL_ROWS_LIMIT
 from promo_cli.lines import iso_dates, texts_of_distinct
 from promo_cli.money import decimal_texts
 
@@ -53,9 +54,6 @@ HEADER_HEIGHT = 30  # points: two lines of a wrapped header
 TOTAL_STYLE = {"bold": True, "top": 1}
 TITLE_STYLE = {"bold": True, "font_size": 14}
 MAX_WIDTH = 48
-# A detail table longer than this goes to a CSV file beside the workbook: an accountant filters
-# such a list in Excel from the CSV, and writing millions of styled cells would dominate the run.
-DETAIL_ROWS_LIMIT = 50_000
 EXCEL_ROWS = 1_048_576        # rows of a worksheet, header included
 CSV_CHUNK_ROWS = 200_000      # rows of a detail CSV turned into text at a time
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
