@@ -224,7 +224,7 @@ for name in sys.argv[1:]:
     if name.endswith(".xlsx"):
         rows = CalamineWorkbook.from_path(name).get_sheet_by_index(0).to_python()
     else:
-        with open(name, encoding="utf-8", newline="") as handle:
+        with open(name, encoding="utf-8", errors="replace", newline="") as handle:
             rows = list(csv.reader(handle))
 """
 
@@ -240,7 +240,25 @@ def read_floor(folder: Path) -> float:
     return time.perf_counter() - began
 
 
-def settle(folder: Path, watch_memory: bool = False) -> tuple[float, float | None, int]:
+SAMPLES = {"factory": "factory_rebate.yaml", "prepaid": "prepaid_deposit.yaml", "loyalty": "loyalty.yaml"}
+
+
+def sample_folder(kind: str, base: Path) -> Path:
+    """A folder with the sample campaign ``kind`` (policies/…) and copies of its ledgers."""
+    import yaml
+    root = HERE.parent
+    campaign = yaml.safe_load((root / "policies" / SAMPLES[kind]).read_text(encoding="utf-8"))
+    folder = base / f"sample-{kind}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, name in campaign["inputs"].items():
+        source = (root / "policies" / name).resolve()
+        shutil.copy(source, folder / source.name)
+        campaign["inputs"][role] = source.name
+    (folder / "campaign.yaml").write_text(yaml.safe_dump(campaign, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def settle(folder: Path, watch_memory: bool = False, as_of: str = "2026-06-30") -> tuple[float, float | None, int]:
     """Seconds of ``promo settle`` end to end and its exit code; with ``watch_memory``, also the peak
     of all its processes together (MiB: PSS summed over the process tree, sampled every 0.1 s; None
     where /proc cannot tell). Reading PSS costs a page-table walk, so that run is not the timed one."""
@@ -252,7 +270,7 @@ def settle(folder: Path, watch_memory: bool = False) -> tuple[float, float | Non
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen([sys.executable, "-m", "promo_cli", "settle", str(folder / "campaign.yaml"),
                                     "--out", str(out), "--history", str(folder / "history.sqlite"),
-                                    "--as-of", "2026-06-30", "--quiet"], stdout=subprocess.DEVNULL, stderr=errors)
+                                    "--as-of", as_of, "--quiet"], stdout=subprocess.DEVNULL, stderr=errors)
         tree = 0.0
         while watch_memory and process.poll() is None:
             tree = max(tree, _tree_pss(process.pid) or 0.0)
@@ -311,29 +329,34 @@ def compare(kind: str, rows: int, folder: Path, record: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--campaign", default="all", choices=["all", "factory", "prepaid", "loyalty"])
-    parser.add_argument("--rows", default="10000,100000", help="sizes, comma-separated (default 10000,100000)")
+    parser.add_argument("--rows", default="10000,100000",
+                        help="sizes, comma-separated (default 10000,100000); 'sample' settles the sample campaign")
     parser.add_argument("--keep", type=Path, help="generate into (and reuse from) this folder")
     parser.add_argument("--record", action="store_true", help="record the figures as the reference")
     parser.add_argument("--no-memory", action="store_true", help="skip the second run that samples memory")
     args = parser.parse_args()
     kinds = ["factory", "prepaid", "loyalty"] if args.campaign == "all" else [args.campaign]
-    sizes = [int(size.replace("_", "")) for size in args.rows.split(",")]
+    sizes = [size if size == "sample" else int(size.replace("_", "")) for size in args.rows.split(",")]
     base = args.keep or Path(tempfile.mkdtemp(prefix="promo-bench-"))
     print(f"{'campaign':<9} {'rows':>10} {'floor s':>8} {'settle s':>9} {'ratio':>6} {'peak MiB':>9}  figures")
     failed = False
     for kind in kinds:
         for rows in sizes:
             folder = base / f"{kind}-{rows}"
-            if not (folder / "campaign.yaml").exists():
+            if rows == "sample":
+                folder = sample_folder(kind, base)
+            elif not (folder / "campaign.yaml").exists():
                 folder.mkdir(parents=True, exist_ok=True)
                 generate(kind, folder, rows)
             floor = read_floor(folder)
-            seconds, _, code = settle(folder)
-            peak = None if args.no_memory else settle(folder, watch_memory=True)[1]
+            as_of = "2026-12-31" if rows == "sample" else "2026-06-30"
+            seconds, _, code = settle(folder, as_of=as_of)
+            peak = None if args.no_memory else settle(folder, watch_memory=True, as_of=as_of)[1]
             verdict = compare(kind, rows, folder, args.record) if code in (0, 3) else f"exit {code}"
             failed |= verdict.startswith(("DIFFERS", "exit"))
             memory = f"{peak:>9.0f}" if peak else f"{'-':>9}"
-            print(f"{kind:<9} {rows:>10,} {floor:>8.2f} {seconds:>9.2f} {seconds / floor:>6.1f} {memory}  {verdict}",
+            size = rows if rows == "sample" else f"{rows:,}"
+            print(f"{kind:<9} {size:>10} {floor:>8.2f} {seconds:>9.2f} {seconds / floor:>6.1f} {memory}  {verdict}",
                   flush=True)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

@@ -165,9 +165,13 @@ def _widest(texts: pa.Array) -> int:
     longest = pc.max(lengths).as_py()
     if not longest:
         return 0
-    # A value at most half as long as the longest can never be wider: only the rest are measured.
+    # A value at most half as long as the longest can never be wider: only the rest are measured,
+    # plain ASCII by its length, the others (CJK names) each distinct one once.
     candidates = pc.filter(texts, pc.greater_equal(lengths, (longest + 1) // 2))
-    return max(display_width(text) for text in set(candidates.to_pylist()))
+    ascii_ = pc.string_is_ascii(candidates)
+    widest = pc.max(pc.utf8_length(pc.filter(candidates, ascii_))).as_py() or 0
+    others = pc.unique(pc.filter(candidates, pc.invert(ascii_))).to_pylist()
+    return max([widest] + [display_width(text) for text in others])
 
 
 def display_width(text: str) -> int:
