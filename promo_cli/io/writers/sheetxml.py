@@ -160,18 +160,18 @@ def _show(value: Any) -> str | None:
 
 
 def _widest(texts: pa.Array) -> int:
-    """The widest display width among ``texts`` (CJK and full-width characters count two)."""
-    lengths = pc.utf8_length(texts)
-    longest = pc.max(lengths).as_py()
-    if not longest:
-        return 0
-    # A value at most half as long as the longest can never be wider: only the rest are measured,
-    # plain ASCII by its length, the others (CJK names) each distinct one once.
-    candidates = pc.filter(texts, pc.greater_equal(lengths, (longest + 1) // 2))
-    ascii_ = pc.string_is_ascii(candidates)
-    widest = pc.max(pc.utf8_length(pc.filter(candidates, ascii_))).as_py() or 0
-    others = pc.unique(pc.filter(candidates, pc.invert(ascii_))).to_pylist()
-    return max([widest] + [display_width(text) for text in others])
+    """The widest display width among ``texts`` (CJK and full-width characters count two).
+
+    A text is never wider than its UTF-8 bytes (a wide character takes three), so the distinct
+    texts are measured longest in bytes first, until no shorter one could be wider."""
+    distinct = pc.unique(texts.drop_null())
+    sizes = pc.binary_length(distinct).to_numpy(zero_copy_only=False)
+    widest = 0
+    for i in np.argsort(-sizes, kind="stable"):
+        if sizes[i] <= widest:
+            break
+        widest = max(widest, display_width(distinct[int(i)].as_py()))
+    return widest
 
 
 def display_width(text: str) -> int:
