@@ -9,6 +9,7 @@ cached in the file. Text is always written as a string, never as a formula.
 from __future__ import annotations
 
 import csv
+import zipfile
 import io
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.exceptions import FileCreateError
 from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
@@ -86,6 +88,22 @@ class _Sheet(BlockSheet):
 class _Book(xlsxwriter.Workbook):
     def add_worksheet(self, name=None, worksheet_class=None):
         return super().add_worksheet(name, worksheet_class or _Sheet)
+
+    def _store_workbook(self) -> None:
+        """Package the workbook with zlib's fastest level: about a third of the time of its
+        default for files some 15% larger (xlsxwriter offers no setting; its zip class is
+        swapped for the packaging only)."""
+        original = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = _FastZip
+        try:
+            super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = original
+
+
+class _FastZip(zipfile.ZipFile):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, compresslevel=1, **kwargs)
 
 
 def new_workbook(path: Path) -> xlsxwriter.Workbook:
@@ -198,7 +216,7 @@ def _prepare(sheet, styles: Styles, column: Col, values, first: int, j: int, row
     """One column of values as cells of its kind, in its format."""
     xf = styles.for_kind(column.kind)._get_xf_index()
     if column.kind in ("text", "id", "longtext"):
-        return text_column(values, xf, measure=column.kind != "longtext")
+        return text_column(values, xf, measure=column.kind != "longtext", strings=sheet.str_table)
     if column.kind == "money":
         return money_column(values, xf, column.total)
     if column.kind == "date":

@@ -5,14 +5,13 @@ rebate detail is about a million cells, which took it some ten seconds. Here a t
 become one block of ``<row>`` XML made by Arrow's string kernels over whole columns; the
 worksheet (:class:`BlockSheet`) writes the block in its place between the cells xlsxwriter
 holds (title, header, totals). What a cell holds is what xlsxwriter would have written: numbers
-as ``.16G`` text (money exact to the cent), dates as Excel serial days, text as inline strings
-escaped as xlsxwriter escapes them (XML, control characters as ``_xHHHH_``, whitespace kept),
-formulas with their cached value, each with its cell format.
+as ``.16G`` text (money exact to the cent), dates as Excel serial days, text in the workbook's
+shared strings (xlsxwriter escapes them), formulas with their cached value, each with its cell
+format.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,8 +30,6 @@ from promo_cli.money import cents_to_decimal, decimal_texts
 CHUNK_ROWS = 100_000          # rows turned into XML at a time
 EXCEL_TEXT_LIMIT = 32_767     # characters a cell holds; xlsxwriter cuts longer text there too
 _EPOCH = np.datetime64("1899-12-30", "D")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
-_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 
 
 class Cents(int):
@@ -85,7 +82,7 @@ class Column:
 
     texts: pa.Array
     xf: int | np.ndarray
-    type: str                 # "n" number · "s" inline string · "f" formula (texts = "<f>…</f><v>…</v>")
+    type: str                 # "n" number · "s" shared string (its index) · "f" formula ("<f>…</f><v>…</v>")
     total: Decimal | None = None
     width: int = 0            # widest value, in character cells (display width + margin)
 
@@ -112,7 +109,7 @@ def _cells(column: Column, j: int, numbers: pa.Array, start: int, stop: int) -> 
         style = f'" s="{column.xf}"' if column.xf else '"'
     opening = pc.binary_join_element_wise(reference, numbers, style, "")
     if column.type == "s":
-        body = pc.binary_join_element_wise(opening, ' t="inlineStr"><is>', texts, "</is></c>", "")
+        body = pc.binary_join_element_wise(opening, ' t="s"><v>', texts, "</v></c>", "")
     elif column.type == "f":
         body = pc.binary_join_element_wise(opening, ">", texts, "</c>", "")
     else:
@@ -132,17 +129,29 @@ def _concat(texts: pa.Array) -> str:
 
 # --- columns of values → prepared columns --------------------------------------------------------
 
-def text_column(values, xf: int, measure: bool) -> Column:
-    """Text cells (``""`` and missing are empty cells); ``measure`` gives the widest display width."""
+def text_column(values, xf: int, measure: bool, strings) -> Column:
+    """Text cells (``""`` and missing are empty cells) in the workbook's shared strings
+    (``strings``: xlsxwriter's table, which escapes them as it writes them); each distinct
+    text is looked up once. ``measure`` gives the widest display width."""
     texts = _as_text(values)
     if len(texts) and pc.any(pc.greater(pc.utf8_length(pc.fill_null(texts, "")), EXCEL_TEXT_LIMIT)).as_py():
         texts = pc.utf8_slice_codeunits(texts, 0, EXCEL_TEXT_LIMIT)
     texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts) if len(texts) else texts
     width = _widest(texts) + 2 if measure else 0
-    return Column(_inline(texts), xf, "s", width=width)
+    encoded = texts.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    index = np.array([strings._get_shared_string_index(text) for text in distinct] or [0], dtype=np.int64)
+    strings.count += len(texts) - texts.null_count - len(distinct)     # every use counts, as xlsxwriter counts
+    positions = pa.array(index).take(encoded.indices)
+    return Column(pc.cast(positions, pa.string()), xf, "s", width=width)
 
 
 def _as_text(values) -> pa.Array:
+    texts = _texts(values)
+    return texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+
+
+def _texts(values):
     if isinstance(values, pd.Series) and values.dtype == object or isinstance(values, list):
         objects = values.tolist() if isinstance(values, pd.Series) else values
         if all(v is None or type(v) is str for v in objects):
@@ -177,27 +186,6 @@ def _widest(texts: pa.Array) -> int:
 def display_width(text: str) -> int:
     """Return how many character cells ``text`` takes (CJK and full-width count two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _inline(texts: pa.Array) -> pa.Array:
-    """``<t>`` elements for text: XML-escaped, control characters as ``_xHHHH_`` (and a literal
-    ``_xHHHH_`` kept as such), leading or trailing whitespace preserved."""
-    if not len(texts):
-        return texts
-    risky = pc.fill_null(pc.match_substring_regex(texts, r"[\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_"), False)
-    if pc.any(risky).as_py():
-        texts = pa.array([_excel_escape(t) if flag else t for t, flag in zip(texts.to_pylist(), risky.to_pylist())],
-                         type=pa.string())
-    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        texts = pc.replace_substring(texts, plain, escaped)
-    spaced = pc.fill_null(pc.match_substring_regex(texts, r"^\s|\s$"), False)
-    return pc.if_else(spaced, pc.binary_join_element_wise('<t xml:space="preserve">', texts, "</t>", ""),
-                      pc.binary_join_element_wise("<t>", texts, "</t>", ""))
-
-
-def _excel_escape(text: str) -> str:
-    text = _ESCAPED.sub(r"_x005F\1", text)
-    return _CONTROL.sub(lambda match: f"_x{ord(match.group(0)):04X}_", text)
 
 
 def money_column(cents, xf: int, total: bool) -> Column:
