@@ -16,7 +16,7 @@ import traceback
 from typing import Any, Callable
 
 # Below this many ledger rows, work is not worth a second process.
-APART_ROWS = 100_000
+APART_ROWS = 2_000
 
 
 def can_fork() -> bool:

@@ -29,12 +29,20 @@ class Staging:
         it and raises what it raised."""
         self.jobs.append(Apart(job, *args))
 
+    def beside(self, job: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Run ``job(*args, side=self, **kwargs)`` (writing one or more of the temporary files)
+        in a second process where there is one; the files it stages there, and the work it hands
+        on with :meth:`later`, are committed with the rest."""
+        self.jobs.append(Apart(_staged, self, job, args, kwargs))
+
     def _finish_jobs(self) -> None:
         jobs, self.jobs = self.jobs, []
         failure = None
         for job in jobs:            # every job ends before a file is touched, even after a failure
             try:
-                job.result()
+                staged = job.result()
+                if isinstance(staged, StagedFiles):
+                    self.pending += [pair for pair in staged if pair not in self.pending]
             except Exception as exc:
                 failure = failure or exc
         if failure is not None:
@@ -67,6 +75,10 @@ class Staging:
         self.pending.append((temp, self.out_dir / name))
         return temp
 
+    def finish(self) -> None:
+        """Wait for the work handed to other processes (and raise what it raised)."""
+        self._finish_jobs()
+
     def commit(self) -> list[Path]:
         """Flush every temporary file to disk and rename it to its final name (a folder replaces
         the earlier one whole: the old one is moved aside first, then removed)."""
@@ -98,6 +110,17 @@ class Staging:
                 shutil.rmtree(temp, ignore_errors=True)
             else:
                 temp.unlink(missing_ok=True)
+
+
+class StagedFiles(list):
+    """The (temporary, final) paths a job run :meth:`Staging.beside` staged."""
+
+
+def _staged(staging: Staging, job: Callable[..., object], args: tuple, kwargs: dict) -> StagedFiles:
+    before = len(staging.pending)
+    job(*args, side=staging, **kwargs)
+    staging._finish_jobs()
+    return StagedFiles(staging.pending[before:])
 
 
 def _alive(pid: int) -> bool:

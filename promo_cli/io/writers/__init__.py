@@ -31,18 +31,22 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
     from promo_cli.io.writers.budget import write_budget
     from promo_cli.io.writers.rebate_detail import write_rebate_detail
     from promo_cli.io.writers.summary_json import dumps, summary_dict
-    writers = dict(zip(WORKBOOKS, (write_rebate_detail, write_budget, write_audit_report)))
     generated_at = generated_at or datetime.now().replace(microsecond=0)
     if progress:
         progress("writing", total=len(WORKBOOKS) + 1)
     with Staging(out_dir) as staging:
-        for name, write in writers.items():
+        # the rebate detail, the longest to write, in a second process while this one writes the rest
+        staging.beside(write_rebate_detail, s, staging.path(WORKBOOKS[0]), lang, generated_at, detail_rows=detail_rows)
+        for name, write in zip(WORKBOOKS[1:], (write_budget, write_audit_report)):
             write(s, staging.path(name), lang, generated_at, side=staging, detail_rows=detail_rows)
             if progress:
                 progress("writing", what=name)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")
         if progress:
             progress("writing", what="summary.json")
+        staging.finish()
+        if progress:
+            progress("writing", what=WORKBOOKS[0])
         _pause_for_tests()
         return staging.commit()
 
