@@ -204,7 +204,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     # The data checks, the independent recomputation, the segmentation and the sales figures
     # need nothing the policies compute: on a large run they go on in a second process meanwhile.
     audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
-                        fork=len(purchases) + len(payments) >= parallel.APART_ROWS)
+                        fork=sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,

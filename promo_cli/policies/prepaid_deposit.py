@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -42,8 +42,7 @@ class Lot:
     points: int = 0          # points its expired remainder has turned into by as-of
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     day: date
     account: str
     customer: str
@@ -72,14 +71,25 @@ class DepositResult:
     depositors: int = 0               # customers who deposited in the period
     returning_depositors: int = 0     # of them, those who had deposited before the period
     repeat_buyers: int = 0            # of them, those who paid from the deposit twice or more in the period
+    _sums: tuple[int, dict[str, int]] | None = field(default=None, repr=False, compare=False)
 
     def total(self, kind: str) -> int:
-        return sum(e.cents for e in self.events if e.kind == kind)
+        return self.by_kind().get(kind, 0)
+
+    def by_kind(self) -> dict[str, int]:
+        """Cents of the events of each kind (one pass over the events, again only once more are added)."""
+        if self._sums is None or self._sums[0] != len(self.events):
+            sums: dict[str, int] = defaultdict(int)
+            for e in self.events:
+                sums[e.kind] += e.cents
+            self._sums = (len(self.events), dict(sums))
+        return self._sums[1]
 
     def totals(self) -> dict[str, int]:
         """Whole-ledger totals up to as-of: closing = deposited + bonus − consumed − expired."""
-        bonus = self.total("bonus") + self.total("referral")
-        deposited, consumed, expired = self.total("deposit"), self.total("consume"), self.total("expire")
+        sums = self.by_kind()
+        bonus = sums.get("bonus", 0) + sums.get("referral", 0)
+        deposited, consumed, expired = sums.get("deposit", 0), sums.get("consume", 0), sums.get("expire", 0)
         return {"deposited": deposited, "bonus": bonus, "consumed": consumed, "expired": expired,
                 "closing_balance": sum(lot.remaining for lot in self.lots if lot.remaining and
                                        not (lot.expires and lot.expires <= self.as_of))}
@@ -116,16 +126,18 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
     findings: list[Finding] = []
     frame = ledger.frame
     rows = frame[frame["txn_date"] <= pd.Timestamp(as_of)].sort_values(["txn_date", "txn_id"], kind="stable")
-    master = customers.frame.set_index("customer_id") if customers is not None else None
+    # the master's columns as dicts (the first row of a customer, as a frame lookup would give)
+    master = customers.frame.drop_duplicates("customer_id") if customers is not None else None
+    known_ids = set(master["customer_id"]) if master is not None else set()
+    master_columns = {column: {c: v for c, v in zip(master["customer_id"], master[column])
+                               if isinstance(v, str) and v}
+                      for column in ("referrer_id", "family_id") if master is not None and column in master}
 
     def known(customer: str) -> bool:
-        return master is not None and customer in master.index
+        return customer in known_ids
 
     def master_value(customer: str, column: str) -> str | None:
-        if master is None or customer not in master.index or column not in master:
-            return None
-        value = master.at[customer, column]
-        return value if isinstance(value, str) and value else None
+        return master_columns.get(column, {}).get(customer)
 
     owner: dict[str, str] = {}
     for account, customer in zip(frame["account_id"], frame["customer_id"]):
@@ -145,33 +157,59 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
         if cents:
             result.events.append(Event(day, account, customer, kind, cents, txn, row))
 
-    def usable(account: str, day: date) -> list[Lot]:
-        return [lot for lot in lots[account]
-                if lot.remaining > 0 and (lot.expires is None or day < lot.expires)]
+    # Lots that can still be drawn, per account. Rows come in date order, so a lot spent or
+    # expired by one row is so for every later row: each draw keeps only the live ones.
+    live: dict[str, list[Lot]] = defaultdict(list)
 
-    files = rows["_file"] if "_file" in rows else [None] * len(rows)
+    def usable(account: str, day: date) -> list[Lot]:
+        still = [lot for lot in live[account] if lot.remaining > 0 and (lot.expires is None or day < lot.expires)]
+        live[account] = still
+        return list(still)
+
+    def open_lot(lot: Lot) -> None:
+        lots[lot.account].append(lot)
+        live[lot.account].append(lot)
+
+    # What depends on one value only is worked out once per distinct value (rows share days,
+    # amounts and bills); the walk below is what must go row by row.
+    expiry: dict[date, date | None] = {}
+    tiers: dict[int, Any] = {}
+    bonuses: dict[int, int] = {}
+    caps: dict[int, int] = {}
+    discounts: dict[tuple[int, int], int] = {}
+    giveaways: dict[int, tuple[int, int]] = {}
+    files = rows["_file"].tolist() if "_file" in rows else [None] * len(rows)
+    days = rows["txn_date"].to_numpy(dtype="datetime64[D]").astype(object)
     for txn, account, customer, day, kind, cents, bill, to_account, approved, row, file in zip(
-            rows["txn_id"], rows["account_id"], rows["customer_id"], rows["txn_date"], rows["kind"],
-            rows["amount"], rows["bill_amount"], rows["to_account"], rows["approved"], rows["_row"], files):
-        day, row, cents = day.date(), int(row), int(cents)
+            rows["txn_id"].tolist(), rows["account_id"].tolist(), rows["customer_id"].tolist(), days,
+            rows["kind"].tolist(), rows["amount"].tolist(), rows["bill_amount"].tolist(), rows["to_account"].tolist(),
+            rows["approved"].tolist(), rows["_row"].tolist(), files):
+        row, cents = int(row), int(cents)
         at = lambda column: ledger.at(column, row, file)  # noqa: E731 - the cell of this row
         account = account if isinstance(account, str) else customer
         if cents < 0:
             findings.append(finding("error", "deposit-negative", **at("amount"), value=cents / 100))
             continue
-        expires = add_months(day, policy.validity_months) if policy.validity_months else None
+        if day not in expiry:
+            expiry[day] = add_months(day, policy.validity_months) if policy.validity_months else None
+        expires = expiry[day]
         if kind == "deposit":
             in_period = period_start <= day <= period_end
             # a deposit outside the period opens its lot at face value and earns nothing of the campaign
-            tier = _tier(policy, cents) if in_period else None
-            bonus = round_cents(tier.bonus_rate * Decimal(cents) / 100) if tier else 0
-            lots[account].append(Lot(txn, account, customer, day, expires, row, cents + bonus,
-                                     cents + bonus, "deposit"))
+            if in_period and cents not in tiers:
+                tiers[cents] = tier = _tier(policy, cents)
+                bonuses[cents] = round_cents(tier.bonus_rate * Decimal(cents) / 100) if tier else 0
+            tier = tiers[cents] if in_period else None
+            bonus = bonuses[cents] if in_period else 0
+            open_lot(Lot(txn, account, customer, day, expires, row, cents + bonus, cents + bonus, "deposit"))
             event(day, account, customer, "deposit", cents, txn, row)
             event(day, account, customer, "bonus", bonus, txn, row)
             if tier is not None:
-                costs["vouchers"] += round_cents(tier.voucher)
-                costs["gifts"] += round_cents(tier.gift)
+                if id(tier) not in giveaways:
+                    giveaways[id(tier)] = (round_cents(tier.voucher), round_cents(tier.gift))
+                voucher, gift = giveaways[id(tier)]
+                costs["vouchers"] += voucher
+                costs["gifts"] += gift
                 best = member_tier.get(account)
                 if best is None or tier.from_ > best.from_:
                     member_tier[account] = tier
@@ -184,7 +222,7 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
             referrer = master_value(customer, "referrer_id")
             if policy.referral and referrer and in_period and customer not in first_deposit_seen:
                 findings += _referral(policy, customer, referrer, day, txn, row, account, expires,
-                                      customer in earlier_depositors, first_deposit_day, lots, event, costs, at)
+                                      customer in earlier_depositors, first_deposit_day, open_lot, event, costs, at)
             if in_period:
                 first_deposit_seen.add(customer)
         elif kind == "consume":
@@ -193,9 +231,12 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
             else:
                 bill = int(bill)
                 if policy.deduction_cap is not None:
-                    cap = round_cents(policy.deduction_cap.rate * Decimal(bill) / 100)
-                    if policy.deduction_cap.amount is not None:
-                        cap = min(cap, round_cents(policy.deduction_cap.amount))
+                    if bill not in caps:
+                        cap = round_cents(policy.deduction_cap.rate * Decimal(bill) / 100)
+                        if policy.deduction_cap.amount is not None:
+                            cap = min(cap, round_cents(policy.deduction_cap.amount))
+                        caps[bill] = cap
+                    cap = caps[bill]
                     if cents > cap:
                         result.cap_violations.append({"txn_id": txn, "account": account, "day": day, "row": row,
                                                       "amount": cents, "bill": bill, "cap": cap})
@@ -204,7 +245,10 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
                                                 bill=format_display(bill)))
                 tier = member_tier.get(account)
                 if tier is not None and tier.discount is not None:
-                    costs["discounts"] += round_cents((1 - tier.discount) * Decimal(bill) / 100)
+                    key = (id(tier), bill)
+                    if key not in discounts:
+                        discounts[key] = round_cents((1 - tier.discount) * Decimal(bill) / 100)
+                    costs["discounts"] += discounts[key]
             drawn = _draw(usable(account, day), cents)
             for lot, part in drawn:
                 lot.remaining -= part
@@ -231,8 +275,8 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
             target_customer = owner.get(to_account, to_account)
             for lot, part in _draw(available, cents):
                 lot.remaining -= part
-                lots[to_account].append(Lot(f"{lot.lot_id}>{txn}", to_account, target_customer, lot.opened,
-                                            lot.expires, row, part, part, "transfer"))
+                open_lot(Lot(f"{lot.lot_id}>{txn}", to_account, target_customer, lot.opened, lot.expires, row, part,
+                             part, "transfer"))
             event(day, account, customer, "transfer_out", cents, txn, row)
             event(day, to_account, target_customer, "transfer_in", cents, txn, row)
 
@@ -271,7 +315,7 @@ def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customer
 
 
 def _referral(policy, customer, referrer, day, txn, row, account, expires, deposited_before, first_deposit_day,
-              lots, event, costs, at) -> list[Finding]:
+              open_lot, event, costs, at) -> list[Finding]:
     """A referee's first in-period deposit: the extra bonus only for a new depositor (no deposit
     before the period), the referrer's gift only if the referrer had deposited by that day (the
     plan rewards 预存客户 who bring new ones). Each refusal is an info finding."""
@@ -279,7 +323,7 @@ def _referral(policy, customer, referrer, day, txn, row, account, expires, depos
         return [finding("info", "referral-not-new", **at("customer_id"), customer=customer, referrer=referrer)]
     extra = round_cents(policy.referral.referee_bonus)
     if extra:
-        lots[account].append(Lot(f"{txn}/referral", account, customer, day, expires, row, extra, extra, "referral"))
+        open_lot(Lot(f"{txn}/referral", account, customer, day, expires, row, extra, extra, "referral"))
         event(day, account, customer, "referral", extra, txn, row)
     referrer_day = first_deposit_day.get(referrer)
     if referrer_day is None or referrer_day > day:

@@ -15,6 +15,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import compute as pc
 from xlsxwriter.utility import xl_col_to_name
 
 from promo_cli.io import cells
@@ -313,6 +315,22 @@ def _row_texts(table: Table, i: int) -> list[str]:
     return [cells.parse_text(c.iloc[i]) for c in table.columns if not cells.is_blank(c.iloc[i])]
 
 
+_ANY_TOTAL_WORD = "(?i)(合计|合計|总计|總計|小计|小計|累计|累計|汇总|匯總|总额|總額|total)"
+
+
+def _has_total_word(column: pd.Series) -> np.ndarray:
+    """Cells whose text holds a word of _TOTAL_WORDS anywhere (a wider net than the exact rule,
+    which the rows it catches are then held to)."""
+    if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype) \
+            or isinstance(column.dtype, pd.StringDtype):
+        texts = pa.array(column, type=pa.string(), from_pandas=True)
+        return pc.fill_null(pc.match_substring_regex(texts, _ANY_TOTAL_WORD), False).to_numpy(zero_copy_only=False)
+    if column.dtype == object:
+        return np.fromiter((isinstance(v, str) and re.search(_ANY_TOTAL_WORD, v) is not None for v in column),
+                           dtype=bool, count=len(column))
+    return np.zeros(len(column), dtype=bool)        # numbers and dates hold no words
+
+
 def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which rows are total lines (a cell says 合计/总计/小计/total and the other id and date
     cells are empty), and which rows under the last total line are footer notes (制表人,
@@ -323,7 +341,11 @@ def _total_rows(table: Table, columns: dict[int, Column], keep: np.ndarray) -> t
     if not key or not n:
         return totals, footer
     empty = np.column_stack([blank(table.columns[p]) for p in key])
-    for i in np.flatnonzero(keep & (empty.sum(axis=1) >= len(key) - 1)):
+    # only a row with one of the words anywhere can be a total line: found a column at a time
+    worded = np.zeros(n, dtype=bool)
+    for column in table.columns:
+        worded |= _has_total_word(column)
+    for i in np.flatnonzero(keep & (empty.sum(axis=1) >= len(key) - 1) & worded):
         said = [j for j, c in enumerate(table.columns)
                 if not cells.is_blank(c.iloc[i]) and _TOTAL_WORDS.search(cells.parse_text(c.iloc[i]))]
         if said and all(empty[i, k] or p in said for k, p in enumerate(key)):
