@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
+
+import numpy as np
 
 from promo_cli.model import CouponReturnPolicy, Finding
 from promo_cli.money import format_amount, round_cents
@@ -21,11 +24,18 @@ def _coupon(policy: CouponReturnPolicy, cents: int) -> int:
 def apply_coupon_return(policy: CouponReturnPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
     rows = []
     if policy.scope == "order":
-        for customer, order_id, cents, row in zip(ctx.purchases["customer_id"], ctx.purchases["order_id"],
-                                                  ctx.purchases["amount"], ctx.purchases["_row"]):
-            value = _coupon(policy, int(cents)) if cents > 0 else 0
-            if value:
-                rows.append([customer, order_id, int(cents), value, int(row)])
+        # each order's coupon at once: the tiers in their order, a later one reached replacing an earlier
+        purchases = ctx.purchases
+        cents = purchases["amount"].to_numpy(dtype=np.int64)
+        value = np.zeros(len(cents), dtype=np.int64)
+        for tier in policy.tiers:
+            threshold = math.ceil(tier.from_ * 100)          # cents ≥ from × 100, in whole cents
+            value = np.where(cents >= threshold, round_cents(tier.coupon), value)
+        value = np.where(cents > 0, value, 0)
+        earned = np.flatnonzero(value)
+        rows = [list(row) for row in zip(purchases["customer_id"].to_numpy()[earned].tolist(),
+                                         purchases["order_id"].to_numpy()[earned].tolist(), cents[earned].tolist(),
+                                         value[earned].tolist(), purchases["_row"].to_numpy()[earned].tolist())]
         columns = [("customer_id", "id"), ("order_id", "id"), ("amount", "money"), ("coupon", "money"),
                    ("source_row", "int")]
     else:

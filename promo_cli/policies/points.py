@@ -43,13 +43,24 @@ class _Lot:
 def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
     rows = ctx.purchases.sort_values(["order_date", "order_id"], kind="stable")
     redeemed_column = rows["points_redeemed"] if "points_redeemed" in rows else pd.Series(None, index=rows.index)
-    expiry = (lambda day: add_months(day, policy.expiry_months)) if policy.expiry_months else (lambda day: None)
+    expiries: dict[date, date | None] = {}
+
+    def expiry(day: date) -> date | None:
+        if day not in expiries:
+            expiries[day] = add_months(day, policy.expiry_months) if policy.expiry_months else None
+        return expiries[day]
+
     # one walk in date order: purchases and redemptions from the ledger, conversions on their day
-    events = [(day.date(), 0, customer, cents, redeem, row) for customer, day, cents, redeem, row in
-              zip(rows["customer_id"], rows["order_date"], rows["amount"], redeemed_column, rows["_row"])]
-    events += [(day, 1, customer, None, points, None) for customer, days in ctx.conversions.items()
-               for day, points in days if day <= ctx.as_of]
-    events.sort(key=lambda e: (e[0], e[1]))                   # stable: ledger order within a day
+    redeemed = redeemed_column.to_numpy(dtype=object, copy=True)
+    redeemed[~(redeemed_column.notna().to_numpy() & (redeemed_column.fillna(0) != 0).to_numpy())] = None
+    events = list(zip(rows["order_date"].to_numpy(dtype="datetime64[D]").astype(object), [0] * len(rows),
+                      rows["customer_id"].tolist(), rows["amount"].tolist(), redeemed.tolist(), rows["_row"].tolist()))
+    converted = [(day, 1, customer, None, points, None) for customer, days in ctx.conversions.items()
+                 for day, points in days if day <= ctx.as_of]
+    if converted:
+        events += converted
+        events.sort(key=lambda e: (e[0], e[1]))               # stable: ledger order within a day
+    earned: dict[int, int] = {}                                # points of an amount, worked out once per amount
     lots: dict[str, list[_Lot]] = defaultdict(list)
     figures = {key: defaultdict(int) for key in ("earned", "taken_back", "converted", "redeemed")}
     findings: list[Finding] = []
@@ -72,12 +83,14 @@ def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResul
             lots[customer].append(_Lot(expiry(day), redeem, False))
             figures["converted"][customer] += redeem
             continue
-        redeeming = not (redeem is None or pd.isna(redeem) or redeem == 0)
+        redeeming = redeem is not None
         if cents > 0:
             base = cents
             if redeeming and policy.yuan_per_point is not None and redeem > 0 and redeem == int(redeem):  # paid partly with points
                 base = max(cents - points_cost(int(redeem), policy.yuan_per_point), 0)
-            points = points_for(base, policy.points_per_yuan)
+            if base not in earned:
+                earned[base] = points_for(base, policy.points_per_yuan)
+            points = earned[base]
             lots[customer].append(_Lot(expiry(day), points, True))
             figures["earned"][customer] += points
         elif cents < 0 and policy.on_return != "none":
