@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from promo_cli.i18n import label
-from promo_cli.io.writers.sheet import Col, Styles, source_row_column, write_table
+import pandas as pd
+
+from promo_cli.io.writers.sheet import Col, Styles, source_row_column, write_detail, write_table
 from promo_cli.money import round_cents
 from promo_cli.policies.context import LoyaltyResult
 
@@ -14,18 +16,24 @@ TOTALS = {"money", "int"}
 
 
 def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, suffix: str = "",
-                        ledger=None) -> None:
+                        ledger=None, side=None, detail_rows: int | None = None) -> None:
     """One sheet per loyalty policy, with totals of its money and count columns; rows of
-    ``ledger`` (the purchase ledger) shown as :meth:`~promo_cli.model.Ledger.row_label` says."""
-    sheet = book.add_worksheet(SHEETS[result.type] + suffix)
+    ``ledger`` (the purchase ledger) shown as :meth:`~promo_cli.model.Ledger.row_label` says.
+    A list longer than the detail limit (coupons order by order) goes to a CSV beside the
+    workbook, as the rebate detail does (see :func:`write_detail`)."""
+    name = SHEETS[result.type] + suffix
     columns = [source_row_column(label(key, lang), ledger) if key == "source_row" else
                Col(label(key, lang), kind, total=kind in TOTALS and key != "unit_price")
                for key, kind in result.columns]
-    where = ledger.row_label if ledger is not None else (lambda row: row)
-    rows = [[label(v, lang) if key == "grade" else where(v) if key == "source_row" else v
-             for (key, _), v in zip(result.columns, row)]
-            for row in result.rows]
-    write_table(sheet, styles, columns, rows, totals_label=label("total", lang))
+    keys = [key for key, _ in result.columns]
+    frame = pd.DataFrame(result.rows, columns=keys) if result.rows else pd.DataFrame(columns=keys)
+    if "grade" in frame:
+        frame["grade"] = [label(v, lang) for v in frame["grade"]]
+    if "source_row" in frame and ledger is not None and ledger.sheets:
+        frame["source_row"] = [ledger.row_label(row) for row in frame["source_row"]]
+    write_detail(book, styles, name, columns, len(frame), lambda start, stop: frame.iloc[start:stop], side,
+                 f"{name.lower().replace(' ', '_')}.csv", label("detail_in_csv", lang),
+                 totals_label=label("total", lang), limit=detail_rows)
 
 
 def write_segments_sheet(book, styles: Styles, segments: dict, lang: str) -> None:

@@ -69,7 +69,7 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
     kinds = [r.type for r in s.loyalty.values()]
     for policy_id, result in s.loyalty.items():
         write_loyalty_sheet(book, styles, result, lang, suffix=f" {policy_id}" if kinds.count(result.type) > 1 else "",
-                            ledger=s.ledgers.purchases)
+                            ledger=s.ledgers.purchases, side=side, detail_rows=detail_rows)
     if s.segments is not None:
         write_segments_sheet(book, styles, s.segments, lang)
 
