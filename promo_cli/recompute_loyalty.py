@@ -5,6 +5,7 @@ coupon tiers and gift classes, in loops over rows, with no code shared with ``po
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from datetime import date
@@ -91,7 +92,8 @@ def recompute_loyalty(policy, purchases: pd.DataFrame | list[dict], master: pd.D
 def _points_walk(policy, records: list[dict], conversions: dict, as_of: date) -> dict:
     """Points as lots [expires, left, from a purchase]: purchases earn, returns take back from
     purchase lots, conversions add on their day, redemptions spend; oldest first."""
-    until = lambda day: _months_later(day, policy.expiry_months) if policy.expiry_months else None  # noqa: E731
+    until = functools.lru_cache(maxsize=None)(      # many rows share a day
+        lambda day: _months_later(day, policy.expiry_months) if policy.expiry_months else None)
     walk = []
     for r in sorted(records, key=lambda r: (r["order_date"], r["order_id"])):
         walk.append((r["order_date"], 0, r["customer_id"], int(r["amount"]),
