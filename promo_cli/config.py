@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from promo_cli.messages import os_reason
 from promo_cli.messages import WHY
-from promo_cli.model import PLAUSIBLE_RATE, Campaign, Finding, finding
+from promo_cli.model import PLAUSIBLE_RATE, Campaign, Finding, ParquetInput, SqlInput, finding
 from promo_cli.money import format_rate, parse_rate
 
 
@@ -206,9 +206,15 @@ def _render(path: Path_) -> str:
     return text
 
 
-def resolve_input(campaign_path: Path, value: str | None) -> Path | None:
-    """Return an ``inputs:`` path relative to the campaign file (None if unset)."""
+def resolve_input(campaign_path: Path, value):
+    """Return an ``inputs:`` path relative to the campaign file (None if unset); a Parquet input
+    with its path resolved the same way; a SQL input as it is (its SQLite file is found
+    relative to the campaign file when it is read)."""
     if not value:
         return None
+    if isinstance(value, ParquetInput):
+        return value.model_copy(update={"parquet": str(resolve_input(campaign_path, value.parquet))})
+    if isinstance(value, SqlInput):
+        return value
     path = Path(value).expanduser()
     return path if path.is_absolute() else campaign_path.parent / path

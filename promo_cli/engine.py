@@ -18,7 +18,7 @@ from promo_cli.budget import budget_figures, planned_costs, settled_cost
 from promo_cli.config import load_campaign, resolve_input
 from promo_cli.evaluation import SalesFigures, evaluation_json, sales_figures
 from promo_cli.io.inspect import Limits
-from promo_cli.io.readers import UNIQUE_KEY, open_ledger, parse_ledger
+from promo_cli.io.readers import UNIQUE_KEY, open_ledger, parse_ledger, source_name
 from promo_cli.io.reread import reread_ledger
 from promo_cli.model import (
     Campaign,
@@ -115,12 +115,12 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     # workbooks first: fastexcel parses a workbook outside the GIL while the other thread reads
     # a CSV. (Inspecting beside a CSV is slower: each would keep waiting for the other's GIL.)
     files = [(role, path) for role in ROLES for path in paths[role]]
-    opened = [open_ledger(path, READ_AS.get(role, role), limits) for role, path in files]
+    opened = [open_ledger(path, READ_AS.get(role, role), limits, campaign_path.parent) for role, path in files]
 
     def parse_one(i: int):
         source, refused = opened[i]
         result = parse_ledger(source) if source is not None else (None, refused)
-        progress("reading", what=Path(files[i][1]).name)
+        progress("reading", what=source_name(files[i][1]))
         return result
 
     workbooks_first = sorted(range(len(files)), key=lambda i: not (opened[i][0] and opened[i][0].is_workbook))

@@ -52,6 +52,22 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file-not-found": ("找不到{role_name}文件", "{role} file not found"),
     "file-is-folder": ("这是一个文件夹,不是{role_name}文件", "this is a folder, not a {role} file"),
     "file-unreadable": ("无法读取文件:{reason}", "cannot read the file: {reason}"),
+    "parquet-empty-folder": ("文件夹里没有 Parquet 文件", "the folder holds no Parquet file"),
+    "parquet-unreadable": ("无法读取 Parquet 文件:{reason}", "cannot read the Parquet data: {reason}"),
+    "sql-password-in-url": ("数据库地址里写了密码:密码不能写在活动文件里,请用环境变量 PGPASSWORD 或 ~/.pgpass 提供",
+                            "the database address holds a password: credentials never go in the campaign file; "
+                            "give them by PGPASSWORD or ~/.pgpass"),
+    "sql-unknown-database": ("不支持的数据库地址“{scheme}”:可用 sqlite:///文件.db 或 postgresql://主机/数据库",
+                             "unsupported database address '{scheme}': use sqlite:///file.db or postgresql://host/db"),
+    "sql-failed": ("查询失败:{reason}", "the query failed: {reason}"),
+    "extra-missing": ("缺少可选组件 {extra}:请运行 {command}", "the optional part {extra} is not installed: run {command}"),
+    "column-type-unsupported": ("列“{column}”的类型 {type} 无法作为台账的值读取",
+                                "column '{column}' has type {type}, which a ledger value cannot be read from"),
+    "float-column": ("列“{column}”以二进制浮点数存储,不能精确表示金额:已按每个值的最短十进制文本读取,"
+                     "多于两位小数的值在其单元格提示;请在数据源中改为 decimal/numeric 类型",
+                     "column '{column}' is stored as binary floating point, which cannot hold money exactly: each value "
+                     "was read from its shortest decimal text and one with more decimals than cents is reported at "
+                     "its cell; store it as decimal/numeric at the source"),
     "file-empty": ("{role_name}文件是空的", "the {role} file is empty"),
     "workbook-password": ("工作簿有密码保护:请另存为无密码的文件后再运行",
                           "password-protected: save it without a password and run again"),

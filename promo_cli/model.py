@@ -111,15 +111,30 @@ class CampaignInfo(_Strict):
     period: Period
 
 
+class ParquetInput(_Strict):
+    """A ledger in Parquet: a file, or a folder of files (Hive partitions become columns)."""
+    parquet: str
+
+
+class SqlInput(_Strict):
+    """A ledger as a query's result: ``url`` is ``sqlite:///file.db`` or ``postgresql://host/db``
+    (never with a password: credentials come from the environment)."""
+    sql: str
+    url: str
+
+
+Input = Union[str, ParquetInput, SqlInput]
+
+
 class Inputs(_Strict):
-    purchases: str | None = None
-    payments: str | None = None
-    deposits: str | list[str] | None = None
-    customers: str | None = None
-    baseline: str | None = None       # a purchase ledger of an earlier period, for the evaluation
-    targets: str | None = None        # customers the campaign targeted (a customer_id column)
-    products: str | None = None       # product master: product, category, unit (for applies_to by category)
-    agreements: str | None = None     # per-customer agreements: customer, policy, rate or tiers, validity
+    purchases: Input | None = None
+    payments: Input | None = None
+    deposits: Input | list[Input] | None = None
+    customers: Input | None = None
+    baseline: Input | None = None     # a purchase ledger of an earlier period, for the evaluation
+    targets: Input | None = None      # customers the campaign targeted (a customer_id column)
+    products: Input | None = None     # product master: product, category, unit (for applies_to by category)
+    agreements: Input | None = None   # per-customer agreements: customer, policy, rate or tiers, validity
 
 
 class Tier(_Strict):

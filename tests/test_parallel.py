@@ -63,3 +63,47 @@ def test_a_settlement_with_its_audit_apart_equals_one_settled_in_one_process(tmp
     assert summary_dict(apart, "en") == summary_dict(alone, "en")
     assert apart.recomputed == alone.recomputed and apart.reconciliation == alone.reconciliation
     assert [f.code for f in alone.findings].count("payment-unknown-order") == 1
+
+
+def _book_and_csv(name, side):
+    """Writes a 'workbook' and hands a 'CSV' on to yet another process, as the rebate detail does."""
+    side.path(name).write_text(f"book {os.getpid()}")
+    side.later(_write, side.path("lines.csv"), "lines")
+
+
+def _write(path, text):
+    path.write_text(text)
+
+
+def _book_then_fail(name, side):
+    side.path(name).write_text("half")
+    raise OSError(28, "No space left on device", name)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_workbook_written_beside_is_committed_with_what_it_handed_on(tmp_path, monkeypatch, fork):
+    from promo_cli.io.atomic import Staging
+    monkeypatch.setattr(parallel, "can_fork", lambda: fork and hasattr(os, "fork"))
+    with Staging(tmp_path) as staging:
+        staging.beside(_book_and_csv, "detail.xlsx")
+        staging.path("budget.xlsx").write_text("budget")
+        staging.finish()
+        done = staging.commit()
+    assert sorted(p.name for p in done) == ["budget.xlsx", "detail.xlsx", "lines.csv"]
+    assert (tmp_path / "lines.csv").read_text() == "lines"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["budget.xlsx", "detail.xlsx", "lines.csv"]
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_workbook_that_fails_beside_leaves_the_folder_as_it_was(tmp_path, monkeypatch, fork):
+    from promo_cli.io.atomic import Staging
+    monkeypatch.setattr(parallel, "can_fork", lambda: fork and hasattr(os, "fork"))
+    (tmp_path / "detail.xlsx").write_text("last month")
+    with pytest.raises(OSError, match="No space left"):
+        with Staging(tmp_path) as staging:
+            staging.beside(_book_then_fail, "detail.xlsx")
+            staging.path("budget.xlsx").write_text("budget")
+            staging.finish()
+            staging.commit()
+    assert (tmp_path / "detail.xlsx").read_text() == "last month"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["detail.xlsx"]     # no temporary file left

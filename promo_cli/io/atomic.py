@@ -33,7 +33,8 @@ class Staging:
         """Run ``job(*args, side=self, **kwargs)`` (writing one or more of the temporary files)
         in a second process where there is one; the files it stages there, and the work it hands
         on with :meth:`later`, are committed with the rest."""
-        self.jobs.append(Apart(_staged, self, job, args, kwargs))
+        apart = Apart(_staged, self, job, args, kwargs)    # (run here, it may replace self.jobs)
+        self.jobs.append(apart)
 
     def _finish_jobs(self) -> None:
         jobs, self.jobs = self.jobs, []
@@ -117,9 +118,19 @@ class StagedFiles(list):
 
 
 def _staged(staging: Staging, job: Callable[..., object], args: tuple, kwargs: dict) -> StagedFiles:
-    before = len(staging.pending)
-    job(*args, side=staging, **kwargs)
-    staging._finish_jobs()
+    """Run the job and wait for the work it handed on (only its own: jobs staged before it
+    belong to the caller), returning what it staged."""
+    before, earlier, staging.jobs = len(staging.pending), staging.jobs, []
+    try:
+        job(*args, side=staging, **kwargs)
+        staging._finish_jobs()
+    except BaseException:
+        for temp, _ in staging.pending[before:]:       # what it staged goes with it
+            shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink(missing_ok=True)
+        del staging.pending[before:]
+        raise
+    finally:
+        staging.jobs = earlier + staging.jobs
     return StagedFiles(staging.pending[before:])
 
 

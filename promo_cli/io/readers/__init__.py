@@ -24,10 +24,10 @@ from promo_cli.messages import os_reason
 from promo_cli.io import cells
 from promo_cli.io.columns import LEDGER_COLUMNS, Column, header_unit, normalise_header
 from promo_cli.io.inspect import Inspection, Limits, Unreadable, inspect_workbook, sniff
-from promo_cli.io.readers import calamine, markup, text, xlsx
+from promo_cli.io.readers import arrow, calamine, markup, text, xlsx
 from promo_cli.io.readers.table import Table, match_header
 from promo_cli.io.readers.values import MAX_FINDINGS_PER_COLUMN, build_frame
-from promo_cli.model import Finding, Ledger, finding
+from promo_cli.model import Finding, Ledger, ParquetInput, SqlInput, finding
 
 UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "txn_id",
               "customers": "customer_id", "products": "product"}
@@ -54,18 +54,35 @@ class Source:
     sha256: str
     inspection: Inspection | None              # a workbook's inspection
     findings: list[Finding]
+    tables: list[Table] | None = None          # a Parquet or SQL source, read when opened
 
     @property
     def is_workbook(self) -> bool:
         return self.kind != "text"
 
 
-def open_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Source | None, list[Finding]]:
-    """Read a ledger file's bytes and, for a workbook, inspect them (see :mod:`promo_cli.io.inspect`).
+def source_name(spec) -> str:
+    """How a ledger is named in messages: its file name, a Parquet folder's name, or ``SQL
+    (sqlite:///ledger.db)``."""
+    if isinstance(spec, SqlInput):       # the database's name: no slashes, no host, no user
+        return f"SQL ({spec.url.rstrip('/').rsplit('/', 1)[-1].split('?')[0] or spec.url})"
+    if isinstance(spec, ParquetInput):
+        return Path(spec.parquet).name or spec.parquet
+    return Path(spec).name
+
+
+def open_ledger(path, role: str, limits: Limits = Limits(), campaign_dir: Path = Path(".")
+                ) -> tuple[Source | None, list[Finding]]:
+    """Read a ledger file's bytes and, for a workbook, inspect them (see :mod:`promo_cli.io.inspect`);
+    a Parquet or SQL input (``inputs: {purchases: {parquet: …}}``) is read whole here.
 
     The first, quick half of reading: a file that cannot be read or must not be parsed is
     refused here (None and blocking findings). :func:`parse_ledger` does the rest and returns
     every finding about the file, those of this half included."""
+    if isinstance(path, (ParquetInput, SqlInput)):
+        return _open_typed(path, role, campaign_dir)
+    if path.is_dir() and any(path.rglob("*.parquet")):       # --purchases warehouse/purchases/
+        return _open_typed(ParquetInput(parquet=str(path)), role, campaign_dir)
     name = path.name
     try:
         raw = path.read_bytes()
@@ -78,12 +95,30 @@ def open_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Sourc
                               reason=os_reason(exc))]
     if not raw.strip(b" \t\r\n\x00\x1a\xef\xbb\xbf\xff\xfe"):
         return None, [finding("error", "file-empty", file=name, blocking=True, role=role)]
+    if raw[:4] == b"PAR1":                                   # Parquet, by its magic bytes
+        return _open_typed(ParquetInput(parquet=str(path)), role, campaign_dir)
     kind = sniff(raw)
     try:
         inspection = inspect_workbook(raw, limits) if kind != "text" else None
     except Unreadable as exc:
         return None, [finding("error", exc.code, file=name, blocking=True, **exc.params)]
     return Source(path, role, raw, kind, hashlib.sha256(raw).hexdigest(), inspection, []), []
+
+
+def _open_typed(spec, role: str, campaign_dir: Path) -> tuple[Source | None, list[Finding]]:
+    """A Parquet file or folder, or a query's result, as one table of text cells."""
+    name = source_name(spec)
+    try:
+        if isinstance(spec, ParquetInput):
+            path, kind = Path(spec.parquet), "parquet"
+            data, digest = arrow.read_parquet(path)
+        else:
+            path, kind = Path(name), "sql"
+            data, digest = arrow.run_query(spec.sql, spec.url, campaign_dir)
+        table, findings = arrow.arrow_table(data, name)
+    except arrow.SourceError as exc:
+        return None, [finding("error", exc.code, file=name, blocking=True, role=role, **exc.params)]
+    return Source(path, role, None, kind, digest, None, findings, tables=[table]), []
 
 
 def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
@@ -124,7 +159,7 @@ def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
     return ledger, findings + _duplicate_keys(ledger)
 
 
-_FORMAT_NAMES = {"xlsx": "xlsx", "xlsx-odd": "xlsx", "xlsb": "xlsb", "ods": "ods", "xls": "xls",
+_FORMAT_NAMES = {"parquet": "Parquet", "sql": "SQL", "xlsx": "xlsx", "xlsx-odd": "xlsx", "xlsb": "xlsb", "ods": "ods", "xls": "xls",
                  "text": "CSV", "html": "HTML", "xml2003": "XML 2003"}
 _EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".xlsb": "xlsb", ".ods": "ods",
                ".csv": "CSV", ".txt": "CSV", ".tsv": "CSV"}
@@ -132,6 +167,8 @@ _EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".xlsb": "xlsb",
 
 def _tables(raw: bytes, source: Source, role: str) -> tuple[str, Iterator[Table]]:
     """The file's format and its tables, by the format module that reads it."""
+    if source.tables is not None:
+        return source.kind, iter(source.tables)
     if source.kind == "text":
         decoded = text.decode(raw)
         kind = markup.markup_kind(decoded[0])
