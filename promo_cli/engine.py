@@ -203,8 +203,11 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     targets = set(ledgers.targets.frame["customer_id"]) if ledgers.targets else None
     # The data checks, the independent recomputation, the segmentation and the sales figures
     # need nothing the policies compute: on a large run they go on in a second process meanwhile.
+    # The second reading of the files, the longest of them, in a process of its own.
+    apart = sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS
+    reread_apart = parallel.Apart(reread_ledgers, ledgers, fork=apart)
     audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
-                        fork=sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS)
+                                 fork=apart)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
@@ -249,7 +252,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     findings += scoped.findings(ledgers.purchases)
     orders = scoped.mark(orders)
     findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
-    data_findings, second, segments, sales, reread, second_deposits, second_loyalty = audit_apart.result()
+    data_findings, second, segments, sales, second_deposits, second_loyalty = audit_apart.result()
+    reread = reread_apart.result()
     findings += data_findings + reread[1]
     second_rows = []
     for policy_id, result in deposits.items():
@@ -277,8 +281,8 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
                  in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date):
     """What the audit and the evaluation work out from the ledgers alone: the data checks'
     findings, the independent recomputation {(customer, policy): cents}, the segmentation,
-    the sales figures (these two None without a purchase ledger) and the second reading of
-    every ledger file (reconciliation rows, findings)."""
+    the sales figures (these two None without a purchase ledger) and the recomputed deposit and
+    loyalty figures."""
     period = campaign.campaign.period
     master = ledgers.customers.frame if ledgers.customers is not None else None
     products = ledgers.products.frame if ledgers.products is not None else None
@@ -296,7 +300,6 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,
-            reread_ledgers(ledgers),
             second_deposits,
             {p.id: recompute_loyalty(p, loyalty_records, master, as_of, history, period.start, conversions, products)
              for p in campaign.policies if p.type in LOYALTY_REGISTRY})
