@@ -109,6 +109,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail_in_csv": ("共 {rows} 行,行数太多不宜在此逐行复核:明细在本工作簿旁的 {file}(UTF-8,可用 Excel 打开)",
                       "{rows} rows, too many to review here: the detail is in {file} beside this workbook "
                       "(UTF-8, opens in Excel)"),
+    "detail_in_parquet": ("共 {rows} 行,行数太多不宜在此逐行复核:明细在本工作簿旁的 {file}(Parquet,金额为精确到分的"
+                          "decimal,可用 DuckDB、pandas 或数据仓库读取)",
+                          "{rows} rows, too many to review here: the detail is in {file} beside this workbook "
+                          "(Parquet, amounts as decimals exact to the cent, for DuckDB, pandas or a warehouse)"),
     # evaluation
     "campaign_window": ("活动期间", "Campaign"), "prior_period": ("前一同长期间", "Period just before"),
     "year_ago": ("去年同期", "Same period a year earlier"), "window": ("期间", "Period"), "from": ("起", "From"),

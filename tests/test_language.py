@@ -142,7 +142,10 @@ def _codes() -> set[str]:
               "shift-days", "note", "accept-findings", "format", "bogus", "sette", "lottery", "tierd", "tierz",
               "everyone", "maybe", "abc", "soon", "ladder", "on_time", "reference", "OS", "fr", "CNY", "UTF-8",
               # metavars of the usage lines
-              "REASON", "ROWS", "TEXT", "INTEGER", "FILE", "DIR", "BATCH", "RUN"}
+              "REASON", "ROWS", "TEXT", "INTEGER", "FILE", "DIR", "BATCH", "RUN",
+              # names of formats and programs
+              "parquet", "Parquet", "DuckDB", "pandas", "decimal", "numeric", "PGPASSWORD", "pgpass", "sqlite",
+              "postgresql"}
     return words
 
 

@@ -196,6 +196,43 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     assert "7 rows" in note and "lines.csv" in note
 
 
+def test_long_detail_goes_to_typed_parquet_on_request(tmp_path, monkeypatch):
+    """--detail-format parquet: the same rows as the CSV, typed (money a decimal exact to the cent,
+    text as it is, never guarded: Parquet is data, not a sheet), in row groups of CSV_CHUNK_ROWS."""
+    import pyarrow.parquet as pq
+    from promo_cli.io.writers import sheet
+
+    monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)
+    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
+        order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
+        order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
+        order("B1", "00012", "2026-08-03", "1001.00", due_date="2026-08-31", customer_name="-2+3")])
+    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
+    campaign = write_campaign(tmp_path, POLICIES)
+    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
+    s = settle(loaded, findings)
+    written = write_outputs(s, tmp_path / "out", "en", GENERATED, detail_format="parquet")
+    assert sorted(p.name for p in written) == ["audit_report.xlsx", "budget.xlsx", "lines.parquet", "orders.parquet",
+                                               "rebate_detail.xlsx", "recompute.parquet", "summary.json"]
+    lines = pq.ParquetFile(tmp_path / "out" / "lines.parquet")
+    assert lines.metadata.num_rows == 7 and lines.metadata.num_row_groups == 4
+    table = lines.read()
+    assert table.column_names[:3] == ["Customer ID", "Customer name", "Policy"]
+    assert {row["Customer name"] for row in table.to_pylist()} == {"-2+3", NAME}
+    assert str(table.schema.field("Rebate").type) == "decimal128(24, 2)"
+    assert str(table.schema.field("Due date").type) == "date32[day]"
+    a1 = next(row for row in table.to_pylist() if row["Line type"] == "order" and row["Reference"] == "A1")
+    assert (a1["Exact amount"], a1["Rebate"], a1["Due date"]) == (Decimal("4"), Decimal("4.00"), date(2026, 8, 31))
+    total = sum((row["Rebate"] for row in table.to_pylist()), Decimal(0))
+    assert total * 100 == sum(c.total_rebate for c in s.customers)
+    assert pq.read_table(tmp_path / "out" / "orders.parquet").column("Order ID").to_pylist()[:3] == ["A1", "A2", "B1"]
+    summary = {r[0]: r[1] for r in book(tmp_path / "out", "rebate_detail.xlsx")["Summary"].iter_rows(
+        max_row=10, values_only=True) if r[0]}
+    assert summary["Lines are in"] == "lines.parquet (7 rows)"
+    assert "Parquet" in book(tmp_path / "out", "rebate_detail.xlsx")["Lines"]["A1"].value
+
+
 def test_lines_past_the_excel_row_limit_continue_on_further_sheets(tmp_path, monkeypatch):
     """With the detail kept in the workbook, Lines longer than a sheet holds go on 'Lines 2', …
     each with its own header and totals, and the Summary says where they are."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from enum import Enum
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +51,11 @@ from promo_cli.io.inspect import Limits
 from promo_cli.io.writers import DETAIL_ROWS_LIMIT
 
 
+class DetailFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
 @app.command("settle")
 @guarded
 def settle_command(campaign: CampaignArg,
@@ -71,9 +77,13 @@ def settle_command(campaign: CampaignArg,
                        "--log-file", help="Append a timestamped log of the run to this file.")] = None,
                    detail_rows: Annotated[int, typer.Option(
                        "--detail-csv-rows", min=0, metavar="ROWS",
-                       help="Detail tables (Lines, Orders, Recompute) longer than this go to a CSV beside the "
-                            "workbook; 0 keeps them in the workbook, continued on 'Lines 2', … past Excel's "
-                            "1,048,576 rows.")] = DETAIL_ROWS_LIMIT) -> None:
+                       help="Detail tables (Lines, Orders, Recompute) longer than this go to a file beside the "
+                            "workbook (see --detail-format); 0 keeps them in the workbook, continued on 'Lines 2', "
+                            "… past Excel's 1,048,576 rows.")] = DETAIL_ROWS_LIMIT,
+                   detail_format: Annotated[DetailFormat, typer.Option(
+                       "--detail-format", help="The format of the detail files beside the workbook: csv (opens in "
+                                               "Excel) or parquet (typed, for DuckDB, pandas or a warehouse).")
+                   ] = DetailFormat.csv) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
     from promo_cli.history import HistoryError, default_path, run_lock
     from promo_cli.io.writers.audit_report import run_by
@@ -82,15 +92,16 @@ def settle_command(campaign: CampaignArg,
     history_path = history or default_path(campaign)
     with run_log(log_file) as log:
         log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, shlex.join(sys.argv))
-        log.info("options: as-of %s, history %s, lang %s, detail rows %s, by %s%s", as_of or "default",
-                 history_path, lang.value, detail_rows, (by or "").strip() or run_by(),
+        log.info("options: as-of %s, history %s, lang %s, detail rows %s (%s), by %s%s", as_of or "default",
+                 history_path, lang.value, detail_rows, detail_format.value, (by or "").strip() or run_by(),
                  f", reopen {reopen!r}" if reopen else "")
         try:
             with run_lock(history_path):
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
-                               history_path, reopen, log, detail_rows, (by or "").strip() or run_by())
+                               history_path, reopen, log, (detail_rows, detail_format.value),
+                               (by or "").strip() or run_by())
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
@@ -102,14 +113,15 @@ def settle_command(campaign: CampaignArg,
 
 
 def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-            history_path, reopen, log, detail_rows, preparer) -> int:
+            history_path, reopen, log, detail, preparer) -> int:
     with Bars(not (json or quiet), lang) as bars:
         return _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json,
-                            quiet, limits, history_path, reopen, log, detail_rows, bars, preparer)
+                            quiet, limits, history_path, reopen, log, detail, bars, preparer)
 
 
 def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-                 history_path, reopen, log, detail_rows, bars, preparer) -> int:
+                 history_path, reopen, log, detail, bars, preparer) -> int:
+    """``detail``: (rows past which a detail table goes beside the workbook, csv or parquet)."""
     from promo_cli.history import History, HistoryError
     from promo_cli.io.writers import write_outputs
     from promo_cli.io.writers.summary_json import dumps, summary_dict
@@ -143,7 +155,8 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
                 settlement = replace(settlement, run={"id": run_id, "settled_before_run": base.id if base else None,
                                                       "repeat_of": repeat_of, "reopen_reason": reopen,
                                                       "run_by": preparer})
-                written = write_outputs(settlement, out, lang, detail_rows=detail_rows, progress=bars)
+                written = write_outputs(settlement, out, lang, detail_rows=detail[0], progress=bars,
+                                        detail_format=detail[1])
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
                                reason=os_reason(exc)) from None

@@ -20,11 +20,11 @@ WORKBOOKS = ("rebate_detail.xlsx", "budget.xlsx", "audit_report.xlsx")
 
 
 def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None,
-                  detail_rows: int | None = None, progress=None) -> list[Path]:
+                  detail_rows: int | None = None, progress=None, detail_format: str = "csv") -> list[Path]:
     """Write every output into ``out_dir``; all appear together or none does.
 
     ``detail_rows``: detail tables longer than this go to CSV beside the workbook (None: the
-    default limit; 0: always in the workbook). ``progress("writing", what=name)`` is told of each
+    default limit; 0: always in the workbook), as ``detail_format`` (csv, or parquet). ``progress("writing", what=name)`` is told of each
     output written."""
     from promo_cli.io.atomic import Staging
     from promo_cli.io.writers.audit_report import write_audit_report
@@ -36,9 +36,11 @@ def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetim
         progress("writing", total=len(WORKBOOKS) + 1)
     with Staging(out_dir) as staging:
         # the rebate detail, the longest to write, in a second process while this one writes the rest
-        staging.beside(write_rebate_detail, s, staging.path(WORKBOOKS[0]), lang, generated_at, detail_rows=detail_rows)
+        staging.beside(write_rebate_detail, s, staging.path(WORKBOOKS[0]), lang, generated_at, detail_rows=detail_rows,
+                       detail_format=detail_format)
         for name, write in zip(WORKBOOKS[1:], (write_budget, write_audit_report)):
-            write(s, staging.path(name), lang, generated_at, side=staging, detail_rows=detail_rows)
+            write(s, staging.path(name), lang, generated_at, side=staging, detail_rows=detail_rows,
+                  detail_format=detail_format)
             if progress:
                 progress("writing", what=name)
         staging.path("summary.json").write_text(dumps(summary_dict(s, lang)), encoding="utf-8")

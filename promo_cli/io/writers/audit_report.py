@@ -36,7 +36,7 @@ def run_by() -> str:
 
 
 def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
-                       detail_rows: int | None = None) -> None:
+                       detail_rows: int | None = None, detail_format: str = "csv") -> None:
     """Write the audit report workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
@@ -94,7 +94,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
                               "agrees": [r[5] for r in rows]})
         write_detail(book, styles, "Recompute", columns[:4] + [Col(L("difference"), "money")] + columns[5:],
                      len(table), lambda start, stop: table.iloc[start:stop], side, "recompute.csv",
-                     L("detail_in_csv"), limit=limit)
+                     L(f"detail_in_{detail_format}"), limit=limit, fmt=detail_format)
 
     sheet = book.add_worksheet("Inputs")
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),

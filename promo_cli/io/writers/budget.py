@@ -25,7 +25,7 @@ from promo_cli.money import cents_to_decimal, round_cents, to_cents
 
 
 def write_budget(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
-                 detail_rows: int | None = None) -> None:
+                 detail_rows: int | None = None, detail_format: str = "csv") -> None:
     """Write the budget workbook to ``path``."""
     budget = s.campaign.budget or Budget()
     book = new_workbook(path)

@@ -16,7 +16,7 @@ TOTALS = {"money", "int"}
 
 
 def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, suffix: str = "",
-                        ledger=None, side=None, detail_rows: int | None = None) -> None:
+                        ledger=None, side=None, detail_rows: int | None = None, detail_format: str = "csv") -> None:
     """One sheet per loyalty policy, with totals of its money and count columns; rows of
     ``ledger`` (the purchase ledger) shown as :meth:`~promo_cli.model.Ledger.row_label` says.
     A list longer than the detail limit (coupons order by order) goes to a CSV beside the
@@ -32,8 +32,8 @@ def write_loyalty_sheet(book, styles: Styles, result: LoyaltyResult, lang: str, 
     if "source_row" in frame and ledger is not None and ledger.sheets:
         frame["source_row"] = [ledger.row_label(row) for row in frame["source_row"]]
     write_detail(book, styles, name, columns, len(frame), lambda start, stop: frame.iloc[start:stop], side,
-                 f"{name.lower().replace(' ', '_')}.csv", label("detail_in_csv", lang),
-                 totals_label=label("total", lang), limit=detail_rows)
+                 f"{name.lower().replace(' ', '_')}.csv", label(f"detail_in_{detail_format}", lang),
+                 totals_label=label("total", lang), limit=detail_rows, fmt=detail_format)
 
 
 def write_segments_sheet(book, styles: Styles, segments: dict, lang: str) -> None:

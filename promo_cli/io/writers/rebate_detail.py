@@ -55,21 +55,22 @@ def policy_header(policy, lang: str) -> str:
 
 
 def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: datetime, side=None,
-                        detail_rows: int | None = None) -> None:
+                        detail_rows: int | None = None, detail_format: str = "csv") -> None:
     """Write the rebate detail workbook to ``path``."""
     book = new_workbook(path)
     styles = Styles(book)
     L = lambda key: label(key, lang)  # noqa: E731
 
     if s.campaign.rebate_policies:
-        _write_rebate_sheets(book, styles, s, lang, generated_at, side, detail_rows)
+        _write_rebate_sheets(book, styles, s, lang, generated_at, side, detail_rows, detail_format)
     for policy_id, result in s.deposits.items():
         write_deposit_sheets(book, styles, result, s.campaign.campaign.period.start, lang,
                              suffix=f" {policy_id}" if len(s.deposits) > 1 else "", ledger=s.ledgers.deposits)
     kinds = [r.type for r in s.loyalty.values()]
     for policy_id, result in s.loyalty.items():
         write_loyalty_sheet(book, styles, result, lang, suffix=f" {policy_id}" if kinds.count(result.type) > 1 else "",
-                            ledger=s.ledgers.purchases, side=side, detail_rows=detail_rows)
+                            ledger=s.ledgers.purchases, side=side, detail_rows=detail_rows,
+                            detail_format=detail_format)
     if s.segments is not None:
         write_segments_sheet(book, styles, s.segments, lang)
 
@@ -82,13 +83,13 @@ def write_rebate_detail(s: Settlement, path: Path, lang: str, generated_at: date
 
 
 def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generated_at: datetime, side,
-                         detail_rows: int | None) -> None:
+                         detail_rows: int | None, detail_format: str) -> None:
     """Summary (per customer), Lines (every amount explained) and Orders (every purchase row)."""
     L = lambda key: label(key, lang)  # noqa: E731
     # --- Summary
     sheet = book.add_worksheet("Summary")
     top = write_title(sheet, styles, L("campaign") + ": " + (s.campaign.campaign.name or s.campaign.campaign.id),
-                      title_pairs(s, lang, generated_at) + _lines_where(s, side, detail_rows, lang))
+                      title_pairs(s, lang, generated_at) + _lines_where(s, side, detail_rows, lang, detail_format))
     policies = s.campaign.rebate_policies
     columns = [Col(L("customer_id"), "id"), Col(L("customer_name"), "text"),
                Col(L("purchase_amount"), "money", total=True)]
@@ -127,7 +128,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
     write_detail(book, styles, "Lines", columns, len(s.lines), lines_rows(s, lang), side, "lines.csv",
-                 L("detail_in_csv"), totals_label=L("total"), limit=detail_rows)
+                 L(f"detail_in_{detail_format}"), totals_label=L("total"), limit=detail_rows, fmt=detail_format)
 
     # --- Orders
     columns = [source_row_column(L("source_row"), s.ledgers.purchases), Col(L("order_id"), "id"), Col(L("customer_id"), "id"),
@@ -143,17 +144,18 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
     write_detail(book, styles, "Orders", columns, len(orders),
                  lambda start, stop: _orders_table(orders.iloc[start:stop], status_label, s.ledgers.purchases,
                                                    lang if scoped else None),
-                 side, "orders.csv", L("detail_in_csv"), limit=detail_rows)
+                 side, "orders.csv", L(f"detail_in_{detail_format}"), limit=detail_rows, fmt=detail_format)
 
 
-def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str) -> list[tuple[str, str]]:
+def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str, detail_format: str = "csv"
+                 ) -> list[tuple[str, str]]:
     """Where the Lines are, when not simply on the Lines sheet: a CSV beside the workbook, or the
     sheets they take past Excel's row limit. A title pair for the Summary, or none."""
     rows = len(s.lines)
     limit = sheet_layout.DETAIL_ROWS_LIMIT if detail_rows is None else detail_rows
     count = f"{rows:,} {label('rows', lang).lower()}"
     if side is not None and limit and rows > limit:
-        return [(label("lines_in", lang), f"lines.csv ({count})")]
+        return [(label("lines_in", lang), f"{sheet_layout.detail_file('lines.csv', detail_format)} ({count})")]
     sheets = ["Lines"] + [f"Lines {n}" for n in range(2, sheets_needed(rows, totals=True) + 1)]
     return [(label("lines_in", lang), f"{', '.join(sheets)} ({count})")] if len(sheets) > 1 else []
 

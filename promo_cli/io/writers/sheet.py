@@ -253,24 +253,26 @@ def cell(row: int, col: int) -> str:
 
 def write_detail(book, styles: Styles, name: str, columns: Sequence[Col], rows: int,
                  table: Callable[[int, int], pd.DataFrame], side, csv_name: str, note: str,
-                 totals_label: str | None = None, limit: int | None = None) -> list[str]:
+                 totals_label: str | None = None, limit: int | None = None, fmt: str = "csv") -> list[str]:
     """Write a detail table of ``rows`` rows and return where it went; ``table(start, stop)``
     builds its rows ``start`` to ``stop`` (its columns in the order of ``columns``).
 
     Past ``limit`` rows (DETAIL_ROWS_LIMIT unless given; 0 = no limit) it goes to ``csv_name``
-    beside the workbook and the sheet says so: ``side`` (the run's :class:`Staging`) gives its
-    temporary path and builds and writes it beside the workbooks (in a second process where
-    there is one), CSV_CHUNK_ROWS rows at a time.
+    beside the workbook (``fmt`` ``parquet``: the same name ending ``.parquet``) and the sheet
+    says so: ``side`` (the run's :class:`Staging`) gives its temporary path and builds and
+    writes it beside the workbooks (in a second process where there is one), CSV_CHUNK_ROWS
+    rows at a time.
     Otherwise it is written as sheets: past Excel's 1,048,576 rows it continues on
     ``<name> 2``, ``<name> 3``, … each with its own header (and totals row).
     """
     limit = DETAIL_ROWS_LIMIT if limit is None else limit
     if side is not None and limit and rows > limit:
-        side.later(write_csv, side.path(csv_name), columns, rows, table)
+        file = detail_file(csv_name, fmt)
+        side.later(write_parquet if fmt == "parquet" else write_csv, side.path(file), columns, rows, table)
         sheet = book.add_worksheet(name)
-        sheet.write_string(0, 0, note.format(rows=f"{rows:,}", file=csv_name), styles.label)
+        sheet.write_string(0, 0, note.format(rows=f"{rows:,}", file=file), styles.label)
         sheet.set_column(0, 0, 100)
-        return [csv_name]
+        return [file]
     frame = table(0, rows)
     per_sheet = EXCEL_ROWS - 1 - (1 if totals_label is not None else 0)
     names = []
@@ -305,6 +307,67 @@ def write_csv(path: Path, columns: Sequence[Col], rows: int, table: Callable[[in
                 part = table(start, min(start + CSV_CHUNK_ROWS, rows))
                 arrays = [_csv_texts(column.kind, part.iloc[:, j]) for j, column in enumerate(columns)]
                 writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+
+
+def detail_file(csv_name: str, fmt: str) -> str:
+    """The name of a detail file beside the workbook: ``lines.csv``, or ``lines.parquet``."""
+    return csv_name[:-len(".csv")] + ".parquet" if fmt == "parquet" else csv_name
+
+
+def write_parquet(path: Path, columns: Sequence[Col], rows: int, table: Callable[[int, int], pd.DataFrame]) -> None:
+    """A detail table as typed Parquet for the next program (a warehouse, DuckDB, pandas): money
+    as decimal(24, 2) exact to the cent, dates as dates, counts as integers, text as text
+    (kept as it is: Parquet is data, never run as a formula). Written CSV_CHUNK_ROWS rows at a
+    time, one row group each."""
+    import pyarrow.parquet as pq
+    writer = None
+    try:
+        for start in range(0, max(rows, 1), CSV_CHUNK_ROWS):
+            part = table(start, min(start + CSV_CHUNK_ROWS, rows))
+            arrays = [_parquet_values(column.kind, part.iloc[:, j]) for j, column in enumerate(columns)]
+            chunk = pa.Table.from_arrays(arrays, names=[c.header for c in columns])
+            if writer is None:
+                writer = pq.ParquetWriter(path, chunk.schema)
+            elif chunk.schema != writer.schema:     # a column typed otherwise by this chunk's values
+                chunk = pa.Table.from_arrays([_as_type(chunk.column(j), field.type)
+                                              for j, field in enumerate(writer.schema)], schema=writer.schema)
+            writer.write_table(chunk)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _as_type(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
+    if column.type == kind:
+        return column
+    try:
+        return column.cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return column.cast(pa.string()).cast(kind)
+
+
+def _parquet_values(kind: Kind, values: pd.Series) -> pa.Array:
+    if kind == "money":
+        cents = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype != np.int64 else values.to_numpy()
+        money = pc.cast(decimal_texts(cents, 2), pa.decimal128(24, 2))
+        if values.dtype != np.int64 and values.isna().any():
+            money = pc.if_else(pa.array(values.notna().to_numpy()), money, pa.scalar(None, money.type))
+        return money
+    if kind == "date":
+        return pa.array(values.to_numpy(dtype="datetime64[D]"), type=pa.date32(), from_pandas=True)
+    if kind in ("text", "id", "longtext"):
+        return pa.array([None if v is None or v != v else str(v) for v in values.tolist()], type=pa.string())
+    objects = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in values.tolist()]
+    if kind == "int" or all(v is None or isinstance(v, (int, np.integer)) for v in objects):
+        try:
+            return pa.array(objects, type=pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    try:                        # rates, bounds, quantities: exact decimals, never rounded
+        return pa.array([None if v is None else Decimal(str(v)) for v in objects],
+                        type=pa.decimal128(38, 18 if kind == "rate" else 12))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ArithmeticError):
+        return pa.array([None if v is None else str(v) for v in objects], type=pa.string())
 
 
 def _csv_texts(kind: Kind, values: pd.Series) -> pa.Array:
