@@ -10,6 +10,7 @@ or ``money.py``), and returns the figures the audit compares with the engine's.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,10 +24,12 @@ FIGURES = ("deposited", "bonus", "consumed", "expired", "closing_balance", "vouc
            "referral_gifts", "cap_violations")
 
 
+@functools.lru_cache(maxsize=65536)         # rows repeat amounts and days: each worked out once
 def _cents(yuan: Decimal) -> int:
     return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@functools.lru_cache(maxsize=65536)
 def _months_later(day: date, months: int) -> date:
     years, month_index = divmod(day.month - 1 + months, 12)
     year, month = day.year + years, month_index + 1
@@ -63,12 +66,17 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
 
     out = dict.fromkeys(FIGURES, 0)
     lots: dict[str, list[list]] = defaultdict(list)     # per account: [opened, expires, left]
+    gone: dict[str, list[list]] = defaultdict(list)     # per account: lots spent or expired, set aside
     member: dict[str, Decimal] = {}                       # account → the 'from' of its best tier reached
     member_discount: dict[str, Decimal | None] = {}
     rewarded: set[str] = set()
 
     def usable(account: str, day: date) -> list[list]:
         live = [lot for lot in lots[account] if lot[2] > 0 and (lot[1] is None or day < lot[1])]
+        spent = len(lots[account]) - len(live)
+        if spent:                       # rows come in date order: spent or expired now, so for every later row
+            gone[account] += [lot for lot in lots[account] if not (lot[2] > 0 and (lot[1] is None or day < lot[1]))]
+            lots[account] = live
         return sorted(live, key=lambda lot: lot[0])
 
     for r in todo:
@@ -139,8 +147,8 @@ def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master
                     want -= take
     accounts: dict[str, int] = defaultdict(int)
     conversions: dict[str, list[tuple[date, int]]] = defaultdict(list)
-    for account, account_lots in lots.items():
-        for opened, expires, left in account_lots:
+    for account in list(lots) + [a for a in gone if a not in lots]:
+        for opened, expires, left in gone[account] + lots[account]:
             if expires is not None and expires <= as_of:
                 out["expired"] += left
                 if policy.expiry_points is not None and left:
