@@ -9,6 +9,7 @@ on (macOS), the function simply runs in the calling process.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sys
@@ -34,6 +35,9 @@ class Apart:
             self.outcome = _run(fn, args, in_child=False)
             return
         read_end, write_end = os.pipe()
+        # The child must not copy what it only reads: the collector walking every object would
+        # touch (and so copy) their pages, so the objects of now are moved out of its sight.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:                                    # the child: run, report, leave at once
             try:
@@ -42,6 +46,7 @@ class Apart:
                     pipe.write(_pickled(_run(fn, args, in_child=True)))
             finally:
                 os._exit(0)                             # no atexit handlers, no parent's buffers
+        gc.unfreeze()
         os.close(write_end)
         self.pid, self.read_end = pid, read_end
 

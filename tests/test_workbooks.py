@@ -164,11 +164,8 @@ def test_audit_report(out):
     assert all(len(r[4]) == 64 for r in inputs)
 
 
-def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
-    from promo_cli.io.writers import sheet
-
-    monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
-    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)     # lines.csv is written in four pieces
+def _three_orders(tmp_path):
+    """Two customers, three orders, one paid: seven lines of detail (and a name that looks like a formula)."""
     write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
         order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
         order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
@@ -176,6 +173,15 @@ def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
     write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
     campaign = write_campaign(tmp_path, POLICIES)
     loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
+    return loaded, findings
+
+
+def test_long_detail_goes_to_csv_beside_the_workbook(tmp_path, monkeypatch):
+    from promo_cli.io.writers import sheet
+
+    monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)     # lines.csv is written in four pieces
+    loaded, findings = _three_orders(tmp_path)
     written = write_outputs(settle(loaded, findings), tmp_path / "out", "en", GENERATED)
     assert sorted(p.name for p in written) == ["audit_report.xlsx", "budget.xlsx", "lines.csv", "orders.csv",
                                                "rebate_detail.xlsx", "recompute.csv", "summary.json"]
@@ -204,13 +210,7 @@ def test_long_detail_goes_to_typed_parquet_on_request(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sheet, "DETAIL_ROWS_LIMIT", 2)
     monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)
-    write_csv(tmp_path / "purchases.csv", PURCHASE_HEADERS, [
-        order("A1", "C1", "2026-08-01", "800", due_date="2026-08-31", customer_name=NAME),
-        order("A2", "C1", "2026-08-02", "700.50", due_date="2026-08-31", customer_name=NAME),
-        order("B1", "00012", "2026-08-03", "1001.00", due_date="2026-08-31", customer_name="-2+3")])
-    write_csv(tmp_path / "payments.csv", PAYMENT_HEADERS, [payment("P1", "A1", "2026-08-10", "800")])
-    campaign = write_campaign(tmp_path, POLICIES)
-    loaded, findings = load(campaign, {}, today=date(2099, 1, 1))
+    loaded, findings = _three_orders(tmp_path)
     s = settle(loaded, findings)
     written = write_outputs(s, tmp_path / "out", "en", GENERATED, detail_format="parquet")
     assert sorted(p.name for p in written) == ["audit_report.xlsx", "budget.xlsx", "lines.parquet", "orders.parquet",

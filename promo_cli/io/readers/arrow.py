@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import sqlite3
+from datetime import date, datetime, time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -98,7 +99,7 @@ def _sqlite(sql: str, url: str, campaign_dir: Path) -> pa.Table:
     if not path.exists():
         raise SourceError("file-not-found", path=str(path))
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        with sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True) as connection:
             cursor = connection.execute(sql)
             names = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall()
@@ -128,7 +129,7 @@ def _postgres(sql: str, url: str) -> pa.Table:
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", 10))) \
                 as connection, connection.cursor() as cursor:
-            cursor.execute("set transaction read only")
+            cursor.execute("set default_transaction_read_only = on")      # the query only reads
             cursor.execute(sql)
             names = [d.name for d in cursor.description or []]
             floats = [d.type_code in (700, 701) for d in cursor.description or []]   # real, double precision
@@ -141,9 +142,22 @@ def _postgres(sql: str, url: str) -> pa.Table:
         if floats[j]:
             columns.append(pa.array(values, type=pa.float64()))
         else:
-            columns.append(pa.array([None if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
-                                     for v in values], type=pa.string()))
+            columns.append(pa.array([_pg_text(v) for v in values], type=pa.string()))
     return pa.table(columns, names=names) if names else pa.table({})
+
+
+def _pg_text(value) -> str | None:
+    """A PostgreSQL value as the text a ledger cell would hold: numeric as its digits, a date (or
+    a timestamp at midnight) as 2026-07-01, a boolean as 是/否."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) and value.tzinfo is None else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def arrow_table(data: pa.Table, name: str) -> tuple[Table, list[Finding]]:

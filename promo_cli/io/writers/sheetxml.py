@@ -76,8 +76,8 @@ def add_block(sheet: Worksheet, first: int, last: int, width: int, chunks: list[
 
 @dataclass(slots=True)
 class Column:
-    """One column of a table, ready to become cells: Arrow ``texts`` (the ``<v>`` or ``<t>``
-    content, null for an empty cell), its cell format index (one, or one per row), whether the
+    """One column of a table, ready to become cells: Arrow ``texts`` (what goes in ``<v>``: a
+    number, a shared string's index; a formula cell's whole content; null for an empty cell), its cell format index (one, or one per row), whether the
     text is a string, a number or a formula, and the figures the table needs of it."""
 
     texts: pa.Array
