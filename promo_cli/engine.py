@@ -71,7 +71,7 @@ class Loaded:
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
          limits: Limits = Limits(), campaign_inputs: bool = True,
-         optional: tuple[str, ...] = (), progress=None, today: date | None = None
+         optional: tuple[str, ...] = (), progress=None, today: date | None = None, engine: str | None = None
          ) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
@@ -85,6 +85,10 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     campaign, sha, findings = load_campaign(campaign_path)
     if campaign is None:
         return None, findings
+    chosen = engine or campaign.engine or "local"
+    if chosen != "local":       # the contract's duckdb and spark engines are not built yet
+        return None, findings + [finding("error", "engine-not-available", file=campaign_path.name, blocking=True,
+                                         engine=chosen)]
     paths = {role: _as_list(overrides.get(role)) or
              ([resolve_input(campaign_path, v) for v in _as_list(getattr(campaign.inputs, role))]
               if campaign_inputs else [])

@@ -52,6 +52,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file-not-found": ("找不到{role_name}文件", "{role} file not found"),
     "file-is-folder": ("这是一个文件夹,不是{role_name}文件", "this is a folder, not a {role} file"),
     "file-unreadable": ("无法读取文件:{reason}", "cannot read the file: {reason}"),
+    "engine-not-available": ("{engine} 引擎尚未实现:请用 --engine local(在本机内存中结算),或去掉活动文件里的 engine",
+                             "the {engine} engine is not built yet: settle with --engine local (in memory, on this "
+                             "machine), or leave engine out of the campaign file"),
     "parquet-empty-folder": ("文件夹里没有 Parquet 文件", "the folder holds no Parquet file"),
     "parquet-unreadable": ("无法读取 Parquet 文件:{reason}", "cannot read the Parquet data: {reason}"),
     "sql-password-in-url": ("数据库地址里写了密码:密码不能写在活动文件里,请用环境变量 PGPASSWORD 或 ~/.pgpass 提供",

@@ -408,6 +408,7 @@ class Campaign(_Strict):
     budget: Budget | None = None
     evaluation: Evaluation = Evaluation()
     accounting: Accounting = Accounting()
+    engine: Literal["local", "duckdb", "spark"] | None = None    # where the policy maths runs (--engine)
 
     @field_validator("policies")
     @classmethod

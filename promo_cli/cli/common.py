@@ -72,6 +72,15 @@ MaxUnzippedOpt = Annotated[int, typer.Option(
     "--max-unzipped-mb", min=1, help="Refuse a workbook that unpacks to more than this (protects memory).")]
 MaxRatioOpt = Annotated[int, typer.Option(
     "--max-zip-ratio", min=1, help="Refuse a workbook part packed more than this many times (zip bombs).")]
+class Engine(str, Enum):
+    local = "local"
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[Optional[Engine], typer.Option(
+    "--engine", help="Where the policy maths runs: local (in memory, on this machine). duckdb and spark are not "
+                     "built yet. Default: the campaign's engine, else local.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something is wrong.")]
 
 
@@ -118,13 +127,14 @@ def _as_of(value: str | None) -> date | None:
 
 
 def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
-                 extra: tuple[Path | None, Path | None] = (None, None), progress=None
+                 extra: tuple[Path | None, Path | None] = (None, None), progress=None, engine: Engine | None = None
                  ) -> tuple[Settlement | None, list[Finding]]:
     """Read and settle; ``progress`` (see :class:`Bars`) tells a person where the run is."""
     from promo_cli.engine import load, settle
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers, "baseline": extra[0], "targets": extra[1]}
-    loaded, findings = load(campaign, overrides, _as_of(as_of), limits, progress=progress)
+    loaded, findings = load(campaign, overrides, _as_of(as_of), limits, progress=progress,
+                            engine=engine.value if engine else None)
     if loaded is None:
         return None, findings
     return settle(loaded, findings, progress=progress), findings

@@ -26,6 +26,7 @@ from promo_cli.cli.common import (
     CampaignArg,
     CustomersOpt,
     DepositsOpt,
+    EngineOpt,
     HistoryOpt,
     JsonOpt,
     LangOpt,
@@ -67,7 +68,7 @@ def settle_command(campaign: CampaignArg,
                    json: JsonOpt = False, quiet: QuietOpt = False,
                    max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
                    max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio,
-                   history: HistoryOpt = None,
+                   history: HistoryOpt = None, engine: EngineOpt = None,
                    reopen: Annotated[Optional[str], typer.Option(
                        "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
                    by: Annotated[Optional[str], typer.Option(
@@ -101,7 +102,7 @@ def settle_command(campaign: CampaignArg,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
                                history_path, reopen, log, (detail_rows, detail_format.value),
-                               (by or "").strip() or run_by())
+                               (by or "").strip() or run_by(), engine=engine)
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
@@ -113,14 +114,14 @@ def settle_command(campaign: CampaignArg,
 
 
 def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-            history_path, reopen, log, detail, preparer) -> int:
+            history_path, reopen, log, detail, preparer, engine=None) -> int:
     with Bars(not (json or quiet), lang) as bars:
         return _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json,
-                            quiet, limits, history_path, reopen, log, detail, bars, preparer)
+                            quiet, limits, history_path, reopen, log, detail, bars, preparer, engine)
 
 
 def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
-                 history_path, reopen, log, detail, bars, preparer) -> int:
+                 history_path, reopen, log, detail, bars, preparer, engine=None) -> int:
     """``detail``: (rows past which a detail table goes beside the workbook, csv or parquet)."""
     from promo_cli.history import History, HistoryError
     from promo_cli.io.writers import write_outputs
@@ -129,7 +130,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
     from promo_cli.model import SEVERITIES, finding
     from promo_cli.money import format_display
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
-                                        bars)
+                                        bars, engine)
     console = Console(stderr=json)
     if settlement is None:
         bars.stop()
@@ -192,11 +193,12 @@ def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, paym
                      as_of: AsOfOpt = None, lang: LangOpt = DEFAULT_LANG,
                      json: JsonOpt = False, quiet: QuietOpt = False,
                      max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
-                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio) -> None:
+                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio, engine: EngineOpt = None) -> None:
     """Check the campaign file and the ledgers and run every check; write nothing."""
     from promo_cli.io.writers.summary_json import dumps, summary_dict
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of,
-                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio))
+                                        Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
+                                        engine=engine)
     if settlement is None:
         report_invalid(findings, lang.value, json)
         raise typer.Exit(EXIT_INVALID)
