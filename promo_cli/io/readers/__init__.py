@@ -62,8 +62,8 @@ class Source:
 
 
 def source_name(spec) -> str:
-    """How a ledger is named in messages: its file name, a Parquet folder's name, or ``SQL
-    (sqlite:///ledger.db)``."""
+    """How a ledger is named in messages: its file name, a Parquet folder's name, or ``SQL (erp.db)``
+    (the database's name from its address: never a host, a user or a password)."""
     if isinstance(spec, SqlInput):       # the database's name: no slashes, no host, no user
         return f"SQL ({spec.url.rstrip('/').rsplit('/', 1)[-1].split('?')[0] or spec.url})"
     if isinstance(spec, ParquetInput):
@@ -159,7 +159,8 @@ def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
     return ledger, findings + _duplicate_keys(ledger)
 
 
-_FORMAT_NAMES = {"parquet": "Parquet", "sql": "SQL", "xlsx": "xlsx", "xlsx-odd": "xlsx", "xlsb": "xlsb", "ods": "ods", "xls": "xls",
+_FORMAT_NAMES = {"parquet": "Parquet", "sql": "SQL",
+                 "xlsx": "xlsx", "xlsx-odd": "xlsx", "xlsb": "xlsb", "ods": "ods", "xls": "xls",
                  "text": "CSV", "html": "HTML", "xml2003": "XML 2003"}
 _EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".xlsb": "xlsb", ".ods": "ods",
                ".csv": "CSV", ".txt": "CSV", ".tsv": "CSV"}
