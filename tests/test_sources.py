@@ -93,6 +93,15 @@ def test_parquet_folder_and_file_give_the_spreadsheets_figures(sample, tmp_path)
     assert got["totals"]["rebate"] == "3089954.77"
     # the float amounts are exact to the cent here, and said to be a risk
     assert [f.column for f in findings if f.code == "float-column"] == ["amount"]
+    # the audit read the Parquet a second time, its own way, and found the same rows and amounts
+    loaded_again, read_findings = load(campaign, {}, date(2026, 12, 31))
+    reconciliation = settle(loaded_again, read_findings).reconciliation
+    reread = {row[0]: row[1:3] for row in reconciliation if str(row[0]).startswith("reread-")}
+    assert {"reread-rows:purchases", "reread-amount:purchases", "reread-rows:payments.parquet",
+            "reread-amount:payments.parquet"} <= set(reread), reconciliation
+    assert all(ours == theirs for ours, theirs in reread.values())
+    assert reread["reread-amount:purchases"][1] == sum(loaded.ledgers.purchases.frame["amount"])
+    assert not [f for f in findings if f.code == "reread-differs"]
     # the same ledgers named on the command line: a folder of Parquet files, a file by its bytes
     (tmp_path / "payments.parquet").rename(tmp_path / "payments.dat")
     result = runner.invoke(app, ["validate", str(campaign), "--as-of", "2026-12-31", "--json",

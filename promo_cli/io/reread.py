@@ -2,7 +2,7 @@
 
 The readers are clever (encodings, separators, title and total lines, typed columns); a
 clever reader can be cleverly wrong. This one is plain on purpose: the csv module for text,
-the standard library's zipfile and XML parser for xlsx, nothing shared with :mod:`promo_cli.io.readers` but the
+the standard library's zipfile and XML parser for xlsx, pyarrow's file reader for Parquet, nothing shared with :mod:`promo_cli.io.readers` but the
 header texts the engine found. It counts the data rows (a non-empty key cell) and adds up the
 amount column, and a row whose fields do not line up with the header counts with an amount
 it cannot know. The audit compares both readings; any difference is an error to review.
@@ -83,6 +83,8 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
 
 
 def _read(path: Path, sheet: str | None, key: str, amount: str | None) -> Reading | None:
+    if path.is_dir():
+        return _read_parquet(path, key, amount)
     try:
         with path.open("rb") as handle:
             head = handle.read(262_144)
@@ -90,6 +92,8 @@ def _read(path: Path, sheet: str | None, key: str, amount: str | None) -> Readin
         return None
     if head.startswith(b"PK\x03\x04"):
         return _read_xlsx(path, sheet, key, amount)
+    if head.startswith(b"PAR1"):
+        return _read_parquet(path, key, amount)
     if head.startswith(b"\xd0\xcf\x11\xe0") or head.lstrip()[:1] == b"<":
         return None            # xls, HTML, XML: no second reader of their own here
     encoding = _encoding(head, key)
@@ -140,6 +144,40 @@ def _read_xlsx(path: Path, sheet: str | None, key: str, amount: str | None) -> R
                 return _count(_xlsx_rows(xml, strings), key, amount, ragged=False, limit=REREAD_WORKBOOK_ROWS)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
         return None
+
+
+def _read_parquet(path: Path, key: str, amount: str | None) -> Reading | None:
+    """A Parquet file, or the files of a folder in name order, straight from pyarrow's file
+    reader: the key and amount columns only, each value as Python gives it (a decimal as its
+    digits, a float by its repr), at most REREAD_ROWS records."""
+    import pyarrow.parquet as pq
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))) \
+        if path.is_dir() else [path]
+    count = cents = unreadable = seen = 0
+    try:
+        for file in files:
+            reader = pq.ParquetFile(file)
+            names = reader.schema_arrow.names
+            if key not in names or (amount is not None and amount not in names):
+                return None
+            for batch in reader.iter_batches(columns=[key] + ([amount] if amount else [])):
+                keys = batch.column(0).to_pylist()
+                amounts = batch.column(1).to_pylist() if amount else [None] * len(keys)
+                for value, money in zip(keys, amounts):
+                    if count >= REREAD_ROWS:
+                        return Reading(count, cents, unreadable, seen + 1)
+                    seen += 1
+                    if value is None or not str(value).strip():
+                        continue
+                    count += 1
+                    parsed = _amount(money) if money is not None else 0
+                    if parsed is None:
+                        unreadable += 1
+                    else:
+                        cents += parsed
+    except (OSError, ValueError):
+        return None
+    return Reading(count, cents, unreadable, seen + 1)
 
 
 def _local(tag: str) -> str:
