@@ -5,9 +5,10 @@ clever reader can be cleverly wrong. This one is plain on purpose: the csv modul
 the standard library's zipfile and XML parser for xlsx, pyarrow's file reader for Parquet,
 nothing shared with :mod:`promo_cli.io.readers` but the header texts the engine found. It
 counts the data rows (a non-empty key cell) and adds up the amount column, and a row whose
-fields do not line up with the header counts with an amount it cannot know. The audit compares both readings; any difference is an error to review.
-Past REREAD_ROWS data rows (REREAD_WORKBOOK_ROWS for a workbook, which it reads some 80,000
-rows a second) a ledger is checked on its first rows (a sample).
+fields do not line up with the header counts with an amount it cannot know. The audit
+compares both readings; any difference is an error to review. Past REREAD_ROWS data rows
+(REREAD_WORKBOOK_ROWS for a workbook, which it reads some 80,000 rows a second) a ledger is
+checked on its first rows (a sample).
 """
 
 from __future__ import annotations
