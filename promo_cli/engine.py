@@ -124,7 +124,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     def parse_one(i: int):
         source, refused = opened[i]
         result = parse_ledger(source) if source is not None else (None, refused)
-        progress("reading", what=source_name(files[i][1]))
+        progress("reading", what=source_name(files[i][1], files[i][0]))
         return result
 
     workbooks_first = sorted(range(len(files)), key=lambda i: not (opened[i][0] and opened[i][0].is_workbook))

@@ -461,6 +461,9 @@ class Ledger:
     parts: dict[str, "Ledger"] = field(default_factory=dict)
 
     sheets: tuple["Ledger", ...] = ()
+    # a ledger that is a query's result: the query and its address (a SQLite file's made
+    # absolute), for the audit's second reading
+    query: "SqlInput | None" = None
 
     def at(self, column: str | None = None, row: int | None = None, file: str | None = None) -> dict[str, Any]:
         """Return finding keywords pointing at a cell of this ledger (header text, E17)."""

@@ -70,6 +70,14 @@ def _campaign(folder: Path, inputs: dict) -> Path:
     return path
 
 
+def _reread(campaign: Path) -> dict[str, tuple[int, int]]:
+    """The audit's second reading of each ledger: {reconciliation row: (engine, second reading)}."""
+    loaded, findings = load(campaign, {}, date(2026, 12, 31))
+    settlement = settle(loaded, findings)
+    assert not [f for f in settlement.findings if f.code == "reread-differs"]
+    return {row[0]: tuple(row[1:3]) for row in settlement.reconciliation if str(row[0]).startswith("reread-")}
+
+
 def _settle(campaign: Path) -> tuple[dict, list]:
     loaded, findings = load(campaign, {}, date(2026, 12, 31))
     assert loaded is not None, [(f.code, f.params) for f in findings if f.blocking]
@@ -94,14 +102,11 @@ def test_parquet_folder_and_file_give_the_spreadsheets_figures(sample, tmp_path)
     # the float amounts are exact to the cent here, and said to be a risk
     assert [f.column for f in findings if f.code == "float-column"] == ["amount"]
     # the audit read the Parquet a second time, its own way, and found the same rows and amounts
-    loaded_again, read_findings = load(campaign, {}, date(2026, 12, 31))
-    reconciliation = settle(loaded_again, read_findings).reconciliation
-    reread = {row[0]: row[1:3] for row in reconciliation if str(row[0]).startswith("reread-")}
+    reread = _reread(campaign)
     assert {"reread-rows:purchases", "reread-amount:purchases", "reread-rows:payments.parquet",
-            "reread-amount:payments.parquet"} <= set(reread), reconciliation
+            "reread-amount:payments.parquet"} <= set(reread), reread
     assert all(ours == theirs for ours, theirs in reread.values())
     assert reread["reread-amount:purchases"][1] == sum(loaded.ledgers.purchases.frame["amount"])
-    assert not [f for f in findings if f.code == "reread-differs"]
     # the same ledgers named on the command line: a folder of Parquet files, a file by its bytes
     (tmp_path / "payments.parquet").rename(tmp_path / "payments.dat")
     result = runner.invoke(app, ["validate", str(campaign), "--as-of", "2026-12-31", "--json",
@@ -141,6 +146,10 @@ def test_sqlite_gives_the_spreadsheets_figures(sample, tmp_path):
     got, _ = _settle(campaign)
     for key in FIGURES:
         assert got[key] == expected[key], key
+    reread = _reread(campaign)              # the query run again through sqlite3 itself
+    assert reread["reread-rows:purchases (SQL erp.db)"] == (2789, 2789)
+    assert reread["reread-amount:purchases (SQL erp.db)"][1] == sum(loaded.ledgers.purchases.frame["amount"])
+    assert reread["reread-rows:payments (SQL erp.db)"][0] == reread["reread-rows:payments (SQL erp.db)"][1] > 0
 
 
 def test_a_password_in_the_address_is_refused(tmp_path):
@@ -209,3 +218,6 @@ def test_postgresql_gives_the_spreadsheets_figures(sample, postgres, tmp_path):
     got, _ = _settle(campaign)
     for key in FIGURES:
         assert got[key] == expected[key], key
+    reread = _reread(campaign)              # the query run again through psycopg itself
+    assert reread["reread-rows:purchases (SQL postgres)"] == (2789, 2789)
+    assert reread["reread-amount:purchases (SQL postgres)"][1] == sum(loaded.ledgers.purchases.frame["amount"])

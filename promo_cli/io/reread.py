@@ -56,7 +56,8 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
             if key not in headers:
                 continue
             amount = headers.get("amount", (None,))[0]
-            reading = _read(part.path, sheet.sheet, headers[key][0], amount)
+            reading = _read_query(part.query, headers[key][0], amount) if part.query is not None \
+                else _read(part.path, sheet.sheet, headers[key][0], amount)
             if reading is None:
                 continue
             frame = ledger.frame
@@ -145,6 +146,36 @@ def _read_xlsx(path: Path, sheet: str | None, key: str, amount: str | None) -> R
                 return _count(_xlsx_rows(xml, strings), key, amount, ragged=False, limit=REREAD_WORKBOOK_ROWS)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
         return None
+
+
+def _read_query(query, key: str, amount: str | None) -> Reading | None:
+    """The query run again through the database's own driver (the standard library's sqlite3,
+    or psycopg), the key and amount columns only, each value as the driver gives it."""
+    name = lambda column: '"' + column.replace('"', '""') + '"'  # noqa: E731 - a quoted column name
+    sql = f"select {name(key)}{', ' + name(amount) if amount else ''} from ({query.sql}) as ledger"
+    try:
+        if query.url.lower().startswith("sqlite:"):
+            import sqlite3
+            connection = sqlite3.connect(Path(query.url.split("://", 1)[1][1:]).as_uri() + "?mode=ro", uri=True)
+        else:
+            import psycopg
+            connection = psycopg.connect(query.url, autocommit=True)
+        with connection:
+            rows = connection.execute(sql).fetchmany(REREAD_ROWS + 1)
+        connection.close()
+    except Exception:               # noqa: BLE001 - any driver's error: no second reading, as for a file
+        return None
+    count = cents = unreadable = 0
+    for seen, row in enumerate(rows[:REREAD_ROWS], start=1):
+        if row[0] is None or not str(row[0]).strip():
+            continue
+        count += 1
+        parsed = _amount(row[1]) if amount and row[1] is not None else 0
+        if parsed is None:
+            unreadable += 1
+        else:
+            cents += parsed
+    return Reading(count, cents, unreadable, min(len(rows), REREAD_ROWS) + 1)
 
 
 def _read_parquet(path: Path, key: str, amount: str | None) -> Reading | None:

@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
@@ -55,17 +56,22 @@ class Source:
     inspection: Inspection | None              # a workbook's inspection
     findings: list[Finding]
     tables: list[Table] | None = None          # a Parquet or SQL source, read when opened
+    query: SqlInput | None = None              # a SQL source's query and address
 
     @property
     def is_workbook(self) -> bool:
         return self.kind != "text"
 
 
-def source_name(spec) -> str:
-    """How a ledger is named in messages: its file name, a Parquet folder's name, or ``SQL (erp.db)``
-    (the database's name from its address: never a host, a user or a password)."""
-    if isinstance(spec, SqlInput):       # the database's name: no slashes, no host, no user
-        return f"SQL ({spec.url.rstrip('/').rsplit('/', 1)[-1].split('?')[0] or spec.url})"
+def source_name(spec, role: str = "") -> str:
+    """How a ledger is named in messages: its file name, a Parquet folder's name, or for a query
+    ``purchases (SQL erp.db)``: its role and the database's name from its address (never a host,
+    a user or a password)."""
+    if isinstance(spec, SqlInput):
+        address = urlsplit(spec.url)
+        database = Path(address.netloc + address.path).name if address.scheme.lower().startswith("sqlite") \
+            else address.path.strip("/") or address.hostname or address.scheme
+        return f"{role} (SQL {database})".strip()
     if isinstance(spec, ParquetInput):
         return Path(spec.parquet).name or spec.parquet
     return Path(spec).name
@@ -107,7 +113,7 @@ def open_ledger(path, role: str, limits: Limits = Limits(), campaign_dir: Path =
 
 def _open_typed(spec, role: str, campaign_dir: Path) -> tuple[Source | None, list[Finding]]:
     """A Parquet file or folder, or a query's result, as one table of text cells."""
-    name = source_name(spec)
+    name = source_name(spec, role)
     try:
         if isinstance(spec, ParquetInput):
             path, kind = Path(spec.parquet), "parquet"
@@ -118,7 +124,13 @@ def _open_typed(spec, role: str, campaign_dir: Path) -> tuple[Source | None, lis
         table, findings = arrow.arrow_table(data, name)
     except arrow.SourceError as exc:
         return None, [finding("error", exc.code, file=name, blocking=True, role=role, **exc.params)]
-    return Source(path, role, None, kind, digest, None, findings, tables=[table]), []
+    query = None
+    if isinstance(spec, SqlInput):          # kept for the audit's second reading, the SQLite file found
+        url = spec.url
+        if url.lower().startswith("sqlite:"):
+            url = "sqlite:///" + str(arrow.sqlite_path(url, campaign_dir).resolve())
+        query = SqlInput(sql=spec.sql, url=url)
+    return Source(path, role, None, kind, digest, None, findings, tables=[table], query=query), []
 
 
 def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
@@ -150,7 +162,7 @@ def parse_ledger(source: Source) -> tuple[Ledger | None, list[Finding]]:
                             sha256=source.sha256, headers=headers))
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     ledger = Ledger(role=role, path=source.path, sheet=parts[0].sheet, frame=frame, sha256=source.sha256,
-                    headers=parts[0].headers, sheets=tuple(parts) if len(parts) > 1 else ())
+                    headers=parts[0].headers, sheets=tuple(parts) if len(parts) > 1 else (), query=source.query)
     if len(parts) > 1:
         findings.append(finding("info", "sheets-read", file=name, count=len(parts),
                                 sheets=", ".join(str(p.sheet) for p in parts)))

@@ -87,15 +87,18 @@ def run_query(sql: str, url: str, campaign_dir: Path) -> tuple[pa.Table, str]:
     return table, digest.hexdigest()
 
 
+def sqlite_path(url: str, campaign_dir: Path) -> Path:
+    """The file of ``sqlite:///erp.db`` (relative to the campaign file) or ``sqlite:////abs/erp.db``."""
+    name = unquote(url.split("://", 1)[1])
+    if name.startswith("//"):
+        return Path(name[1:])
+    return campaign_dir / name.removeprefix("/")
+
+
 def _sqlite(sql: str, url: str, campaign_dir: Path) -> pa.Table:
     """SQLite through the standard library; every value as the text SQLite holds (a REAL as
     its shortest decimal text, marked as a float column)."""
-    name = unquote(url.split("://", 1)[1])
-    path = Path(name[1:] if name.startswith("/") and not name.startswith("//") else name)
-    if not path.is_absolute() and not name.startswith("//"):
-        path = campaign_dir / path
-    elif name.startswith("//"):
-        path = Path(name[1:])
+    path = sqlite_path(url, campaign_dir)
     if not path.exists():
         raise SourceError("file-not-found", path=str(path))
     try:
