@@ -38,7 +38,14 @@ class Apart:
         # The child must not copy what it only reads: the collector walking every object would
         # touch (and so copy) their pages, so the objects of now are moved out of its sight.
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:                                 # no process to spare: do it here
+            gc.unfreeze()
+            os.close(read_end)
+            os.close(write_end)
+            self.outcome = _run(fn, args, in_child=False)
+            return
         if pid == 0:                                    # the child: run, report, leave at once
             try:
                 os.close(read_end)
