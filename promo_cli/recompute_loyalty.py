@@ -17,10 +17,12 @@ from promo_cli.recompute import inside, plain_records
 from promo_cli.recompute_deposits import _months_later, _value
 
 
+@functools.lru_cache(maxsize=65536)         # the same amounts come back row after row
 def _cents(yuan: Decimal) -> int:
     return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@functools.lru_cache(maxsize=65536)
 def _points(cents: int, per_yuan: Decimal) -> int:
     return int(Decimal(abs(cents) // 100) * per_yuan // 1)
 
