@@ -14,7 +14,23 @@ import os
 import pickle
 import sys
 import traceback
+from contextlib import contextmanager
 from typing import Any, Callable
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector for a walk that creates an object or two per
+    ledger row (lots, events, records) and no cycles: with a million rows the collector would
+    otherwise scan the growing heap again and again (about 45 % of the points walk's time)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
 
 # Below this many ledger rows, work is not worth a second process.
 APART_ROWS = 2_000

@@ -21,6 +21,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from promo_cli.model import Campaign
+from promo_cli.parallel import collector_paused
 
 ZERO = Decimal(0)
 
@@ -38,6 +39,7 @@ def _day_numbers(column: pd.Series) -> np.ndarray:
 _NEVER = np.iinfo(np.int64).max // 2
 
 
+@collector_paused()
 def plain_records(frame: pd.DataFrame | None, columns=None) -> list[dict]:
     """Rows as plain dicts of Python values (dates as ``datetime.date``, a missing date None), the
     named ``columns`` only (those the frame has; all without a list): what the plain loops of the

@@ -19,6 +19,7 @@ import pandas as pd
 
 from promo_cli.model import PrepaidDepositPolicy
 from promo_cli.recompute import plain_records
+from promo_cli.parallel import collector_paused
 
 FIGURES = ("deposited", "bonus", "consumed", "expired", "closing_balance", "vouchers", "gifts", "discounts",
            "referral_gifts", "cap_violations")
@@ -41,6 +42,7 @@ def _value(v):
     return None if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT else v
 
 
+@collector_paused()
 def recompute_deposits(policy: PrepaidDepositPolicy, frame: pd.DataFrame, master: pd.DataFrame | None,
                        start: date, end: date, as_of: date) -> dict:
     """{figure: cents (a count for cap_violations)} and ``accounts``: {account: closing cents}."""

@@ -15,6 +15,7 @@ import pandas as pd
 
 from promo_cli.recompute import inside, plain_records
 from promo_cli.recompute_deposits import _months_later, _value
+from promo_cli.parallel import collector_paused
 
 
 @functools.lru_cache(maxsize=65536)         # the same amounts come back row after row
@@ -31,6 +32,7 @@ PURCHASE_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "points_r
 MASTER_COLUMNS = ("customer_id", "channel", "member_level")
 
 
+@collector_paused()
 def recompute_loyalty(policy, purchases: pd.DataFrame | list[dict], master: pd.DataFrame | None, as_of: date,
                       history: pd.DataFrame | None = None, start: date | None = None,
                       conversions: dict | None = None, products: pd.DataFrame | None = None) -> dict:

@@ -25,6 +25,7 @@ from promo_cli.model import Finding, PointsPolicy, finding
 from promo_cli.money import format_amount, round_cents
 from promo_cli.policies.context import LoyaltyResult, PolicyContext, master_column
 from promo_cli.policies.prepaid_deposit import add_months
+from promo_cli.parallel import collector_paused
 
 
 def points_for(cents: int, points_per_yuan: Decimal) -> int:
@@ -40,6 +41,7 @@ class _Lot:
     bought: bool          # earned on a purchase (a return takes back only these)
 
 
+@collector_paused()
 def apply_points(policy: PointsPolicy, ctx: PolicyContext) -> tuple[LoyaltyResult, list[Finding]]:
     rows = ctx.purchases.sort_values(["order_date", "order_id"], kind="stable")
     redeemed_column = rows["points_redeemed"] if "points_redeemed" in rows else pd.Series(None, index=rows.index)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from promo_cli.model import Finding, Ledger, PrepaidDepositPolicy, finding
 from promo_cli.money import format_amount, format_display, round_cents
+from promo_cli.parallel import collector_paused
 
 # Sign of each event kind in an account's balance.
 SIGN = {"deposit": 1, "bonus": 1, "referral": 1, "consume": -1, "transfer_in": 1, "transfer_out": -1,
@@ -118,6 +119,7 @@ def _tier(policy: PrepaidDepositPolicy, cents: int):
     return reached
 
 
+@collector_paused()
 def apply_prepaid_deposit(policy: PrepaidDepositPolicy, ledger: Ledger, customers: Ledger | None,
                           period_start: date, period_end: date, as_of: date
                           ) -> tuple[DepositResult, list[Finding]]:
