@@ -281,6 +281,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     return settlement
 
 
+@parallel.collector_paused()
 def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
                  in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date):
     """What the audit and the evaluation work out from the ledgers alone: the data checks'
@@ -357,6 +358,7 @@ def merge_conversions(parts) -> dict[str, list]:
     return merged
 
 
+@parallel.collector_paused()
 def reread_ledgers(ledgers: Ledgers) -> tuple[list[tuple[str, int, int, str]], list[Finding]]:
     """Every ledger read a second time by the simple reader (see :mod:`promo_cli.io.reread`)."""
     rows, findings = [], []
