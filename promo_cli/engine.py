@@ -191,6 +191,7 @@ def _silent(stage: str, what: str | None = None, total: int | None = None) -> No
     """A progress callback that shows nothing."""
 
 
+@parallel.collector_paused()
 def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> Settlement:
     """Apply every rebate policy and the data checks; return the whole result.
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from promo_cli.parallel import collector_paused
+
 if TYPE_CHECKING:
     from promo_cli.model import Settlement
 
@@ -19,6 +21,7 @@ DETAIL_ROWS_LIMIT = 50_000
 WORKBOOKS = ("rebate_detail.xlsx", "budget.xlsx", "audit_report.xlsx")
 
 
+@collector_paused()
 def write_outputs(s: Settlement, out_dir: Path, lang: str, generated_at: datetime | None = None,
                   detail_rows: int | None = None, progress=None, detail_format: str = "csv") -> list[Path]:
     """Write every output into ``out_dir``; all appear together or none does.
