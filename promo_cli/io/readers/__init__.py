@@ -91,6 +91,9 @@ def open_ledger(path, role: str, limits: Limits = Limits(), campaign_dir: Path =
         return _open_typed(ParquetInput(parquet=str(path)), role, campaign_dir)
     name = path.name
     try:
+        with path.open("rb") as handle:
+            if handle.read(4) == b"PAR1":            # Parquet, by its magic bytes: read by pyarrow, not here
+                return _open_typed(ParquetInput(parquet=str(path)), role, campaign_dir)
         raw = path.read_bytes()
     except FileNotFoundError:
         return None, [finding("error", "file-not-found", file=str(path), blocking=True, role=role)]
@@ -101,8 +104,6 @@ def open_ledger(path, role: str, limits: Limits = Limits(), campaign_dir: Path =
                               reason=os_reason(exc))]
     if not raw.strip(b" \t\r\n\x00\x1a\xef\xbb\xbf\xff\xfe"):
         return None, [finding("error", "file-empty", file=name, blocking=True, role=role)]
-    if raw[:4] == b"PAR1":                                   # Parquet, by its magic bytes
-        return _open_typed(ParquetInput(parquet=str(path)), role, campaign_dir)
     kind = sniff(raw)
     try:
         inspection = inspect_workbook(raw, limits) if kind != "text" else None

@@ -108,18 +108,19 @@ def _sqlite(sql: str, url: str, campaign_dir: Path) -> pa.Table:
             rows = cursor.fetchall()
     except sqlite3.Error as exc:
         raise SourceError("sql-failed", reason=str(exc)) from None
-    columns = []
-    for j in range(len(names)):
+    columns, fields = [], []
+    for j, name in enumerate(names):
         values = [row[j] for row in rows]
-        if any(isinstance(v, float) for v in values):
-            columns.append(pa.array(values, type=pa.float64()) if all(isinstance(v, (float, int, type(None)))
-                                                                       for v in values)
-                           else pa.array([None if v is None else repr(v) if isinstance(v, float) else str(v)
-                                          for v in values], type=pa.string()))
-        else:
-            columns.append(pa.array([None if v is None else v if isinstance(v, str) else str(v) for v in values],
-                                    type=pa.string()))
-    return pa.table(columns, names=names) if names else pa.table({})
+        floats = any(isinstance(v, float) for v in values)
+        if floats and all(isinstance(v, (float, int, type(None))) for v in values):
+            columns.append(pa.array(values, type=pa.float64()))
+            fields.append(pa.field(name, pa.float64()))
+            continue
+        # text (a REAL among text as its shortest decimal text, the column still said to hold floats)
+        columns.append(pa.array([None if v is None else v if isinstance(v, str) else repr(v) if isinstance(v, float)
+                                 else str(v) for v in values], type=pa.string()))
+        fields.append(pa.field(name, pa.string(), metadata={b"float": b"1"} if floats else None))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields)) if names else pa.table({})
 
 
 def _postgres(sql: str, url: str) -> pa.Table:
@@ -171,7 +172,7 @@ def arrow_table(data: pa.Table, name: str) -> tuple[Table, list[Finding]]:
         texts = _texts(column, field.type)
         if texts is None:
             raise SourceError("column-type-unsupported", column=field.name, type=str(field.type))
-        if pa.types.is_floating(field.type):
+        if pa.types.is_floating(field.type) or (field.metadata or {}).get(b"float"):
             findings.append(finding("warning", "float-column", file=name, column=field.name))
         columns.append(pd.Series(pd.arrays.ArrowExtensionArray(texts), dtype="str"))
     return Table(None, tuple(data.column_names), columns, 2, 0), findings
