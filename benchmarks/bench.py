@@ -260,7 +260,8 @@ def sample_folder(kind: str, base: Path) -> Path:
     return folder
 
 
-def settle(folder: Path, watch_memory: bool = False, as_of: str = "2026-06-30") -> tuple[float, float | None, int]:
+def settle(folder: Path, watch_memory: bool = False, as_of: str = "2026-06-30", engine: str | None = None
+           ) -> tuple[float, float | None, int]:
     """Seconds of ``promo settle`` end to end and its exit code; with ``watch_memory``, also the peak
     of all its processes together (MiB: PSS summed over the process tree, sampled every 0.1 s; None
     where /proc cannot tell). Reading PSS costs a page-table walk, so that run is not the timed one."""
@@ -272,7 +273,8 @@ def settle(folder: Path, watch_memory: bool = False, as_of: str = "2026-06-30") 
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen([sys.executable, "-m", "promo_cli", "settle", str(folder / "campaign.yaml"),
                                     "--out", str(out), "--history", str(folder / "history.sqlite"),
-                                    "--as-of", as_of, "--quiet"], stdout=subprocess.DEVNULL, stderr=errors)
+                                    "--as-of", as_of, "--quiet", *(["--engine", engine] if engine else [])],
+                                   stdout=subprocess.DEVNULL, stderr=errors)
         tree = 0.0
         while watch_memory and process.poll() is None:
             tree = max(tree, _tree_pss(process.pid) or 0.0)
@@ -304,10 +306,11 @@ def _tree_pss(pid: int) -> float | None:
 
 
 def figures(folder: Path) -> dict:
-    """Every figure of summary.json (all of it but the run's own facts: when, where, how long), as a
+    """Every figure of summary.json (all of it but the run's own facts: when, where, on which engine), as a
     digest per top-level key, with the headline totals in clear for the reader of the reference."""
     summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
     summary.pop("run", None)
+    summary.pop("engine", None)         # where it ran: every engine gives the same figures
     # what was read, not where from or the file's bytes (a workbook's bytes hold when it was made)
     summary["inputs"] = [{k: v for k, v in entry.items() if k not in ("path", "file", "sha256")}
                          for entry in summary.get("inputs", [])]
@@ -344,6 +347,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate into (and reuse from) this folder")
     parser.add_argument("--record", action="store_true", help="record the figures as the reference")
     parser.add_argument("--no-memory", action="store_true", help="skip the second run that samples memory")
+    parser.add_argument("--engine", choices=["local", "duckdb", "spark"],
+                        help="settle on this engine (default: promo's choice for the ledgers)")
     args = parser.parse_args()
     kinds = ["factory", "prepaid", "loyalty"] if args.campaign == "all" else [args.campaign]
     sizes = [size if size == "sample" else int(size.replace("_", "")) for size in args.rows.split(",")]
@@ -360,8 +365,8 @@ def main() -> None:
                 generate(kind, folder, rows)
             floor = read_floor(folder)
             as_of = "2026-12-31" if rows == "sample" else "2026-06-30"
-            seconds, _, code = settle(folder, as_of=as_of)
-            peak = None if args.no_memory else settle(folder, watch_memory=True, as_of=as_of)[1]
+            seconds, _, code = settle(folder, as_of=as_of, engine=args.engine)
+            peak = None if args.no_memory else settle(folder, watch_memory=True, as_of=as_of, engine=args.engine)[1]
             verdict = compare(kind, rows, folder, args.record) if code in (0, 3) else f"exit {code}"
             failed |= verdict.startswith(("DIFFERS", "exit"))
             memory = f"{peak:>9.0f}" if peak else f"{'-':>9}"

@@ -5,6 +5,7 @@ Plain functions over typed data; nothing here prints, exits or writes files.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -31,10 +32,12 @@ from promo_cli.model import (
 )
 from promo_cli.lines import concat_lines, round_lines
 from promo_cli.money import format_display, round_cents
+from promo_cli.engines import NAMES as ENGINE_NAMES, Engine, get_engine, missing_part, spark_master, valid_master
 from promo_cli.policies import (
     DEPOSIT_REGISTRY,
     LOYALTY_REGISTRY,
     REGISTRY,
+    REMARKS,
     PolicyContext,
 )
 from promo_cli.policies.context import link_orders
@@ -42,7 +45,8 @@ from promo_cli.policies.agreements import read_agreements
 from promo_cli.policies.cap import apply_cap, budget_cap
 from promo_cli.policies.scope import Scopes
 from promo_cli.policies.prepaid_deposit import deposits_json
-from promo_cli.recompute import plain_records, recompute
+from promo_cli.rebates import RebateWork
+from promo_cli.recompute import apply_caps, plain_records, recompute
 from promo_cli.recompute_deposits import recompute_deposits
 from promo_cli.recompute_loyalty import PURCHASE_COLUMNS as LOYALTY_COLUMNS, recompute_loyalty
 from promo_cli.segmentation import segment
@@ -67,28 +71,28 @@ class Loaded:
     ledgers: Ledgers
     as_of: date
     agreements: dict = field(default_factory=dict)     # {policy id: [Agreement]}, read once by load()
+    engine: str = "local"                              # where the rebate policies run (promo_cli.engines)
+    spark_master: str | None = None
 
 
 def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | None = None,
          limits: Limits = Limits(), campaign_inputs: bool = True,
-         optional: tuple[str, ...] = (), progress=None, today: date | None = None, engine: str | None = None
-         ) -> tuple[Loaded | None, list[Finding]]:
+         optional: tuple[str, ...] = (), progress=None, today: date | None = None, engine: str | None = None,
+         master: str | None = None) -> tuple[Loaded | None, list[Finding]]:
     """Read the campaign and every ledger it needs; all problems are collected.
 
     ``campaign_inputs=False`` ignores the campaign file's ``inputs:`` (a forecast replays
     only the ledgers it is given); roles in ``optional`` may be missing although a policy
     uses them. Returns None (with blocking findings) when the campaign or an input is invalid.
     ``progress("reading", what=file)`` is told of each file read. Without ``as_of`` the
-    campaign is settled to the earlier of its period end and ``today``.
+    campaign is settled to the earlier of its period end and ``today``. The rebate policies
+    will run on ``engine``, else the campaign's ``engine:``, else ``$PROMO_ENGINE``, else on
+    ``duckdb`` when a ledger is Parquet or SQL and ``local`` for spreadsheets.
     """
     progress = progress or _silent
     campaign, sha, findings = load_campaign(campaign_path)
     if campaign is None:
         return None, findings
-    chosen = engine or campaign.engine or "local"
-    if chosen != "local":       # the contract's duckdb and spark engines are not built yet
-        return None, findings + [finding("error", "engine-not-available", file=campaign_path.name, blocking=True,
-                                         engine=chosen)]
     paths = {role: _as_list(overrides.get(role)) or
              ([resolve_input(campaign_path, v) for v in _as_list(getattr(campaign.inputs, role))]
               if campaign_inputs else [])
@@ -113,6 +117,18 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     for policy in unsupported:
         findings.append(finding("error", "policy-not-supported", file=campaign_path.name, blocking=True,
                                 policy=policy.id, type=policy.type))
+    chosen = engine or campaign.engine or os.environ.get("PROMO_ENGINE", "").strip().lower() or \
+        ("duckdb" if any(not isinstance(p, Path) or p.is_dir() or p.suffix.lower() == ".parquet"
+                         for role in ROLES for p in paths[role]) else "local")
+    if chosen not in ENGINE_NAMES:          # only $PROMO_ENGINE can name another (the option and the file are checked)
+        return None, findings + [finding("error", "engine-unknown", file=campaign_path.name, blocking=True,
+                                         engine=chosen, names=", ".join(ENGINE_NAMES))]
+    if chosen == "spark" and not valid_master(spark_master(master)):
+        return None, findings + [finding("error", "spark-master-invalid", file=campaign_path.name, blocking=True,
+                                         value=spark_master(master))]
+    if (missing := missing_part(chosen)) is not None:
+        return None, findings + [finding("error", "engine-not-available", file=campaign_path.name, blocking=True,
+                                         engine=chosen, extra=missing[0], command=missing[1])]
     ledgers: dict[str, Ledger] = {}
     progress("reading", total=sum(len(p) for p in paths.values()))
     # Each file is opened (read; a workbook inspected) in turn, then parsed two at a time,
@@ -158,7 +174,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         if as_of < end:
             findings.append(finding("info", "settled-to-date", file=campaign_path.name, end=end.isoformat(),
                                     as_of=as_of.isoformat()))
-    return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of, agreements), findings
+    return Loaded(campaign, campaign_path, sha, Ledgers(**ledgers), as_of, agreements, chosen, master), findings
 
 
 def _as_list(value) -> list:
@@ -192,11 +208,15 @@ def _silent(stage: str, what: str | None = None, total: int | None = None) -> No
 
 
 @parallel.collector_paused()
-def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> Settlement:
+def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, engine: Engine | None = None
+           ) -> Settlement:
     """Apply every rebate policy and the data checks; return the whole result.
 
-    ``progress("settling", what=step)`` is told of each policy applied and each audit step."""
+    The rebate policies run on ``engine`` (default: the one ``loaded`` names, see
+    :mod:`promo_cli.engines`). ``progress("settling", what=step)`` is told of each policy
+    applied and each audit step."""
     progress = progress or _silent
+    engine = engine or get_engine(loaded.engine, loaded.spark_master)
     campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
     period = campaign.campaign.period
     purchases = ledgers.purchases.frame if ledgers.purchases else _empty_purchases()
@@ -212,26 +232,31 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     apart = sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS
     reread_apart = parallel.Apart(reread_ledgers, ledgers, fork=apart)
     audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
-                                 fork=apart)
+                                 not engine.recomputes, fork=apart)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
                         products=ledgers.products.frame if ledgers.products is not None else None,
                         agreements=loaded.agreements)
-    parts: list[pd.DataFrame] = []
     findings: list[Finding] = list(read_findings)
     if as_of < period.start:
         findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                 as_of=as_of.isoformat(), start=period.start.isoformat()))
     progress("settling", total=len(campaign.policies) + 3)
     scoped = Scopes(campaign, in_period, master, ledgers.products.frame if ledgers.products is not None else None)
-    for policy in campaign.rebate_policies:
-        policy_lines, policy_findings = REGISTRY[policy.type](policy, scoped.context(policy, ctx))
-        parts.append(apply_cap(policy, policy_lines))
+    contexts = {policy.id: scoped.context(policy, ctx) for policy in campaign.rebate_policies}
+    rebates = engine.rebates(RebateWork(campaign, contexts, dict.fromkeys(contexts, orders), payments, as_of, master,
+                                        ctx.products,
+                                        ledgers.agreements.frame if ledgers.agreements is not None else None))
+    all_lines = concat_lines([apply_cap(policy, policy_lines)           # caps: over all of a customer's lines
+                              for policy, policy_lines in zip(campaign.rebate_policies, rebates.lines)])
+    for policy, policy_findings in zip(campaign.rebate_policies, rebates.findings):
         findings += policy_findings
+        if policy.type in REMARKS:      # what a policy remarks on the whole ledger, once
+            findings += REMARKS[policy.type](policy, contexts[policy.id], all_lines)
         progress("settling", what=policy.id)
     lines, cut = budget_cap(campaign.rebate_policies, campaign.budget.rebate_cap if campaign.budget else None,
-                            concat_lines(parts), lambda: first_in_period(in_period))
+                            all_lines, lambda: first_in_period(in_period))
     if cut:
         findings.append(finding("info", "budget-cap-applied", file=loaded.campaign_path.name,
                                 cap=format_display(round_cents(campaign.budget.rebate_cap.amount)),
@@ -258,6 +283,9 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     orders = scoped.mark(orders)
     findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
     data_findings, second, segments, sales, second_deposits, second_loyalty = audit_apart.result()
+    if second is None:          # the engine recomputed where it settled; the caps are over all of it
+        second = dict(rebates.recomputed)
+        apply_caps(campaign, second, orders, as_of)
     reread = reread_apart.result()
     findings += data_findings + reread[1]
     second_rows = []
@@ -274,7 +302,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
     progress("settling", what="recompute")
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),
-                            recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments)
+                            recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments,
+                            engine={"name": engine.name, "partitions": rebates.partitions})
     settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0])
                          + tuple(second_rows),
                          evaluation=evaluate_settlement(settlement, sales))
@@ -284,9 +313,11 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None) -> 
 
 @parallel.collector_paused()
 def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
-                 in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date):
+                 in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date,
+                 recompute_rebates: bool = True):
     """What the audit and the evaluation work out from the ledgers alone: the data checks'
-    findings, the independent recomputation {(customer, policy): cents}, the segmentation,
+    findings, the independent recomputation {(customer, policy): cents} (None when the engine
+    recomputes where it settles), the segmentation,
     the sales figures (these two None without a purchase ledger) and the recomputed deposit and
     loyalty figures."""
     period = campaign.campaign.period
@@ -302,7 +333,8 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
             conversions[customer] += days
     return (audit.check_data(ledgers, orders, payments, in_period),
             recompute(campaign, orders, payments, as_of, master, products,
-                      ledgers.agreements.frame if ledgers.agreements is not None else None),
+                      ledgers.agreements.frame if ledgers.agreements is not None else None)
+            if recompute_rebates else None,
             segment(history, in_period, period.start, targets, first_purchases(ledgers))
             if history is not None else None,
             _sales_figures(campaign, ledgers, orders, history, as_of) if history is not None else None,

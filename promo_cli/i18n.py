@@ -9,6 +9,7 @@ from __future__ import annotations
 LABELS: dict[str, tuple[str, str]] = {
     # title block
     "campaign": ("活动", "Campaign"), "period": ("活动期间", "Period"), "as_of": ("结算日", "As of"),
+    "settled_on": ("结算引擎", "Settled on"),
     "status": ("状态", "Status"), "generated_at": ("生成时间", "Generated at"),
     "tool_version": ("工具版本", "Tool version"), "currency": ("币种", "Currency"),
     "ok": ("正常", "ok"), "needs_review": ("需复核", "needs review"),

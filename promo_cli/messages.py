@@ -52,9 +52,21 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file-not-found": ("找不到{role_name}文件", "{role} file not found"),
     "file-is-folder": ("这是一个文件夹,不是{role_name}文件", "this is a folder, not a {role} file"),
     "file-unreadable": ("无法读取文件:{reason}", "cannot read the file: {reason}"),
-    "engine-not-available": ("{engine} 引擎尚未实现:请用 --engine local(在本机内存中结算),或去掉活动文件里的 engine",
-                             "the {engine} engine is not built yet: settle with --engine local (in memory, on this "
-                             "machine), or leave engine out of the campaign file"),
+    "engine-not-available": ("{engine} 引擎需要可选组件 {extra},尚未安装:请运行 {command},或用 --engine local"
+                             "(在本机内存中结算,结果相同)",
+                             "the {engine} engine needs the optional part {extra}, which is not installed: run "
+                             "{command}, or settle with --engine local (in memory, on this machine; same figures)"),
+    "engine-unknown": ("没有名为“{engine}”的结算引擎(环境变量 PROMO_ENGINE):可选 {names}",
+                       "there is no engine called '{engine}' (the PROMO_ENGINE environment variable): choose one "
+                       "of {names}"),
+    "spark-master-invalid": ("Spark 集群地址“{value}”无效:应为 spark://主机:7077、yarn、k8s://… 或 local[*]"
+                             "(--spark-master 或环境变量 PROMO_SPARK_MASTER)",
+                             "'{value}' is not a Spark cluster address: give spark://host:7077, yarn, k8s://… or "
+                             "local[*] (--spark-master or the PROMO_SPARK_MASTER environment variable)"),
+    "engine-failed": ("{engine} 引擎无法运行({reason}):未结算,未写入任何文件。请检查集群地址(--spark-master),"
+                      "或用 --engine local 在本机结算",
+                      "the {engine} engine could not run ({reason}): nothing was settled or written. Check the "
+                      "cluster's address (--spark-master), or settle on this machine with --engine local"),
     "parquet-empty-folder": ("文件夹里没有 Parquet 文件", "the folder holds no Parquet file"),
     "parquet-unreadable": ("无法读取 Parquet 文件:{reason}", "cannot read the Parquet data: {reason}"),
     "sql-password-in-url": ("数据库地址里写了密码:密码不能写在活动文件里,请用环境变量 PGPASSWORD 或 ~/.pgpass 提供",

@@ -559,6 +559,7 @@ class Settlement:
     evaluation: dict[str, Any] | None = None                  # see promo_cli.evaluation
     loyalty: dict[str, Any] = field(default_factory=dict)     # policy id → LoyaltyResult
     segments: dict[str, Any] | None = None                    # see promo_cli.segmentation
+    engine: dict[str, Any] = field(default_factory=lambda: {"name": "local", "partitions": 1})
 
     @property
     def status(self) -> str:

@@ -236,9 +236,11 @@ def _half_up(value: Fraction) -> int:
 
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
               master: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
-              agreements: pd.DataFrame | None = None) -> dict[tuple[str, str], int]:
+              agreements: pd.DataFrame | None = None, caps: bool = True) -> dict[tuple[str, str], int]:
     """Return {(customer_id, policy_id): cents} for every customer with an in-period row (a
-    policy with ``applies_to`` counting only the rows it names)."""
+    policy with ``applies_to`` counting only the rows it names). ``caps=False`` leaves the
+    policies' per-customer caps and the campaign's budget cap out (the rows are one partition of
+    the ledger: the caps are made over every partition's figures added up, by :func:`apply_caps`)."""
     start, end = campaign.campaign.period.start, campaign.campaign.period.end
     last = min(end, as_of)
     day = _day_numbers(purchases["order_date"])
@@ -372,17 +374,28 @@ def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFram
                     shares[i] += 1
                 for name, share in zip(names, shares):
                     result[(name, policy.id)] += int(share)
+    if caps:
+        apply_caps(campaign, result, purchases, as_of)
+    return result
+
+
+def apply_caps(campaign: Campaign, result: dict, purchases: pd.DataFrame, as_of: date) -> None:
+    """Bring ``result`` within the policies' per-customer caps, then the campaign's budget cap
+    (in place)."""
     for policy in campaign.rebate_policies:        # no customer above the policy's cap
         if policy.cap is not None:
             most = _round(policy.cap.per_customer)
             for key in [k for k in result if k[1] == policy.id and result[k] > most]:
                 result[key] = most
-    if campaign.budget is not None and campaign.budget.rebate_cap is not None:
-        first = {}
-        for customer, day in zip(rows["customer_id"], rows["order_date"]):
-            first[customer] = min(first.get(customer, day), day)
-        _campaign_cap(campaign, result, first)
-    return result
+    if campaign.budget is None or campaign.budget.rebate_cap is None:
+        return
+    start, last = campaign.campaign.period.start, min(campaign.campaign.period.end, as_of)
+    day = _day_numbers(purchases["order_date"])
+    rows = purchases[(day >= _day(start)) & (day <= _day(last))]
+    first = {}
+    for customer, day in zip(rows["customer_id"], rows["order_date"]):
+        first[customer] = min(first.get(customer, day), day)
+    _campaign_cap(campaign, result, first)
 
 
 def _campaign_cap(campaign: Campaign, result: dict, first: dict) -> None:

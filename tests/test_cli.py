@@ -52,7 +52,8 @@ def test_settle_the_sample(tmp_path):
         "audit_report.xlsx", "budget.xlsx", "rebate_detail.xlsx", "summary.json"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
-                             "costs", "segments", "evaluation", "run", "findings", "inputs"]
+                             "costs", "segments", "evaluation", "run", "engine", "findings", "inputs"]
+    assert summary["engine"] == {"name": "local", "partitions": 1}
     assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None,
                               "run_by": getpass.getuser()}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \
@@ -244,21 +245,3 @@ def test_help_imports_nothing_heavy():
             "print(','.join(m for m in heavy if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == ""
-
-
-def test_only_the_local_engine_settles_yet_and_says_so(tmp_path):
-    """--engine local settles; duckdb and spark (the contract's other engines) are refused with a
-    finding that says what to do, whether asked on the command line or in the campaign file."""
-    campaign = small(tmp_path)
-    ok = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o"), "--engine", "local",
-                             "--lang", "en"])
-    assert ok.exit_code == 0, ok.output
-    refused = runner.invoke(app, ["validate", str(campaign), "--engine", "duckdb", "--lang", "en"])
-    assert refused.exit_code == 1
-    assert "[engine-not-available]" in refused.output and "--engine local" in refused.output
-    campaign.write_text(campaign.read_text(encoding="utf-8") + "engine: spark\n", encoding="utf-8")
-    refused = runner.invoke(app, ["settle", str(campaign), "--out", str(tmp_path / "o2"), "--lang", "en"])
-    assert refused.exit_code == 1 and "spark engine is not built yet" in refused.output
-    assert not (tmp_path / "o2").exists()
-    ok = runner.invoke(app, ["validate", str(campaign), "--engine", "local", "--lang", "en"])   # the option wins
-    assert ok.exit_code == 0, ok.output

@@ -145,7 +145,7 @@ def _codes() -> set[str]:
               "REASON", "ROWS", "TEXT", "INTEGER", "FILE", "DIR", "BATCH", "RUN",
               # names of formats and programs
               "parquet", "Parquet", "DuckDB", "pandas", "decimal", "numeric", "PGPASSWORD", "pgpass", "sqlite",
-              "postgresql"}
+              "postgresql", "duckdb", "spark", "Spark", "yarn", "k8s", "local", "PROMO_SPARK_MASTER"}
     return words
 
 

@@ -79,8 +79,13 @@ class Engine(str, Enum):
 
 
 EngineOpt = Annotated[Optional[Engine], typer.Option(
-    "--engine", help="Where the policy maths runs: local (in memory, on this machine). duckdb and spark are not "
-                     "built yet. Default: the campaign's engine, else local.")]
+    "--engine", help="Where the rebate policies run: local (in memory, in this process), duckdb (partitions of "
+                     "whole customers, settled on every core) or spark (the same partitions on a Spark cluster). "
+                     "Same figures on each. Default: the campaign's engine, else duckdb for Parquet and SQL "
+                     "ledgers and local for spreadsheets.")]
+SparkMasterOpt = Annotated[Optional[str], typer.Option(
+    "--spark-master", metavar="URL", help="The Spark cluster of --engine spark: spark://host:7077, yarn, "
+                                          "k8s://… (default: $PROMO_SPARK_MASTER, else local[*] on this machine).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something is wrong.")]
 
 
@@ -127,17 +132,23 @@ def _as_of(value: str | None) -> date | None:
 
 
 def run_pipeline(campaign: Path, purchases, payments, deposits, customers, as_of: str | None, limits: Limits,
-                 extra: tuple[Path | None, Path | None] = (None, None), progress=None, engine: Engine | None = None
-                 ) -> tuple[Settlement | None, list[Finding]]:
+                 extra: tuple[Path | None, Path | None] = (None, None), progress=None, engine: Engine | None = None,
+                 spark_master: str | None = None) -> tuple[Settlement | None, list[Finding]]:
     """Read and settle; ``progress`` (see :class:`Bars`) tells a person where the run is."""
     from promo_cli.engine import load, settle
     overrides = {"purchases": purchases, "payments": payments, "deposits": deposits,
                  "customers": customers, "baseline": extra[0], "targets": extra[1]}
     loaded, findings = load(campaign, overrides, _as_of(as_of), limits, progress=progress,
-                            engine=engine.value if engine else None)
+                            engine=engine.value if engine else None, master=spark_master)
     if loaded is None:
         return None, findings
-    return settle(loaded, findings, progress=progress), findings
+    from promo_cli.engines import EngineError
+    from promo_cli.model import finding
+    try:
+        return settle(loaded, findings, progress=progress), findings
+    except EngineError as exc:          # a cluster that does not answer: nothing settled, nothing written
+        return None, findings + [finding("error", "engine-failed", file=campaign.name, blocking=True,
+                                         engine=loaded.engine, reason=str(exc))]
 
 
 class Bars:

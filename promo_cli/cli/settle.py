@@ -27,6 +27,7 @@ from promo_cli.cli.common import (
     CustomersOpt,
     DepositsOpt,
     EngineOpt,
+    SparkMasterOpt,
     HistoryOpt,
     JsonOpt,
     LangOpt,
@@ -68,7 +69,7 @@ def settle_command(campaign: CampaignArg,
                    json: JsonOpt = False, quiet: QuietOpt = False,
                    max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
                    max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio,
-                   history: HistoryOpt = None, engine: EngineOpt = None,
+                   history: HistoryOpt = None, engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
                    reopen: Annotated[Optional[str], typer.Option(
                        "--reopen", metavar="REASON", help="Settle an approved as-of date again; the reason is recorded.")] = None,
                    by: Annotated[Optional[str], typer.Option(
@@ -102,7 +103,7 @@ def settle_command(campaign: CampaignArg,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
                                history_path, reopen, log, (detail_rows, detail_format.value),
-                               (by or "").strip() or run_by(), engine=engine)
+                               (by or "").strip() or run_by(), engine=(engine, spark_master))
         except HistoryError as exc:
             refuse(exc, lang.value, log)
             code = exc.code
@@ -122,7 +123,8 @@ def _settle(campaign, out, purchases, payments, deposits, customers, extra, as_o
 
 def _settle_with(campaign, out, purchases, payments, deposits, customers, extra, as_of, lang, json, quiet, limits,
                  history_path, reopen, log, detail, bars, preparer, engine=None) -> int:
-    """``detail``: (rows past which a detail table goes beside the workbook, csv or parquet)."""
+    """``detail``: (rows past which a detail table goes beside the workbook, csv or parquet);
+    ``engine``: (engine, Spark master) as given on the command line."""
     from promo_cli.history import History, HistoryError
     from promo_cli.io.writers import write_outputs
     from promo_cli.io.writers.summary_json import dumps, summary_dict
@@ -130,7 +132,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
     from promo_cli.model import SEVERITIES, finding
     from promo_cli.money import format_display
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of, limits, extra,
-                                        bars, engine)
+                                        bars, *(engine or (None, None)))
     console = Console(stderr=json)
     if settlement is None:
         bars.stop()
@@ -193,12 +195,13 @@ def validate_command(campaign: CampaignArg, purchases: PurchasesOpt = None, paym
                      as_of: AsOfOpt = None, lang: LangOpt = DEFAULT_LANG,
                      json: JsonOpt = False, quiet: QuietOpt = False,
                      max_unzipped_mb: MaxUnzippedOpt = DEFAULT_LIMITS.max_unzipped_mb,
-                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio, engine: EngineOpt = None) -> None:
+                     max_zip_ratio: MaxRatioOpt = DEFAULT_LIMITS.max_zip_ratio, engine: EngineOpt = None,
+                     spark_master: SparkMasterOpt = None) -> None:
     """Check the campaign file and the ledgers and run every check; write nothing."""
     from promo_cli.io.writers.summary_json import dumps, summary_dict
     settlement, findings = run_pipeline(campaign, purchases, payments, deposits, customers, as_of,
                                         Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
-                                        engine=engine)
+                                        engine=engine, spark_master=spark_master)
     if settlement is None:
         report_invalid(findings, lang.value, json)
         raise typer.Exit(EXIT_INVALID)

@@ -64,11 +64,6 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
     note = np.select([earns & (taken > 0), earns, ~has_due, qualifies, late, pending],
                      ["on-time-deducted", "on-time", "no-due-date", "scope-customer", "late", "not-yet-due"],
                      "partial").astype(object)
-    waiting = note == "not-yet-due"
-    if waiting.any():      # not a "no": these may still earn the rate in a later run
-        findings.append(finding("info", "on-time-pending", **ctx.source.at(), policy=policy.id,
-                                count=int(waiting.sum()), amount=format_display(int(cents[waiting].sum())),
-                                as_of=ctx.as_of.isoformat()))
     paid_on = paid["paid_on"].to_numpy(dtype="datetime64[s]")
     full_on = paid["full_on"].to_numpy(dtype="datetime64[s]")
     due = orders["due_date"].to_numpy(dtype="datetime64[s]")
@@ -91,3 +86,14 @@ def apply_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext
         -taken[kept], Decimal(1), -taken[kept] * 10 ** places, places + 2, "taken-at-payment",
         source_row=orders["_row"].to_numpy()[kept], n_taken=format_display_many(taken[kept]))
     return concat_lines([lines, took]), findings
+
+
+def remarks_on_time_payment(policy: OnTimePaymentPolicy, ctx: PolicyContext, lines: pd.DataFrame) -> list[Finding]:
+    """Once over every line of the policy (all partitions together): how many orders are not yet
+    due and not yet paid in full; not a "no", they may still earn the rate in a later run."""
+    mine = lines[(lines["policy_id"] == policy.id).to_numpy() & (lines["note"] == "not-yet-due").to_numpy()] \
+        if len(lines) else lines
+    if not len(mine):
+        return []
+    return [finding("info", "on-time-pending", **ctx.source.at(), policy=policy.id, count=len(mine),
+                    amount=format_display(int(mine["base"].sum())), as_of=ctx.as_of.isoformat())]

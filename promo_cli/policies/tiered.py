@@ -45,6 +45,29 @@ def marginal_parts(net: np.ndarray, bounds: list[int]) -> np.ndarray:
     return parts
 
 
+def _table_keys(policy: TieredPolicy, ctx: PolicyContext) -> pd.Series:
+    """Per in-period row, the key of the rate table it is settled by ("" for the default table)."""
+    keys = pd.Series("", index=ctx.purchases.index, dtype=object)
+    if policy.rates_by is not None:
+        keys = rate_keys(ctx.purchases, policy.rates_by, ctx.products)
+        keys = keys.where(keys.isin(list(policy.tiers_by)), "")     # every other product: one pool, the default
+    agreements = ctx.agreements.get(policy.id, [])
+    if agreements:          # a customer's own agreement wins over the campaign's tables in its window
+        covered = agreement_keys(agreements, ctx.purchases)
+        keys = keys.where(covered == "", covered)
+    return keys
+
+
+def remarks_tiered(policy: TieredPolicy, ctx: PolicyContext, lines: pd.DataFrame) -> list[Finding]:
+    """Once over every in-period row (all partitions together): a warning for each rate table of
+    ``tiers_by`` that no row is settled by (a mistyped product or category)."""
+    if not policy.tiers_by:
+        return []
+    seen = set(_table_keys(policy, ctx))
+    return [finding("warning", "tiers-by-unused", **ctx.source.at(), policy=policy.id, key=key, by=policy.rates_by)
+            for key in policy.tiers_by if key not in seen]
+
+
 def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame, list[Finding]]:
     """Return one line per tier slice (marginal) or per customer (whole); with ``rates_by``, per
     product (or category) with that product's own table (``tiers`` for the rest)."""
@@ -54,17 +77,9 @@ def apply_tiered(policy: TieredPolicy, ctx: PolicyContext) -> tuple[pd.DataFrame
     _, places = rate_units([t.rate for t in policy.tiers + [t for table in tables.values() for t in table]])
     if policy.rates_by is None and not agreements:
         return _tiered(policy, policy.tiers, ctx.purchases, ctx, None, places)
-    keys = pd.Series("", index=ctx.purchases.index, dtype=object)
-    if policy.rates_by is not None:
-        keys = rate_keys(ctx.purchases, policy.rates_by, ctx.products)
-        keys = keys.where(keys.isin(list(policy.tiers_by)), "")     # every other product: one pool, the default
-    if agreements:          # a customer's own agreement wins over the campaign's tables in its window
-        covered = agreement_keys(agreements, ctx.purchases)
-        keys = keys.where(covered == "", covered)
+    keys = _table_keys(policy, ctx)
     parts, findings = [], []
     seen = set(keys)
-    findings += [finding("warning", "tiers-by-unused", **ctx.source.at(), policy=policy.id, key=key, by=policy.rates_by)
-                 for key in policy.tiers_by if key not in seen]
     for key in sorted(seen):
         lines, more = _tiered(policy, tables.get(key, policy.tiers), ctx.purchases[(keys == key).to_numpy()],
                               ctx, key if key or policy.rates_by is not None else "", places)

@@ -105,6 +105,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     r = layout["last"] + 2
     for i, (key, value) in enumerate([(L("tool_version"), f"promo {__version__}"),
                                       (L("as_of"), f"{s.as_of:%Y-%m-%d}"),
+                                      (L("settled_on"), engine_text(s.engine, lang)),
                                       (L("generated_at"), f"{generated_at:%Y-%m-%d %H:%M:%S}"),
                                       (L("run_by"), (s.run or {}).get("run_by") or run_by())]):
         sheet.write_string(r + i, 0, key, styles.label)
@@ -122,3 +123,11 @@ _FIGURE_LABELS = {"coupons": "coupons_issued", "members_by_level": "customer_cou
 def _figure(text: str, lang: str) -> str:
     policy, *parts = text.split(" ")
     return " ".join([policy] + [label(_FIGURE_LABELS.get(part, part), lang) for part in parts])
+
+
+def engine_text(engine: dict, lang: str) -> str:
+    """Where the rebate policies ran: ``duckdb, 4 partitions`` (``local`` when in one piece)."""
+    name, partitions = engine.get("name", "local"), engine.get("partitions", 1)
+    if partitions <= 1:
+        return name
+    return f"{name},{partitions} 个分区" if lang == "zh" else f"{name}, {partitions} partitions"

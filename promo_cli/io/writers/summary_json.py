@@ -48,6 +48,7 @@ def summary_dict(s: Settlement, lang: str) -> dict[str, Any]:
         **({"segments": s.segments} if s.segments is not None else {}),
         **({"evaluation": s.evaluation} if s.evaluation is not None else {}),
         **({"run": s.run} if s.run else {}),
+        "engine": s.engine,
         "findings": [finding_json(f, lang) for f in s.findings],
         "inputs": [{"role": l.role, "path": str(l.path), "sha256": l.sha256, "rows": l.rows,
                     "sheet": l.sheet} for l in s.ledgers.present()],

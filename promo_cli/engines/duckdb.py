@@ -1,0 +1,58 @@
+"""The ``duckdb`` engine: DuckDB hashes the keys into partitions, worker processes settle them.
+
+DuckDB (embedded, in this process) hashes the distinct customer and group ids into partitions
+(see :mod:`.partitions`); each partition is then settled and recomputed by the same policy code in
+a forked worker, as many at once as there are cores, each worker taking only its own rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pyarrow as pa
+
+from promo_cli import parallel
+from promo_cli.engines.partitions import keys, merge, row_parts, slice_work
+from promo_cli.rebates import RebateResult, RebateWork, apply_rebates
+
+# About this many ledger rows per partition (a partition's frames and lines fit easily in memory).
+PART_ROWS = 250_000
+
+
+class DuckDB:
+    name, recomputes = "duckdb", True
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                      else os.cpu_count() or 1)
+
+    def partitions(self, work: RebateWork) -> tuple[dict[str, dict[str, int]], int]:
+        """Per key column {value: partition}, and the number of partitions."""
+        import duckdb
+        n = max(self.workers, math.ceil(work.rows / PART_ROWS))
+        out = {}
+        with duckdb.connect(config={"threads": self.workers}) as db:
+            for column, values in keys(work).items():
+                db.register("key_values", pa.table({"k": pa.array(values, type=pa.string())}))
+                found = db.execute(f"select k, hash(k) % {n} as part from key_values").fetchnumpy()
+                out[column] = dict(zip(found["k"].tolist(), found["part"].tolist()))
+                db.unregister("key_values")
+        return out, n
+
+    def rebates(self, work: RebateWork) -> RebateResult:
+        maps, n = self.partitions(work)
+        parts = row_parts(work, maps.__getitem__)
+        fork = work.rows >= parallel.APART_ROWS
+        results: list[RebateResult] = []
+        for first in range(0, n, self.workers):      # as many partitions at once as there are cores
+            running = [parallel.Apart(_settle_part, work, parts, k, fork=fork)
+                       for k in range(first, min(first + self.workers, n))]
+            results += [job.result() for job in running]
+        return merge(work, results)
+
+
+@parallel.collector_paused()
+def _settle_part(work: RebateWork, parts: dict[str, np.ndarray], k: int) -> RebateResult:
+    return apply_rebates(slice_work(work, parts, k), recompute_too=True)

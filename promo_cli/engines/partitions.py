@@ -1,0 +1,102 @@
+"""Partitions of the rebate work, and the merge of what each partition settled.
+
+A rebate policy's figures are per customer or per group (``policies.PARTITION_KEY``): tiers,
+on-time rates and caps per customer, a group's quantity and shares per group. So for each policy
+the purchase rows are split by its key: a row goes to partition ``hash(key) mod n`` (the
+engine's own hash; rows without a key to partition 0), and each partition's payments are those
+of its orders (a payment of no known order goes to partition 0, where it counts for nothing, as
+on the whole ledger). Which partition a key lands in changes no figure, only where it is
+computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from promo_cli.lines import concat_lines
+from promo_cli.model import Ledger
+from promo_cli.policies import PARTITION_KEY
+from promo_cli.rebates import RebateResult, RebateWork
+
+# key column → the column of a policy's lines that names it (a group's lines carry it in ``ref``)
+LINE_KEY = {"customer_id": "customer_id", "group_id": "ref"}
+# the order of a policy's findings on the whole ledger: a group's name it (in group order); a
+# customer's point at its rows (in ledger order) or name it (in customer order)
+FINDING_ORDER = {"group_id": lambda f: f.value or "",
+                 "customer_id": lambda f: (f.row is not None, f.row or 0, str(dict(f.params).get("customer", "")))}
+
+
+def keys(work: RebateWork) -> dict[str, np.ndarray]:
+    """The distinct non-empty values of every partition key the campaign's policies use."""
+    out = {}
+    for policy in work.campaign.rebate_policies:
+        column = PARTITION_KEY[policy.type]
+        if column not in out:
+            values = work.orders[policy.id][column]
+            out[column] = pd.unique(values[values.notna()].astype(str).to_numpy(dtype=object))
+    return out
+
+
+def row_parts(work: RebateWork, part_of: Callable[[str], dict[str, int]]) -> dict[str, np.ndarray]:
+    """Per policy, the partition of every purchase row; ``part_of(column)`` gives the engine's
+    {key value: partition} of a key column."""
+    maps = {column: part_of(column) for column in {PARTITION_KEY[p.type] for p in work.campaign.rebate_policies}}
+    out = {}
+    for policy in work.campaign.rebate_policies:
+        column = PARTITION_KEY[policy.type]
+        values = work.orders[policy.id][column]
+        out[policy.id] = values.astype(object).map(maps[column]).fillna(0).to_numpy(dtype=np.int64)
+    return out
+
+
+def slice_work(work: RebateWork, parts: dict[str, np.ndarray], k: int, frameless: bool = False) -> RebateWork:
+    """Partition ``k`` of ``work``. ``frameless`` drops the ledgers' frames kept only to point
+    findings at cells (to ship the partition to another machine)."""
+    contexts, orders, any_mine = {}, {}, None
+    for policy_id, ctx in work.contexts.items():
+        whole = work.orders[policy_id]
+        mine = pd.Series(parts[policy_id] == k, index=whole.index)
+        orders[policy_id] = whole[mine.to_numpy()]
+        keep = mine.reindex(ctx.purchases.index, fill_value=False).to_numpy()
+        contexts[policy_id] = ctx, keep
+        any_mine = mine.to_numpy() if any_mine is None else any_mine | mine.to_numpy()
+    linked = work.payments["_order"].to_numpy(dtype=np.int64)
+    if any_mine is None or not len(any_mine):
+        payments = work.payments if k == 0 else work.payments.iloc[:0]
+    else:
+        payments = work.payments[np.where(linked >= 0, any_mine[np.maximum(linked, 0)], k == 0)]
+    contexts = {policy_id: replace(ctx, purchases=ctx.purchases[keep], payments=payments,
+                                   source=_frameless(ctx.source) if frameless else ctx.source)
+                for policy_id, (ctx, keep) in contexts.items()}
+    return replace(work, contexts=contexts, orders=orders, payments=payments)
+
+
+def _frameless(ledger: Ledger | None) -> Ledger | None:
+    if ledger is None:
+        return None
+    return replace(ledger, frame=ledger.frame.iloc[:0], sheets=tuple(_frameless(s) for s in ledger.sheets),
+                   parts={name: _frameless(p) for name, p in ledger.parts.items()})
+
+
+def merge(work: RebateWork, results: list[RebateResult]) -> RebateResult:
+    """One result from the partitions' (in partition order): each policy's lines and findings
+    ordered by its key as on the whole ledger (a key's own lines in the order its partition gave
+    them), and the recomputed figures added up (a customer's shares of groups in several
+    partitions)."""
+    lines, findings = [], []
+    for i, policy in enumerate(work.campaign.rebate_policies):
+        merged = concat_lines([r.lines[i] for r in results])
+        if len(merged):
+            merged = merged.sort_values(LINE_KEY[PARTITION_KEY[policy.type]], kind="stable", ignore_index=True)
+        lines.append(merged)
+        findings.append(tuple(sorted((f for r in results for f in r.findings[i]),
+                                     key=FINDING_ORDER[PARTITION_KEY[policy.type]])))
+    recomputed: dict = {}
+    for r in results:
+        for key, cents in (r.recomputed or {}).items():
+            recomputed[key] = recomputed.get(key, 0) + cents
+    return RebateResult(tuple(lines), tuple(findings), recomputed, len(results))
