@@ -204,6 +204,69 @@ def _take(lots: list[list], cents: int) -> None:
         cents -= part
 
 
+FACTORY_PARQUET = FACTORY.replace("inputs: {purchases: purchases.xlsx, payments: payments.csv}",
+                                  "inputs: {purchases: {parquet: purchases.parquet}, payments: {parquet: payments.parquet}}")
+BATCH = 1_000_000
+
+
+def write_factory_parquet(folder: Path, rows: int) -> None:
+    """purchases.parquet and payments.parquet as a warehouse holds them (canonical column names,
+    decimal(18,2) amounts, dates): the factory ledgers of :func:`write_purchases` (N orders of
+    20,000 customers over the half-year, 2% returns, groups of five in every 200 orders, one
+    payment per order), made a million rows at a time with numpy (seed 7), in row groups of a
+    million."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(7)
+    customers = pa.array([_customer(n) for n in range(CUSTOMERS)])
+    names = pa.array([f"客户{n:05d}" for n in range(CUSTOMERS)])
+    money = pa.decimal128(18, 2)
+    purchases = pq.ParquetWriter(folder / "purchases.parquet", pa.schema([
+        ("order_id", pa.string()), ("customer_id", pa.string()), ("customer_name", pa.string()),
+        ("order_date", pa.date32()), ("amount", money), ("quantity", pa.int32()), ("due_date", pa.date32()),
+        ("group_id", pa.string()), ("group_proof", pa.string())]))
+    payments = pq.ParquetWriter(folder / "payments.parquet", pa.schema([
+        ("payment_id", pa.string()), ("order_id", pa.string()), ("customer_id", pa.string()),
+        ("payment_date", pa.date32()), ("amount", money)]))
+
+    def ids(prefix: str, numbers) -> pa.Array:
+        return pc.binary_join_element_wise(prefix, pc.utf8_lpad(pa.array(numbers).cast(pa.string()), 9, "0"), "")
+
+    def cents_to_yuan(cents) -> pa.Array:
+        """decimal(18,2) from integer cents, exactly: a decimal is its unscaled 128-bit integer."""
+        words = np.empty((len(cents), 2), dtype=np.int64)
+        words[:, 0], words[:, 1] = cents, np.where(cents < 0, -1, 0)
+        return pa.Array.from_buffers(money, len(cents), [None, pa.py_buffer(words.tobytes())])
+
+    start = np.datetime64(START.isoformat(), "D")
+    for first in range(1, rows + 1, BATCH):
+        r = np.arange(first, min(first + BATCH, rows + 1))
+        n = len(r)
+        who = rng.integers(0, CUSTOMERS, n)
+        day = start + rng.integers(0, 181, n).astype("timedelta64[D]")
+        quantity = rng.integers(1, 301, n)
+        cents = quantity * rng.choice([2350, 4890, 12000], n) * np.where(rng.random(n) < 0.02, -1, 1)
+        due = day + np.timedelta64(30, "D")
+        grouped = r % 200 < 5
+        group = pa.array(np.where(grouped, np.char.add("G", np.char.zfill((r // 200).astype(str), 6)), None),
+                         type=pa.string())
+        proof = pa.array(np.where(r % 200 == 0, "团购协议", None), type=pa.string())
+        order_ids = ids("SO", r)
+        who_ids = customers.take(pa.array(who))
+        purchases.write_table(pa.table([order_ids, who_ids, names.take(pa.array(who)), pa.array(day), cents_to_yuan(cents),
+                                        pa.array(quantity, pa.int32()), pa.array(due), group, proof],
+                                       schema=purchases.schema))
+        paid_on = due + rng.choice([-20, -5, 0, 2, 10], n).astype("timedelta64[D]")
+        paid = np.where(rng.random(n) < 0.9, cents, cents // 2)
+        payments.write_table(pa.table([ids("RC", r), order_ids, who_ids, pa.array(paid_on), cents_to_yuan(paid)],
+                                      schema=payments.schema))
+    purchases.close()
+    payments.close()
+    (folder / "campaign.yaml").write_text(FACTORY_PARQUET, encoding="utf-8")
+
+
 def generate(kind: str, folder: Path, rows: int) -> None:
     rng = random.Random(7)
     if kind == "factory":
@@ -222,9 +285,12 @@ def generate(kind: str, folder: Path, rows: int) -> None:
 FLOOR = """\
 import csv, sys
 from python_calamine import CalamineWorkbook
+import pyarrow.parquet as pq
 for name in sys.argv[1:]:
     if name.endswith(".xlsx"):
         rows = CalamineWorkbook.from_path(name).get_sheet_by_index(0).to_python()
+    elif name.endswith(".parquet"):
+        rows = pq.read_table(name)
     else:
         with open(name, encoding="utf-8", errors="replace", newline="") as handle:
             rows = list(csv.reader(handle))
@@ -232,7 +298,7 @@ for name in sys.argv[1:]:
 
 
 def ledgers(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.iterdir() if p.suffix in (".xlsx", ".csv"))
+    return sorted(str(p) for p in folder.iterdir() if p.suffix in (".xlsx", ".csv", ".parquet"))
 
 
 def read_floor(folder: Path) -> float:
@@ -344,35 +410,54 @@ def main() -> None:
     parser.add_argument("--campaign", default="all", choices=["all", "factory", "prepaid", "loyalty"])
     parser.add_argument("--rows", default="10000,100000",
                         help="sizes, comma-separated (default 10000,100000); 'sample' settles the sample campaign")
+    parser.add_argument("--format", default="xlsx", choices=["xlsx", "parquet"],
+                        help="the ledgers' format: xlsx/csv as exported, or Parquet as a warehouse holds them "
+                             "(the factory campaign only)")
+    parser.add_argument("--engine", default="",
+                        help="engines to settle on, comma-separated (local, duckdb, spark; default: promo's "
+                             "choice for the ledgers); each one's figures are compared with the reference, or "
+                             "where there is none with the first engine's")
     parser.add_argument("--keep", type=Path, help="generate into (and reuse from) this folder")
     parser.add_argument("--record", action="store_true", help="record the figures as the reference")
     parser.add_argument("--no-memory", action="store_true", help="skip the second run that samples memory")
-    parser.add_argument("--engine", choices=["local", "duckdb", "spark"],
-                        help="settle on this engine (default: promo's choice for the ledgers)")
     args = parser.parse_args()
     kinds = ["factory", "prepaid", "loyalty"] if args.campaign == "all" else [args.campaign]
+    if args.format == "parquet":
+        kinds = [kind for kind in kinds if kind == "factory"]
     sizes = [size if size == "sample" else int(size.replace("_", "")) for size in args.rows.split(",")]
+    engines = [e.strip() or None for e in args.engine.split(",")]
     base = args.keep or Path(tempfile.mkdtemp(prefix="promo-bench-"))
-    print(f"{'campaign':<9} {'rows':>10} {'floor s':>8} {'settle s':>9} {'ratio':>6} {'peak MiB':>9}  figures")
+    print(f"{'campaign':<9} {'rows':>10} {'engine':<7} {'floor s':>8} {'settle s':>9} {'ratio':>6} {'peak MiB':>9}"
+          "  figures")
     failed = False
     for kind in kinds:
         for rows in sizes:
-            folder = base / f"{kind}-{rows}"
+            name = kind if args.format == "xlsx" else f"{kind}-parquet"
+            folder = base / f"{name}-{rows}"
             if rows == "sample":
                 folder = sample_folder(kind, base)
             elif not (folder / "campaign.yaml").exists():
                 folder.mkdir(parents=True, exist_ok=True)
-                generate(kind, folder, rows)
+                write_factory_parquet(folder, rows) if args.format == "parquet" else generate(kind, folder, rows)
             floor = read_floor(folder)
             as_of = "2026-12-31" if rows == "sample" else "2026-06-30"
-            seconds, _, code = settle(folder, as_of=as_of, engine=args.engine)
-            peak = None if args.no_memory else settle(folder, watch_memory=True, as_of=as_of, engine=args.engine)[1]
-            verdict = compare(kind, rows, folder, args.record) if code in (0, 3) else f"exit {code}"
-            failed |= verdict.startswith(("DIFFERS", "exit"))
-            memory = f"{peak:>9.0f}" if peak else f"{'-':>9}"
-            size = rows if rows == "sample" else f"{rows:,}"
-            print(f"{kind:<9} {size:>10} {floor:>8.2f} {seconds:>9.2f} {seconds / floor:>6.1f} {memory}  {verdict}",
-                  flush=True)
+            first = None
+            for engine in engines:
+                seconds, _, code = settle(folder, as_of=as_of, engine=engine)
+                peak = None if args.no_memory else settle(folder, watch_memory=True, as_of=as_of, engine=engine)[1]
+                if code not in (0, 3):
+                    verdict = f"exit {code}"
+                elif (REFERENCE / f"{name}-{rows}.json").exists() or args.record:
+                    verdict = compare(name, rows, folder, args.record)
+                elif first is None:
+                    first, verdict = (engine, figures(folder)), "no reference"
+                else:
+                    verdict = f"same as {first[0]}" if figures(folder) == first[1] else f"DIFFERS from {first[0]}"
+                failed |= verdict.startswith(("DIFFERS", "exit"))
+                memory = f"{peak:>9.0f}" if peak else f"{'-':>9}"
+                size = rows if rows == "sample" else f"{rows:,}"
+                print(f"{kind:<9} {size:>10} {engine or '-':<7} {floor:>8.2f} {seconds:>9.2f} {seconds / floor:>6.1f} "
+                      f"{memory}  {verdict}", flush=True)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     sys.exit(1 if failed else 0)

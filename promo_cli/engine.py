@@ -245,8 +245,7 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
     progress("settling", total=len(campaign.policies) + 3)
     scoped = Scopes(campaign, in_period, master, ledgers.products.frame if ledgers.products is not None else None)
     contexts = {policy.id: scoped.context(policy, ctx) for policy in campaign.rebate_policies}
-    rebates = engine.rebates(RebateWork(campaign, contexts, dict.fromkeys(contexts, orders), payments, as_of, master,
-                                        ctx.products,
+    rebates = engine.rebates(RebateWork(campaign, contexts, orders, payments, as_of, master, ctx.products,
                                         ledgers.agreements.frame if ledgers.agreements is not None else None))
     all_lines = concat_lines([apply_cap(policy, policy_lines)           # caps: over all of a customer's lines
                               for policy, policy_lines in zip(campaign.rebate_policies, rebates.lines)])

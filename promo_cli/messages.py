@@ -56,6 +56,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                              "(在本机内存中结算,结果相同)",
                              "the {engine} engine needs the optional part {extra}, which is not installed: run "
                              "{command}, or settle with --engine local (in memory, on this machine; same figures)"),
+    "reread-failed": ("第二种读法未能读取此台账({reason}):它未与第二种读法核对",
+                      "the second reading could not read this ledger ({reason}): it is not reconciled with it"),
     "engine-unknown": ("没有名为“{engine}”的结算引擎(环境变量 PROMO_ENGINE):可选 {names}",
                        "there is no engine called '{engine}' (the PROMO_ENGINE environment variable): choose one "
                        "of {names}"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from promo_cli.model import Campaign, Finding
@@ -27,16 +28,18 @@ class RebateWork:
 
     campaign: Campaign
     contexts: dict[str, PolicyContext]    # per rebate policy: its context, its applies_to applied
-    orders: dict[str, pd.DataFrame]       # per rebate policy: every purchase row of its keys (the
-    payments: pd.DataFrame                # recomputation picks its own); payments known at as-of
+    orders: pd.DataFrame                  # every purchase row (the recomputation picks its own)
+    payments: pd.DataFrame                # the payments known at as-of, with ``_order``
     as_of: date
     master: pd.DataFrame | None = None
     products: pd.DataFrame | None = None
     agreements: pd.DataFrame | None = None
+    # per rebate policy, a mask over ``orders``: the rows of its keys in this partition (None: all)
+    keep: dict[str, np.ndarray] | None = None
 
     @property
     def rows(self) -> int:
-        return max((len(o) for o in self.orders.values()), default=0) + len(self.payments)
+        return len(self.orders) + len(self.payments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +58,18 @@ def apply_rebates(work: RebateWork, recompute_too: bool = False) -> RebateResult
     """Apply every rebate policy of the campaign to ``work``'s rows; with ``recompute_too`` the
     independent recomputation of the same rows as well (an engine that splits the ledger
     recomputes each partition where it settled it)."""
-    lines, findings, second = [], [], {}
+    lines, findings = [], []
     for policy in work.campaign.rebate_policies:
         policy_lines, policy_findings = REGISTRY[policy.type](policy, work.contexts[policy.id])
         lines.append(policy_lines)
         findings.append(tuple(policy_findings))
-        if recompute_too:
-            alone = work.campaign.model_copy(update={"policies": [policy], "budget": None})
-            second.update(recompute(alone, work.orders[policy.id], work.payments, work.as_of, work.master,
-                                    work.products, work.agreements, caps=False))
-    return RebateResult(tuple(lines), tuple(findings), second if recompute_too else None)
+    if not recompute_too:
+        return RebateResult(tuple(lines), tuple(findings))
+    second, together = {}, {}
+    for policy in work.campaign.rebate_policies:        # policies that read the same rows: recomputed at once
+        together.setdefault(id(work.keep[policy.id]) if work.keep else None, []).append(policy)
+    for policies in together.values():
+        alone = work.campaign.model_copy(update={"policies": policies, "budget": None})
+        second.update(recompute(alone, work.orders, work.payments, work.as_of, work.master, work.products,
+                                work.agreements, caps=False, only=work.keep[policies[0].id] if work.keep else None))
+    return RebateResult(tuple(lines), tuple(findings), second)

@@ -236,15 +236,19 @@ def _half_up(value: Fraction) -> int:
 
 def recompute(campaign: Campaign, purchases: pd.DataFrame, payments: pd.DataFrame, as_of: date,
               master: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
-              agreements: pd.DataFrame | None = None, caps: bool = True) -> dict[tuple[str, str], int]:
+              agreements: pd.DataFrame | None = None, caps: bool = True, only: np.ndarray | None = None
+              ) -> dict[tuple[str, str], int]:
     """Return {(customer_id, policy_id): cents} for every customer with an in-period row (a
     policy with ``applies_to`` counting only the rows it names). ``caps=False`` leaves the
     policies' per-customer caps and the campaign's budget cap out (the rows are one partition of
-    the ledger: the caps are made over every partition's figures added up, by :func:`apply_caps`)."""
+    the ledger: the caps are made over every partition's figures added up, by :func:`apply_caps`);
+    ``only`` (a mask over ``purchases``) the rows of that partition."""
     start, end = campaign.campaign.period.start, campaign.campaign.period.end
     last = min(end, as_of)
     day = _day_numbers(purchases["order_date"])
     keep = (day >= _day(start)) & (day <= _day(last))
+    if only is not None:
+        keep &= only
     rows = purchases[keep]
     cents = rows["amount"].to_numpy(dtype=np.int64)
     customer_of, customers = pd.factorize(rows["customer_id"], sort=True)

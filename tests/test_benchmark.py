@@ -13,7 +13,7 @@ def test_benchmark_runs_at_small_n(tmp_path):
                              "--keep", str(tmp_path / "bench")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["campaign", "rows", "floor", "s", "settle"]
+    assert lines[0].split()[:6] == ["campaign", "rows", "engine", "floor", "s", "settle"]
     rows = [line.split() for line in lines[1:]]
     assert [(row[0], row[1]) for row in rows] == [("factory", "300"), ("prepaid", "300"), ("loyalty", "300")]
     assert all(row[-1] == "equal" for row in rows), result.stdout        # the figures of the reference run

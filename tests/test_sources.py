@@ -159,6 +159,27 @@ def _settled_from_sql(folder: Path, url: str, database: str, loaded, expected: d
     assert payments[0] == payments[1] > 0
 
 
+def test_a_query_the_second_reading_cannot_run_is_said(tmp_path):
+    """The table goes away between the engine's reading and the audit's: the audit says it could
+    not check that ledger (a warning naming the database's reason), it does not pass over it."""
+    db = tmp_path / "erp.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute("create table orders (order_id text, customer_id text, order_date text, amount text)")
+        connection.execute("insert into orders values ('A1', 'C1', '2026-07-03', '600.00')")
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text("campaign: {id: t, name: t, period: {start: 2026-07-01, end: 2026-12-31}}\n"
+                        "inputs: {purchases: {sql: 'select * from orders', url: 'sqlite:///erp.db'}}\n"
+                        "policies:\n  - {id: ladder, type: tiered, tiers: [{from: 0, rate: 1%}]}\n", encoding="utf-8")
+    loaded, findings = load(campaign, {}, date(2026, 12, 31))
+    with sqlite3.connect(db) as connection:
+        connection.execute("drop table orders")
+    settlement = settle(loaded, findings)
+    failed = [f for f in settlement.findings if f.code == "reread-failed"]
+    assert [(f.severity, f.file) for f in failed] == [("warning", "purchases (SQL erp.db)")]
+    assert "no such table: orders" in dict(failed[0].params)["reason"]
+    assert settlement.customers[0].rebates["ladder"] == 600
+
+
 def test_a_password_in_the_address_is_refused(tmp_path):
     campaign = tmp_path / "c.yaml"
     campaign.write_text("campaign: {id: c, period: {start: 2026-07-01, end: 2026-12-31}}\n"

@@ -1,13 +1,13 @@
 """The ``duckdb`` engine: DuckDB hashes the keys into partitions, worker processes settle them.
 
 DuckDB (embedded, in this process) hashes the distinct customer and group ids into partitions
-(see :mod:`.partitions`); each partition is then settled and recomputed by the same policy code in
-a forked worker, as many at once as there are cores, each worker taking only its own rows.
+(see :mod:`.partitions`); each partition is then settled and recomputed by the same policy code, as
+many at once as there are cores: in forked workers that read the parent's rows without copying
+them, the last one in this process.
 """
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -16,10 +16,6 @@ import pyarrow as pa
 from promo_cli import parallel
 from promo_cli.engines.partitions import keys, merge, row_parts, slice_work
 from promo_cli.rebates import RebateResult, RebateWork, apply_rebates
-
-# About this many ledger rows per partition (a partition's frames and lines fit easily in memory).
-PART_ROWS = 250_000
-
 
 class DuckDB:
     name, recomputes = "duckdb", True
@@ -31,7 +27,7 @@ class DuckDB:
     def partitions(self, work: RebateWork) -> tuple[dict[str, dict[str, int]], int]:
         """Per key column {value: partition}, and the number of partitions."""
         import duckdb
-        n = max(self.workers, math.ceil(work.rows / PART_ROWS))
+        n = self.workers
         out = {}
         with duckdb.connect(config={"threads": self.workers}) as db:
             for column, values in keys(work).items():
@@ -47,8 +43,9 @@ class DuckDB:
         fork = work.rows >= parallel.APART_ROWS
         results: list[RebateResult] = []
         for first in range(0, n, self.workers):      # as many partitions at once as there are cores
-            running = [parallel.Apart(_settle_part, work, parts, k, fork=fork)
-                       for k in range(first, min(first + self.workers, n))]
+            last = min(first + self.workers, n) - 1  # the last of them here, while the others run apart
+            running = [parallel.Apart(_settle_part, work, parts, k, fork=fork and k < last)
+                       for k in range(first, last + 1)]
             results += [job.result() for job in running]
         return merge(work, results)
 

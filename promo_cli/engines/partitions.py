@@ -33,46 +33,53 @@ FINDING_ORDER = {"group_id": lambda f: f.value or "",
 def keys(work: RebateWork) -> dict[str, np.ndarray]:
     """The distinct non-empty values of every partition key the campaign's policies use."""
     out = {}
-    for policy in work.campaign.rebate_policies:
-        column = PARTITION_KEY[policy.type]
-        if column not in out:
-            values = work.orders[policy.id][column]
-            out[column] = pd.unique(values[values.notna()].astype(str).to_numpy(dtype=object))
+    for column in dict.fromkeys(PARTITION_KEY[p.type] for p in work.campaign.rebate_policies):
+        values = work.orders[column]
+        out[column] = pd.unique(values[values.notna()].astype(str).to_numpy(dtype=object))
     return out
 
 
 def row_parts(work: RebateWork, part_of: Callable[[str], dict[str, int]]) -> dict[str, np.ndarray]:
     """Per policy, the partition of every purchase row; ``part_of(column)`` gives the engine's
-    {key value: partition} of a key column."""
-    maps = {column: part_of(column) for column in {PARTITION_KEY[p.type] for p in work.campaign.rebate_policies}}
-    out = {}
-    for policy in work.campaign.rebate_policies:
-        column = PARTITION_KEY[policy.type]
-        values = work.orders[policy.id][column]
-        out[policy.id] = values.astype(object).map(maps[column]).fillna(0).to_numpy(dtype=np.int64)
-    return out
+    {key value: partition} of a key column. Policies of the same key share one array."""
+    by_column = {}
+    for column in dict.fromkeys(PARTITION_KEY[p.type] for p in work.campaign.rebate_policies):
+        codes, uniques = pd.factorize(work.orders[column])     # each distinct key looked up once
+        mapping = part_of(column)
+        parts = np.array([mapping.get(str(value), 0) for value in uniques] + [0], dtype=np.int64)
+        by_column[column] = parts[codes]                       # code −1 (no key): the 0 at the end
+    return {p.id: by_column[PARTITION_KEY[p.type]] for p in work.campaign.rebate_policies}
 
 
-def slice_work(work: RebateWork, parts: dict[str, np.ndarray], k: int, frameless: bool = False) -> RebateWork:
-    """Partition ``k`` of ``work``. ``frameless`` drops the ledgers' frames kept only to point
-    findings at cells (to ship the partition to another machine)."""
-    contexts, orders, any_mine = {}, {}, None
-    for policy_id, ctx in work.contexts.items():
-        whole = work.orders[policy_id]
-        mine = pd.Series(parts[policy_id] == k, index=whole.index)
-        orders[policy_id] = whole[mine.to_numpy()]
-        keep = mine.reindex(ctx.purchases.index, fill_value=False).to_numpy()
-        contexts[policy_id] = ctx, keep
-        any_mine = mine.to_numpy() if any_mine is None else any_mine | mine.to_numpy()
+def slice_work(work: RebateWork, parts: dict[str, np.ndarray], k: int, ship: bool = False) -> RebateWork:
+    """Partition ``k`` of ``work``: each policy's context holds the rows of its keys in ``k``,
+    ``keep`` marks them in the purchase rows, the payments are those of these orders. ``ship``
+    cuts the purchase rows down to the partition's and drops the ledgers' frames kept only to
+    point findings at cells (to send the partition to another machine); otherwise the rows stay
+    shared (a forked worker reads its parent's)."""
+    masks: dict[int, np.ndarray] = {}
+    for policy_id in work.contexts:
+        masks.setdefault(id(parts[policy_id]), parts[policy_id] == k)
+    any_mine = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(len(work.orders), dtype=bool)
     linked = work.payments["_order"].to_numpy(dtype=np.int64)
-    if any_mine is None or not len(any_mine):
-        payments = work.payments if k == 0 else work.payments.iloc[:0]
-    else:
-        payments = work.payments[np.where(linked >= 0, any_mine[np.maximum(linked, 0)], k == 0)]
-    contexts = {policy_id: replace(ctx, purchases=ctx.purchases[keep], payments=payments,
-                                   source=_frameless(ctx.source) if frameless else ctx.source)
-                for policy_id, (ctx, keep) in contexts.items()}
-    return replace(work, contexts=contexts, orders=orders, payments=payments)
+    ours = any_mine[np.maximum(linked, 0)] if len(any_mine) else np.zeros(len(linked), dtype=bool)
+    payments = work.payments[np.where(linked >= 0, ours, k == 0)]
+    rows: dict[tuple[int, int], pd.DataFrame] = {}
+    contexts = {}
+    for policy_id, ctx in work.contexts.items():
+        mine = masks[id(parts[policy_id])]
+        # a context's rows are rows of the purchase ledger: ``_order`` is their place in it
+        if (id(ctx.purchases), id(mine)) not in rows:
+            rows[(id(ctx.purchases), id(mine))] = ctx.purchases[mine[ctx.purchases["_order"].to_numpy()]]
+        contexts[policy_id] = replace(ctx, purchases=rows[(id(ctx.purchases), id(mine))], payments=payments,
+                                      source=_frameless(ctx.source) if ship else ctx.source)
+    keep = {policy_id: masks[id(parts[policy_id])] for policy_id in work.contexts}
+    orders = work.orders
+    if ship:
+        orders = orders[any_mine]
+        cut = {id(m): m[any_mine] for m in masks.values()}
+        keep = {policy_id: cut[id(mask)] for policy_id, mask in keep.items()}
+    return replace(work, contexts=contexts, orders=orders, payments=payments, keep=keep)
 
 
 def _frameless(ledger: Ledger | None) -> Ledger | None:

@@ -77,7 +77,7 @@ class Spark:
             maps[column] = dict(zip(found["k"], found["part"].astype(int)))
         parts = row_parts(work, maps.__getitem__)
         jobs = pd.DataFrame({"part": range(n),
-                             "payload": [pickle.dumps(slice_work(work, parts, k, frameless=True),
+                             "payload": [pickle.dumps(slice_work(work, parts, k, ship=True),
                                                       protocol=pickle.HIGHEST_PROTOCOL) for k in range(n)]})
         done = (spark.createDataFrame(jobs, schema="part int, payload binary").repartition(n, "part")
                 .groupBy("part").applyInPandas(settle_parts, schema="part int, payload binary").toPandas())

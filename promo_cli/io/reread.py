@@ -56,8 +56,13 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
             if key not in headers:
                 continue
             amount = headers.get("amount", (None,))[0]
-            reading = _read_query(part.query, headers[key][0], amount) if part.query is not None \
-                else _read(part.path, sheet.sheet, headers[key][0], amount)
+            try:
+                reading = _read_query(part.query, headers[key][0], amount) if part.query is not None \
+                    else _read(part.path, sheet.sheet, headers[key][0], amount)
+            except RereadFailed as exc:     # the audit says it could not check, rather than nothing
+                findings.append(finding("warning", "reread-failed", file=part.label, sheet=sheet.sheet,
+                                        reason=str(exc)))
+                continue
             if reading is None:
                 continue
             frame = ledger.frame
@@ -148,6 +153,10 @@ def _read_xlsx(path: Path, sheet: str | None, key: str, amount: str | None) -> R
         return None
 
 
+class RereadFailed(Exception):
+    """A source the engine read that the second reading could not (its database's error)."""
+
+
 def _read_query(query, key: str, amount: str | None) -> Reading | None:
     """The query run again through the database's own driver (the standard library's sqlite3,
     or psycopg), the key and amount columns only, each value as the driver gives it."""
@@ -163,8 +172,8 @@ def _read_query(query, key: str, amount: str | None) -> Reading | None:
         with connection:
             rows = connection.execute(sql).fetchmany(REREAD_ROWS + 1)
         connection.close()
-    except Exception:               # noqa: BLE001 - any driver's error: no second reading, as for a file
-        return None
+    except Exception as exc:        # noqa: BLE001 - any driver's error (the server went away, a lock)
+        raise RereadFailed((str(exc).strip().splitlines() or [type(exc).__name__])[0]) from None
     count = cents = unreadable = 0
     for seen, row in enumerate(rows[:REREAD_ROWS], start=1):
         if row[0] is None or not str(row[0]).strip():
