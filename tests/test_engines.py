@@ -88,8 +88,8 @@ def test_every_engine_gives_the_local_figures(settled, campaign, engine):
     local, other = settled(campaign, "local"), settled(campaign, engine)
     assert local["engine"] == {"name": "local", "partitions": 1}
     assert other["engine"]["name"] == engine
-    if campaign == "factory_rebate":            # the rebates were really split
-        assert other["engine"]["partitions"] >= 2
+    # the rebates were really split; deposit and loyalty policies run whole, where the ledgers are
+    assert other["engine"]["partitions"] >= 2 if campaign == "factory_rebate" else other["engine"]["partitions"] == 1
     for key in sorted(set(local) | set(other)):
         if key not in ("engine", "run"):
             assert other.get(key) == local.get(key), key
@@ -258,3 +258,17 @@ def test_a_spark_cluster_that_does_not_answer_is_a_finding(tmp_path):
     assert "[engine-failed]" in result.stderr and "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "o").exists()
 
+
+
+def test_a_job_the_cluster_fails_is_an_engine_error_with_its_first_line():
+    """What Spark raises when a job fails (a Py4J error with a Java stack) reaches the clerk as
+    the finding ``engine-failed`` with its first line, not as an internal error."""
+    from promo_cli.engines import EngineError
+    from promo_cli.engines.spark import on_cluster
+
+    def job():
+        raise RuntimeError("\nJob aborted due to stage failure: Task 0 in stage 2.0 failed\n\tat org.apache.spark…")
+
+    with pytest.raises(EngineError, match=r"^Job aborted due to stage failure: Task 0 in stage 2.0 failed$"):
+        on_cluster(job)
+    assert on_cluster(lambda: 42) == 42

@@ -5,8 +5,8 @@
 - ``duckdb``: DuckDB finds the partitions (whole customers and purchase groups, see
   :mod:`.partitions`); each is settled by the same policy code, and recomputed, in a worker
   process, as many at once as there are cores.
-- ``spark``: Spark finds the same partitions and runs the same policy code on each of them on its
-  executors (``groupBy().applyInPandas``), local or on a cluster (``--spark-master``).
+- ``spark``: Spark finds the same partitions and runs the same policy code on each of them, one
+  task per partition on its executors, local or on a cluster (``--spark-master``).
 
 Every engine gives the same figures to the cent; the policies and the recomputation do not know
 which one runs them. DuckDB and Spark are optional parts (the ``duckdb`` and ``spark`` extras).

@@ -38,6 +38,8 @@ class DuckDB:
         return out, n
 
     def rebates(self, work: RebateWork) -> RebateResult:
+        if not work.campaign.rebate_policies:        # nothing to split (deposit and loyalty policies run whole)
+            return apply_rebates(work, recompute_too=True)
         maps, n = self.partitions(work)
         parts = row_parts(work, maps.__getitem__)
         fork = work.rows >= parallel.APART_ROWS

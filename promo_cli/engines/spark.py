@@ -1,9 +1,9 @@
 """The ``spark`` engine: the partitions settled on a Spark cluster's executors.
 
 Spark hashes the distinct customer and group ids into partitions (see :mod:`.partitions`); the
-driver (this process, which read and checked the ledgers) cuts the rows into those partitions,
-and ``groupBy("part").applyInPandas`` runs the same policy code, and its recomputation, on each
-of them on the executors. The executors need promo-cli installed in the same version (they
+driver (this process, which read and checked the ledgers) cuts the rows into those partitions and
+hands each to Spark as a broadcast; one Spark task per partition runs the same policy code, and
+its recomputation, on an executor, and sends back its lines, findings and figures. The executors need promo-cli installed in the same version (they
 import ``promo_cli``); ``local[*]`` runs them on this machine.
 
 The cluster is ``--spark-master`` (``spark://host:7077``, ``yarn``, ``k8s://…``), else
@@ -29,7 +29,7 @@ from promo_cli.rebates import RebateResult, RebateWork, apply_rebates
 
 PANDAS_WARNING = "PySpark does not yet fully support pandas"
 # About this many ledger rows per partition (a partition travels to its executor in one piece).
-PART_ROWS = 100_000
+PART_ROWS = 500_000
 
 
 def session(master: str):
@@ -51,6 +51,7 @@ def session(master: str):
                  .config("spark.executor.extraJavaOptions", log)
                  .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                  .config("spark.sql.session.timeZone", "UTC")
+                 .config("spark.driver.maxResultSize", os.environ.get("PROMO_SPARK_MAX_RESULT", "8g"))
                  .config("spark.ui.enabled", "false")
                  .config("spark.ui.showConsoleProgress", "false")
                  .getOrCreate())
@@ -67,26 +68,39 @@ class Spark:
         self.master = spark_master(master)
 
     def rebates(self, work: RebateWork) -> RebateResult:
+        if not work.campaign.rebate_policies:        # nothing to send (deposit and loyalty policies run whole)
+            return apply_rebates(work, recompute_too=True)
         from pyspark.sql import functions as F
         spark = session(self.master)
         n = max(2, spark.sparkContext.defaultParallelism, math.ceil(work.rows / PART_ROWS))
         maps = {}
         for column, values in keys(work).items():
             frame = spark.createDataFrame(pd.DataFrame({"k": pd.Series(values, dtype=object)}), schema="k string")
-            found = frame.select("k", F.pmod(F.xxhash64("k"), F.lit(n)).alias("part")).toPandas()
+            found = on_cluster(frame.select("k", F.pmod(F.xxhash64("k"), F.lit(n)).alias("part")).toPandas)
             maps[column] = dict(zip(found["k"], found["part"].astype(int)))
         parts = row_parts(work, maps.__getitem__)
-        jobs = pd.DataFrame({"part": range(n),
-                             "payload": [pickle.dumps(slice_work(work, parts, k, ship=True),
-                                                      protocol=pickle.HIGHEST_PROTOCOL) for k in range(n)]})
-        done = (spark.createDataFrame(jobs, schema="part int, payload binary").repartition(n, "part")
-                .groupBy("part").applyInPandas(settle_parts, schema="part int, payload binary").toPandas())
-        return merge(work, [pickle.loads(payload) for payload in done.sort_values("part")["payload"]])
+        # each partition travels as a broadcast (written to a file, fetched by the executor that
+        # settles it), not through the driver's heap; one partition is pickled at a time
+        shipped = [spark.sparkContext.broadcast(slice_work(work, parts, k, ship=True)) for k in range(n)]
+        try:
+            done = on_cluster(spark.sparkContext.parallelize(range(n), n)
+                              .map(lambda k: settle_part(k, shipped[k])).collect)
+        finally:
+            for item in shipped:
+                item.destroy()
+        return merge(work, [pickle.loads(payload) for _, payload in sorted(done)])
 
 
-def settle_parts(frame: pd.DataFrame) -> pd.DataFrame:
-    """On an executor: every partition of ``frame`` settled and recomputed, pickled back."""
-    return pd.DataFrame({"part": frame["part"].to_numpy(),
-                         "payload": [pickle.dumps(apply_rebates(pickle.loads(payload), recompute_too=True),
-                                                  protocol=pickle.HIGHEST_PROTOCOL)
-                                     for payload in frame["payload"]]})
+def on_cluster(job):
+    """``job()``, a Spark action; the cluster failing it (an executor lost, out of memory, the
+    policy code raising on an executor) is an :class:`EngineError` with Spark's first line."""
+    try:
+        return job()
+    except Exception as exc:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise EngineError(first[:300]) from None
+
+
+def settle_part(k: int, shipped) -> tuple[int, bytes]:
+    """On an executor: partition ``k`` settled and recomputed, pickled back."""
+    return k, pickle.dumps(apply_rebates(shipped.value, recompute_too=True), protocol=pickle.HIGHEST_PROTOCOL)
