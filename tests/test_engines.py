@@ -137,9 +137,10 @@ def _groups_across_customers(folder: Path, budget_cap: str | None = None) -> Pat
 
 def test_partitions_hold_whole_customers_and_groups(tmp_path):
     """Three partitions by hand: C1 → 0, C2 → 1, C3 → 2 for the customer policies, G1 → 2 and
-    G2 → 0 for the group policy. Every row is in exactly one partition per policy, a group's rows
-    together although its customers are apart, payments with their orders (the unknown one in
-    partition 0), and the partitions' results merged equal the whole ledger's."""
+    G2 → 0 for the group policy (a row without a group goes with its customer). Every row is in
+    exactly one partition per policy, a group's rows together although its customers are apart,
+    payments with their orders (the unknown one in partition 0), and the partitions' results
+    merged equal the whole ledger's."""
     loaded, findings = load(_groups_across_customers(tmp_path), {}, date(2026, 12, 31), engine="local")
     assert loaded is not None, findings
     captured = {}
@@ -161,7 +162,7 @@ def test_partitions_hold_whole_customers_and_groups(tmp_path):
     groups = [sorted(p.contexts["group_buy"].purchases.dropna(subset=["group_id"])["order_id"]) for p in pieces]
     assert groups == [["B2", "C1"], [], ["A2", "B1"]]
     paid = [sorted(p.payments["payment_id"]) for p in pieces]
-    assert paid[0] == ["P-A1", "P-A2", "P-B2", "P-C1", "P-C2", "P-X"]      # C1's orders; G2 (and rows without group)
+    assert paid[0] == ["P-A1", "P-A2", "P-B2", "P-C1", "P-X"]      # C1's orders; G2's; the unknown order's
     assert paid[1] == ["P-B1", "P-B2"] and paid[2] == ["P-A2", "P-B1", "P-C1", "P-C2"]
     whole = apply_rebates(work, recompute_too=True)
     merged = merge(work, [apply_rebates(p, recompute_too=True) for p in pieces])

@@ -3,7 +3,7 @@
 A rebate policy's figures are per customer or per group (``policies.PARTITION_KEY``): tiers,
 on-time rates and caps per customer, a group's quantity and shares per group. So for each policy
 the purchase rows are split by its key: a row goes to partition ``hash(key) mod n`` (the
-engine's own hash; rows without a key to partition 0), and each partition's payments are those
+engine's own hash; a row without a group where its customer's rows go), and each partition's payments are those
 of its orders (a payment of no known order goes to partition 0, where it counts for nothing, as
 on the whole ledger). Which partition a key lands in changes no figure, only where it is
 computed.
@@ -31,9 +31,10 @@ FINDING_ORDER = {"group_id": lambda f: f.value or "",
 
 
 def keys(work: RebateWork) -> dict[str, np.ndarray]:
-    """The distinct non-empty values of every partition key the campaign's policies use."""
+    """The distinct non-empty values of every partition key the campaign's policies use, and of
+    the customer (a row without its policy's key goes where its customer goes)."""
     out = {}
-    for column in dict.fromkeys(PARTITION_KEY[p.type] for p in work.campaign.rebate_policies):
+    for column in dict.fromkeys(["customer_id"] + [PARTITION_KEY[p.type] for p in work.campaign.rebate_policies]):
         values = work.orders[column]
         out[column] = pd.unique(values[values.notna()].astype(str).to_numpy(dtype=object))
     return out
@@ -43,11 +44,13 @@ def row_parts(work: RebateWork, part_of: Callable[[str], dict[str, int]]) -> dic
     """Per policy, the partition of every purchase row; ``part_of(column)`` gives the engine's
     {key value: partition} of a key column. Policies of the same key share one array."""
     by_column = {}
-    for column in dict.fromkeys(PARTITION_KEY[p.type] for p in work.campaign.rebate_policies):
+    for column in dict.fromkeys(["customer_id"] + [PARTITION_KEY[p.type] for p in work.campaign.rebate_policies]):
         codes, uniques = pd.factorize(work.orders[column])     # each distinct key looked up once
         mapping = part_of(column)
-        parts = np.array([mapping.get(str(value), 0) for value in uniques] + [0], dtype=np.int64)
-        by_column[column] = parts[codes]                       # code −1 (no key): the 0 at the end
+        parts = np.array([mapping.get(str(value), 0) for value in uniques] + [-1], dtype=np.int64)[codes]
+        # a row without the key (no group): where its customer's rows are, spreading them evenly
+        by_column[column] = np.where(codes < 0, by_column["customer_id"], parts) if column != "customer_id" \
+            else np.maximum(parts, 0)
     return {p.id: by_column[PARTITION_KEY[p.type]] for p in work.campaign.rebate_policies}
 
 
