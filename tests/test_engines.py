@@ -211,7 +211,7 @@ def test_the_benchmark_on_duckdb_gives_the_reference_figures(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].split()[-1] == "equal", result.stdout
     summary = json.loads((tmp_path / "b" / "factory-10000" / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["engine"] == {"name": "duckdb", "partitions": 2}
+    assert summary["engine"]["name"] == "duckdb" and summary["engine"]["partitions"] >= 2
 
 
 def test_a_missing_engine_part_is_a_finding_that_says_how_to_install_it(tmp_path, monkeypatch):

@@ -107,6 +107,16 @@ def test_parquet_folder_and_file_give_the_spreadsheets_figures(sample, tmp_path)
             "reread-amount:payments.parquet"} <= set(reread), reread
     assert all(ours == theirs for ours, theirs in reread.values())
     assert reread["reread-amount:purchases"][1] == sum(loaded.ledgers.purchases.frame["amount"])
+    # settled from the warehouse: on DuckDB by default, the detail past the limit beside as Parquet
+    # (CSV when asked)
+    for asked, written in ((), "lines.parquet"), (("--detail-format", "csv"), "lines.csv"):
+        out = tmp_path / f"out-{written}"
+        result = runner.invoke(app, ["settle", str(campaign), "--as-of", "2026-12-31", "--out", str(out), "--history",
+                                     str(tmp_path / "h.sqlite"), "--detail-csv-rows", "100", "--json", *asked])
+        assert result.exit_code == 0, result.output
+        engine = json.loads(result.stdout)["engine"]
+        assert engine["name"] == "duckdb" and engine["partitions"] >= 2
+        assert sorted(p.name for p in out.iterdir() if p.name.startswith("lines")) == [written]
     # the same ledgers named on the command line: a folder of Parquet files, a file by its bytes
     (tmp_path / "payments.parquet").rename(tmp_path / "payments.dat")
     result = runner.invoke(app, ["validate", str(campaign), "--as-of", "2026-12-31", "--json",

@@ -82,10 +82,11 @@ def settle_command(campaign: CampaignArg,
                        help="Detail tables (Lines, Orders, Recompute) longer than this go to a file beside the "
                             "workbook (see --detail-format); 0 keeps them in the workbook, continued on 'Lines 2', "
                             "… past Excel's 1,048,576 rows.")] = DETAIL_ROWS_LIMIT,
-                   detail_format: Annotated[DetailFormat, typer.Option(
+                   detail_format: Annotated[Optional[DetailFormat], typer.Option(
                        "--detail-format", help="The format of the detail files beside the workbook: csv (opens in "
-                                               "Excel) or parquet (typed, for DuckDB, pandas or a warehouse).")
-                   ] = DetailFormat.csv) -> None:
+                                               "Excel) or parquet (typed, for DuckDB, pandas or a warehouse). "
+                                               "Default: parquet when a ledger is Parquet or SQL, else csv.")
+                   ] = None) -> None:
     """Settle a campaign: write rebate_detail.xlsx, budget.xlsx, audit_report.xlsx and summary.json."""
     from promo_cli.history import HistoryError, default_path, run_lock
     from promo_cli.io.writers.audit_report import run_by
@@ -95,14 +96,15 @@ def settle_command(campaign: CampaignArg,
     with run_log(log_file) as log:
         log.info("settle %s --out %s (promo %s); command line: %s", campaign, out, __version__, shlex.join(sys.argv))
         log.info("options: as-of %s, history %s, lang %s, detail rows %s (%s), by %s%s", as_of or "default",
-                 history_path, lang.value, detail_rows, detail_format.value, (by or "").strip() or run_by(),
+                 history_path, lang.value, detail_rows, detail_format.value if detail_format else "default",
+                 (by or "").strip() or run_by(),
                  f", reopen {reopen!r}" if reopen else "")
         try:
             with run_lock(history_path):
                 code = _settle(campaign, out, purchases, payments, deposits, customers, (baseline, targets), as_of,
                                lang.value, json, quiet,
                                Limits(max_unzipped_mb=max_unzipped_mb, max_zip_ratio=max_zip_ratio),
-                               history_path, reopen, log, (detail_rows, detail_format.value),
+                               history_path, reopen, log, (detail_rows, detail_format.value if detail_format else None),
                                (by or "").strip() or run_by(), engine=(engine, spark_master))
         except HistoryError as exc:
             refuse(exc, lang.value, log)
@@ -126,6 +128,7 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
     """``detail``: (rows past which a detail table goes beside the workbook, csv or parquet);
     ``engine``: (engine, Spark master) as given on the command line."""
     from promo_cli.history import History, HistoryError
+    from promo_cli.io.readers import from_warehouse
     from promo_cli.io.writers import write_outputs
     from promo_cli.io.writers.summary_json import dumps, summary_dict
     from promo_cli.messages import os_reason
@@ -159,7 +162,8 @@ def _settle_with(campaign, out, purchases, payments, deposits, customers, extra,
                                                       "repeat_of": repeat_of, "reopen_reason": reopen,
                                                       "run_by": preparer})
                 written = write_outputs(settlement, out, lang, detail_rows=detail[0], progress=bars,
-                                        detail_format=detail[1])
+                                        detail_format=detail[1] or ("parquet" if from_warehouse(settlement.ledgers)
+                                                                    else "csv"))
         except OSError as exc:  # permissions, a full disk: not a bug, and nothing was written or recorded
             raise HistoryError("cannot-write", EXIT_WRITE, folder=str(out),
                                reason=os_reason(exc)) from None

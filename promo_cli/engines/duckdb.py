@@ -17,6 +17,7 @@ from promo_cli import parallel
 from promo_cli.engines.partitions import keys, merge, row_parts, slice_work
 from promo_cli.rebates import RebateResult, RebateWork, apply_rebates
 
+
 class DuckDB:
     name, recomputes = "duckdb", True
 
@@ -25,9 +26,10 @@ class DuckDB:
                                       else os.cpu_count() or 1)
 
     def partitions(self, work: RebateWork) -> tuple[dict[str, dict[str, int]], int]:
-        """Per key column {value: partition}, and the number of partitions."""
+        """Per key column {value: partition}, and the number of partitions (one per core, at
+        least two: a split that is always made is always checked)."""
         import duckdb
-        n = self.workers
+        n = max(2, self.workers)
         out = {}
         with duckdb.connect(config={"threads": self.workers}) as db:
             for column, values in keys(work).items():
@@ -43,13 +45,9 @@ class DuckDB:
         maps, n = self.partitions(work)
         parts = row_parts(work, maps.__getitem__)
         fork = work.rows >= parallel.APART_ROWS
-        results: list[RebateResult] = []
-        for first in range(0, n, self.workers):      # as many partitions at once as there are cores
-            last = min(first + self.workers, n) - 1  # the last of them here, while the others run apart
-            running = [parallel.Apart(_settle_part, work, parts, k, fork=fork and k < last)
-                       for k in range(first, last + 1)]
-            results += [job.result() for job in running]
-        return merge(work, results)
+        # every partition at once, the last one here while the others run apart
+        running = [parallel.Apart(_settle_part, work, parts, k, fork=fork and k < n - 1) for k in range(n)]
+        return merge(work, [job.result() for job in running])
 
 
 @parallel.collector_paused()

@@ -3,8 +3,9 @@
 Spark hashes the distinct customer and group ids into partitions (see :mod:`.partitions`); the
 driver (this process, which read and checked the ledgers) cuts the rows into those partitions and
 hands each to Spark as a broadcast; one Spark task per partition runs the same policy code, and
-its recomputation, on an executor, and sends back its lines, findings and figures. The executors need promo-cli installed in the same version (they
-import ``promo_cli``); ``local[*]`` runs them on this machine.
+its recomputation, on an executor, and sends back its lines, findings and figures. The executors
+need promo-cli installed in the same version (they import ``promo_cli``); ``local[*]`` runs them
+on this machine.
 
 The cluster is ``--spark-master`` (``spark://host:7077``, ``yarn``, ``k8s://…``), else
 ``$PROMO_SPARK_MASTER``, else ``local[*]``; the driver's memory ``$PROMO_SPARK_DRIVER_MEMORY``

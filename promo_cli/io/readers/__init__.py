@@ -28,12 +28,13 @@ from promo_cli.io.inspect import Inspection, Limits, Unreadable, inspect_workboo
 from promo_cli.io.readers import arrow, calamine, markup, text, xlsx
 from promo_cli.io.readers.table import Table, match_header
 from promo_cli.io.readers.values import MAX_FINDINGS_PER_COLUMN, build_frame
-from promo_cli.model import Finding, Ledger, ParquetInput, SqlInput, finding
+from promo_cli.model import Finding, Ledger, Ledgers, ParquetInput, SqlInput, finding
 
 UNIQUE_KEY = {"purchases": "order_id", "payments": "payment_id", "deposits": "txn_id",
               "customers": "customer_id", "products": "product"}
 
-__all__ = ["MAX_FINDINGS_PER_COLUMN", "UNIQUE_KEY", "Source", "open_ledger", "parse_ledger", "read_ledger"]
+__all__ = ["MAX_FINDINGS_PER_COLUMN", "UNIQUE_KEY", "Source", "from_warehouse", "open_ledger", "parse_ledger",
+           "read_ledger"]
 
 
 def read_ledger(path: Path, role: str, limits: Limits = Limits()) -> tuple[Ledger | None, list[Finding]]:
@@ -61,6 +62,21 @@ class Source:
     @property
     def is_workbook(self) -> bool:
         return self.kind != "text"
+
+
+def from_warehouse(ledgers: Ledgers) -> bool:
+    """Whether a ledger was read from a query or from Parquet (a folder, or a file by its first
+    bytes): the detail beside the workbooks then goes as Parquet too, unless asked otherwise."""
+    for ledger in ledgers.present():
+        if ledger.query is not None or ledger.path.is_dir():
+            return True
+        try:
+            with ledger.path.open("rb") as handle:
+                if handle.read(4) == b"PAR1":
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def source_name(spec, role: str = "") -> str:
