@@ -187,3 +187,11 @@ def label(key: str, lang: str) -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def engine_text(engine: dict, lang: str) -> str:
+    """Where the rebate policies ran: ``duckdb, 4 partitions`` (``local`` when in one piece)."""
+    name, partitions = engine.get("name", "local"), engine.get("partitions", 1)
+    if partitions <= 1:
+        return name
+    return f"{name},{partitions} 个分区" if lang == "zh" else f"{name}, {partitions} partitions"

@@ -29,7 +29,7 @@ from rich.table import Table
 
 from promo_cli.cli.lang import _, detect, usage_error
 from promo_cli import __version__
-from promo_cli.i18n import label
+from promo_cli.i18n import engine_text, label
 from promo_cli.io.inspect import Limits
 
 if TYPE_CHECKING:
@@ -282,8 +282,10 @@ def print_summary(console: Console, s: Settlement, lang: str) -> None:
     from promo_cli.budget import COST_KINDS, campaign_costs, planned_costs
     from promo_cli.money import format_display
     info = s.campaign.campaign
+    on = "" if s.engine.get("name", "local") == "local" else \
+        f" · {label('settled_on', lang)} {engine_text(s.engine, lang)}"
     console.print(f"[bold]{info.name or info.id}[/] · {label('as_of', lang)} {s.as_of:%Y-%m-%d} · "
-                  f"{label(s.status, lang)}", highlight=False)
+                  f"{label(s.status, lang)}{on}", highlight=False)
     if s.campaign.rebate_policies:
         table = Table(title_justify="left")
         table.add_column(label("policy", lang))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from promo_cli import __version__
-from promo_cli.i18n import label
+from promo_cli.i18n import engine_text, label
 from promo_cli.io.writers import sheet as sheet_layout
 from promo_cli.io.writers.rebate_detail import title_pairs
 from promo_cli.io.writers.sheet import (
@@ -123,11 +123,3 @@ _FIGURE_LABELS = {"coupons": "coupons_issued", "members_by_level": "customer_cou
 def _figure(text: str, lang: str) -> str:
     policy, *parts = text.split(" ")
     return " ".join([policy] + [label(_FIGURE_LABELS.get(part, part), lang) for part in parts])
-
-
-def engine_text(engine: dict, lang: str) -> str:
-    """Where the rebate policies ran: ``duckdb, 4 partitions`` (``local`` when in one piece)."""
-    name, partitions = engine.get("name", "local"), engine.get("partitions", 1)
-    if partitions <= 1:
-        return name
-    return f"{name},{partitions} 个分区" if lang == "zh" else f"{name}, {partitions} partitions"
