@@ -2,6 +2,7 @@
 
 import getpass
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,8 @@ def test_settle_the_sample(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert list(summary) == ["campaign_id", "as_of", "currency", "status", "totals", "customers",
                              "costs", "segments", "evaluation", "run", "engine", "findings", "inputs"]
-    assert summary["engine"] == {"name": "local", "partitions": 1}
+    if not os.environ.get("PROMO_ENGINE"):       # the suite may run on another engine (tests/test_engines.py)
+        assert summary["engine"] == {"name": "local", "partitions": 1}
     assert summary["run"] == {"id": 1, "settled_before_run": None, "repeat_of": None, "reopen_reason": None,
                               "run_by": getpass.getuser()}
     assert (summary["campaign_id"], summary["as_of"], summary["currency"], summary["status"]) == \

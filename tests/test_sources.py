@@ -115,7 +115,7 @@ def test_parquet_folder_and_file_give_the_spreadsheets_figures(sample, tmp_path)
                                      str(tmp_path / "h.sqlite"), "--detail-csv-rows", "100", "--json", *asked])
         assert result.exit_code == 0, result.output
         engine = json.loads(result.stdout)["engine"]
-        assert engine["name"] == "duckdb" and engine["partitions"] >= 2
+        assert engine["name"] == (os.environ.get("PROMO_ENGINE") or "duckdb") and engine["partitions"] >= 2
         assert sorted(p.name for p in out.iterdir() if p.name.startswith("lines")) == [written]
     # the same ledgers named on the command line: a folder of Parquet files, a file by its bytes
     (tmp_path / "payments.parquet").rename(tmp_path / "payments.dat")

@@ -3,10 +3,10 @@
 A rebate policy's figures are per customer or per group (``policies.PARTITION_KEY``): tiers,
 on-time rates and caps per customer, a group's quantity and shares per group. So for each policy
 the purchase rows are split by its key: a row goes to partition ``hash(key) mod n`` (the
-engine's own hash; a row without a group where its customer's rows go), and each partition's payments are those
-of its orders (a payment of no known order goes to partition 0, where it counts for nothing, as
-on the whole ledger). Which partition a key lands in changes no figure, only where it is
-computed.
+engine's own hash; a row without a group goes where its customer's rows go), and each
+partition's payments are those of its orders (a payment of no known order goes to partition 0,
+where it counts for nothing, as on the whole ledger). Which partition a key lands in changes no
+figure, only where it is computed.
 """
 
 from __future__ import annotations
@@ -30,27 +30,15 @@ FINDING_ORDER = {"group_id": lambda f: f.value or "",
                  "customer_id": lambda f: (f.row is not None, f.row or 0, str(dict(f.params).get("customer", "")))}
 
 
-def keys(work: RebateWork) -> dict[str, np.ndarray]:
-    """The distinct non-empty values of every partition key the campaign's policies use, and of
-    the customer (a row without its policy's key goes where its customer goes)."""
-    out = {}
-    for column in dict.fromkeys(["customer_id"] + [PARTITION_KEY[p.type] for p in work.campaign.rebate_policies]):
-        values = work.orders[column]
-        out[column] = pd.unique(values[values.notna()].astype(str).to_numpy(dtype=object))
-    return out
-
-
-def row_parts(work: RebateWork, part_of: Callable[[str], dict[str, int]]) -> dict[str, np.ndarray]:
-    """Per policy, the partition of every purchase row; ``part_of(column)`` gives the engine's
-    {key value: partition} of a key column. Policies of the same key share one array."""
+def row_parts(work: RebateWork, assign: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
+    """Per policy, the partition of every purchase row. ``assign(keys)`` is the engine's hash: the
+    partition of each distinct key of a column (the customer's always: a row without its policy's
+    key, no group, goes where its customer's rows go). Policies of the same key share one array."""
     by_column = {}
     for column in dict.fromkeys(["customer_id"] + [PARTITION_KEY[p.type] for p in work.campaign.rebate_policies]):
-        codes, uniques = pd.factorize(work.orders[column])     # each distinct key looked up once
-        mapping = part_of(column)
-        parts = np.array([mapping.get(str(value), 0) for value in uniques] + [-1], dtype=np.int64)[codes]
-        # a row without the key (no group): where its customer's rows are, spreading them evenly
-        by_column[column] = np.where(codes < 0, by_column["customer_id"], parts) if column != "customer_id" \
-            else np.maximum(parts, 0)
+        codes, uniques = pd.factorize(work.orders[column])     # each distinct key hashed once
+        parts = np.append(np.asarray(assign([str(value) for value in uniques]), dtype=np.int64), -1)[codes]
+        by_column[column] = parts if column == "customer_id" else np.where(codes < 0, by_column["customer_id"], parts)
     return {p.id: by_column[PARTITION_KEY[p.type]] for p in work.campaign.rebate_policies}
 
 
@@ -100,8 +88,9 @@ def merge(work: RebateWork, results: list[RebateResult]) -> RebateResult:
     lines, findings = [], []
     for i, policy in enumerate(work.campaign.rebate_policies):
         merged = concat_lines([r.lines[i] for r in results])
-        if len(merged):
-            merged = merged.sort_values(LINE_KEY[PARTITION_KEY[policy.type]], kind="stable", ignore_index=True)
+        if len(merged):         # by key (codes of the sorted keys, then a stable sort of integers)
+            codes, _ = pd.factorize(merged[LINE_KEY[PARTITION_KEY[policy.type]]], sort=True)
+            merged = merged.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
         lines.append(merged)
         findings.append(tuple(sorted((f for r in results for f in r.findings[i]),
                                      key=FINDING_ORDER[PARTITION_KEY[policy.type]])))

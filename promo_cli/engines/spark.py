@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from promo_cli.engines import EngineError, spark_master
-from promo_cli.engines.partitions import keys, merge, row_parts, slice_work
+from promo_cli.engines.partitions import merge, row_parts, slice_work
 from promo_cli.rebates import RebateResult, RebateWork, apply_rebates
 
 PANDAS_WARNING = "PySpark does not yet fully support pandas"
@@ -74,12 +74,12 @@ class Spark:
         from pyspark.sql import functions as F
         spark = session(self.master)
         n = max(2, spark.sparkContext.defaultParallelism, math.ceil(work.rows / PART_ROWS))
-        maps = {}
-        for column, values in keys(work).items():
-            frame = spark.createDataFrame(pd.DataFrame({"k": pd.Series(values, dtype=object)}), schema="k string")
-            found = on_cluster(frame.select("k", F.pmod(F.xxhash64("k"), F.lit(n)).alias("part")).toPandas)
-            maps[column] = dict(zip(found["k"], found["part"].astype(int)))
-        parts = row_parts(work, maps.__getitem__)
+        def assign(keys: list[str]):
+            frame = spark.createDataFrame(pd.DataFrame({"i": range(len(keys)), "k": pd.Series(keys, dtype=object)}),
+                                          schema="i long, k string")
+            found = on_cluster(frame.select("i", F.pmod(F.xxhash64("k"), F.lit(n)).alias("part")).toPandas)
+            return found.sort_values("i")["part"].to_numpy()
+        parts = row_parts(work, assign)
         # each partition travels as a broadcast (written to a file, fetched by the executor that
         # settles it), not through the driver's heap; one partition is pickled at a time
         shipped = [spark.sparkContext.broadcast(slice_work(work, parts, k, ship=True)) for k in range(n)]
