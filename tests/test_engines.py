@@ -3,8 +3,8 @@ backends: the same campaigns and the same policy suites run on each engine.
 
 - the three sample campaigns settled on every engine: every key of summary.json equal to the
   local engine's (findings in the same order), but ``engine`` (which says where it ran);
-- the policy test files (hand-computed figures) run again with ``PROMO_ENGINE`` set, so each of
-  their settlements goes through the engine's partitions;
+- the policy test files (hand-computed figures), and the history and payout files, run again
+  with ``PROMO_ENGINE`` set, so each of their settlements goes through the engine's partitions;
 - the partitions themselves: whole customers per customer policy, whole groups per group
   policy, payments with their orders, the merge equal to the whole;
 - a missing engine part, an unknown engine, a cluster that does not answer: findings, exit 1.
@@ -37,11 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 ENGINES = ["local", "duckdb", "spark"]
 SAMPLES = ["factory_rebate", "prepaid_deposit", "loyalty"]
-# the policy files whose settlements are hand-computed; Spark runs the ones with groups and caps
+# the policy files whose settlements are hand-computed, and the history, approval and payout on top
+# of a settlement; Spark runs the ones with groups and caps, and the payouts
 POLICY_SUITES = ["test_tiered.py", "test_on_time_payment.py", "test_group_purchase.py", "test_caps.py",
                  "test_budget_cap.py", "test_agreements.py", "test_applies_to.py", "test_rates_by.py",
-                 "test_quantity_ladder.py", "test_audit.py"]
-SPARK_SUITES = ["test_group_purchase.py", "test_caps.py", "test_budget_cap.py", "test_on_time_payment.py"]
+                 "test_quantity_ladder.py", "test_audit.py", "test_history.py", "test_payout.py"]
+SPARK_SUITES = ["test_group_purchase.py", "test_caps.py", "test_budget_cap.py", "test_on_time_payment.py",
+                "test_payout.py"]
 
 
 def needs(engine: str) -> None:
