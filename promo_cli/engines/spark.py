@@ -34,11 +34,12 @@ PART_ROWS = 500_000
 
 
 def session(master: str):
-    """The Spark session of this run (one per process, reused)."""
+    """The Spark session of this run (one per process: a second call gets the first one's, on the
+    first one's master)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)          # executors run this Python
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    # PySpark warns that it does not know pandas 3 yet, on every call: what it runs here (Arrow
-    # batches of ids and of bytes) is checked figure by figure against the local engine in the tests.
+    # PySpark warns that it does not know pandas 3 yet, on every call: what goes through pandas here
+    # (the keys to hash) is checked figure by figure against the local engine in the tests.
     os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PANDAS_WARNING}:FutureWarning,"
                                             "ignore:The copy keyword is deprecated:DeprecationWarning")
     warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
@@ -74,6 +75,7 @@ class Spark:
         from pyspark.sql import functions as F
         spark = session(self.master)
         n = max(2, spark.sparkContext.defaultParallelism, math.ceil(work.rows / PART_ROWS))
+
         def assign(keys: list[str]):
             frame = spark.createDataFrame(pd.DataFrame({"i": range(len(keys)), "k": pd.Series(keys, dtype=object)}),
                                           schema="i long, k string")
