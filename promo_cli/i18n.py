@@ -74,6 +74,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "role": ("角色", "Role"), "path": ("路径", "Path"), "rows": ("行数", "Rows"),
     "purchases": ("采购", "purchases"), "payments": ("付款", "payments"),
     "customers": ("客户档案", "customers"),
+    # a ledger's role in the audit report's Inputs (``deposits`` alone names a reconciliation)
+    "role-purchases": ("采购", "purchases"), "role-payments": ("付款", "payments"),
+    "role-deposits": ("预存流水", "deposits"), "role-customers": ("客户档案", "customers"),
+    "role-baseline": ("去年同期采购(基准)", "baseline"), "role-targets": ("目标客户", "targets"),
+    "role-products": ("产品档案", "products"), "role-agreements": ("客户协议", "agreements"),
     "campaign_file": ("活动文件", "campaign file"), "run_by": ("运行人", "Run by"),
     "purchases-in-period": ("期内采购额:台账 = 汇总", "Purchases in period: ledger = Summary"),
     "purchase-rows": ("采购台账行数 = 计入 + 未计入", "Purchase rows = counted + not counted"),

@@ -275,3 +275,16 @@ def test_a_job_the_cluster_fails_is_an_engine_error_with_its_first_line():
     with pytest.raises(EngineError, match=r"^Job aborted due to stage failure: Task 0 in stage 2.0 failed$"):
         on_cluster(job)
     assert on_cluster(lambda: 42) == 42
+
+
+def test_the_policy_code_failing_on_an_executor_is_not_blamed_on_the_cluster():
+    from promo_cli.engines.spark import on_cluster
+
+    class PythonException(Exception):     # what PySpark raises for an executor's Python error
+        pass
+
+    def job():
+        raise PythonException("An exception was thrown from the Python worker: ZeroDivisionError")
+
+    with pytest.raises(PythonException):
+        on_cluster(job)

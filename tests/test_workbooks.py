@@ -293,3 +293,12 @@ def test_a_failed_background_write_leaves_nothing(tmp_path):
             staging.later(fail, staging.path("lines.csv"))
             staging.commit()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_every_ledger_role_is_named_in_both_languages_in_the_inputs_sheet():
+    """The Inputs sheet names each ledger's role in words: a deposit ledger is 预存流水 (not the
+    deposit reconciliation's formula), the baseline 去年同期采购(基准)."""
+    from promo_cli.engine import ROLES
+    from promo_cli.i18n import LABELS
+    assert all(f"role-{role}" in LABELS for role in ROLES)
+    assert LABELS["role-deposits"][0] == "预存流水" and LABELS["role-baseline"][0] == "去年同期采购(基准)"

@@ -52,7 +52,7 @@ def missing_part(name: str) -> tuple[str, str] | None:
     if name in EXTRAS and not importlib.util.find_spec(EXTRAS[name][0]):
         return EXTRAS[name][1], f"pip install 'promo-cli[{EXTRAS[name][1]}]'"
     if name == "spark" and not _java():
-        return "Java", "apt install default-jre-headless (or set JAVA_HOME)"
+        return "Java", "apt install default-jre-headless"
     return None
 
 

@@ -95,11 +95,14 @@ class Spark:
 
 
 def on_cluster(job):
-    """``job()``, a Spark action; the cluster failing it (an executor lost, out of memory, the
-    policy code raising on an executor) is an :class:`EngineError` with Spark's first line."""
+    """``job()``, a Spark action; the cluster failing it (an executor lost, out of memory) is an
+    :class:`EngineError` with Spark's first line. The policy code raising on an executor is a bug
+    in promo, not the cluster's: it stays an error to report (with its traceback in the log)."""
     try:
         return job()
     except Exception as exc:
+        if type(exc).__name__ == "PythonException":
+            raise
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise EngineError(first[:300]) from None
 

@@ -100,7 +100,7 @@ def write_audit_report(s: Settlement, path: Path, lang: str, generated_at: datet
     columns = [Col(L("role"), "text"), Col(L("path"), "text"), Col(L("sheet"), "text"),
                Col(L("rows"), "int"), Col("SHA-256", "text")]
     rows = [[L("campaign_file"), str(s.campaign_path), None, None, s.campaign_sha256]]
-    rows += [[L(l.role), str(l.path), l.sheet, l.rows, l.sha256] for l in s.ledgers.present()]
+    rows += [[L(f"role-{l.role}"), str(l.path), l.sheet, l.rows, l.sha256] for l in s.ledgers.present()]
     layout = write_table(sheet, styles, columns, rows)
     r = layout["last"] + 2
     for i, (key, value) in enumerate([(L("tool_version"), f"promo {__version__}"),
