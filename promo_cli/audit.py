@@ -24,15 +24,14 @@ MAX_PER_CHECK = 200  # past this many findings of one check, one summing-up find
 
 
 def check_data(ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
-               in_period: pd.DataFrame) -> list[Finding]:
-    """Run every data check; return their findings."""
-    found: list[Finding] = []
-    for check in CHECKS:
-        found += _capped(check(ledgers, orders, payments, in_period))
-    return found
+               in_period: pd.DataFrame, by_check: bool = False) -> list:
+    """Run every data check; return their findings (``by_check``: a list per check, uncapped,
+    for a shard of a ledger settled out of core, capped over all shards by :func:`capped`)."""
+    found = [check(ledgers, orders, payments, in_period) for check in CHECKS]
+    return found if by_check else [f for check in found for f in capped(check)]
 
 
-def _capped(findings: list[Finding]) -> list[Finding]:
+def capped(findings: list[Finding]) -> list[Finding]:
     if len(findings) <= MAX_PER_CHECK:
         return findings
     rest = findings[MAX_PER_CHECK:]

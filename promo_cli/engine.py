@@ -32,8 +32,10 @@ from promo_cli.model import (
 )
 from promo_cli.lines import concat_lines, round_lines
 from promo_cli.money import format_display, round_cents
+from promo_cli.engines import outofcore
 from promo_cli.engines import NAMES as ENGINE_NAMES, Engine, get_engine, missing_part, spark_master, valid_master
 from promo_cli.policies import (
+    PARTITION_KEY,
     DEPOSIT_REGISTRY,
     LOYALTY_REGISTRY,
     REGISTRY,
@@ -131,6 +133,15 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
                                          engine=chosen, extra=missing[0], command=missing[1])]
     ledgers: dict[str, Ledger] = {}
     progress("reading", total=sum(len(p) for p in paths.values()))
+    if outofcore.wanted(campaign, paths, chosen):       # too long to hold: read in batches, typed rows on disk
+        folder = outofcore.work_folder()
+        for role in ("purchases", "payments"):
+            if paths[role]:
+                ledger, ledger_findings = outofcore.read_spilled(paths[role][0], role, folder, progress)
+                findings += ledger_findings
+                if ledger is not None:
+                    ledgers[role] = ledger
+                paths[role] = []
     # Each file is opened (read; a workbook inspected) in turn, then parsed two at a time,
     # workbooks first: fastexcel parses a workbook outside the GIL while the other thread reads
     # a CSV. (Inspecting beside a CSV is slower: each would keep waiting for the other's GIL.)
@@ -147,6 +158,8 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
     with ThreadPoolExecutor(max_workers=2) as pool:
         parsed = {i: pool.submit(parse_one, i) for i in workbooks_first}
     for role in ROLES:
+        if role in ledgers:
+            continue
         read = []
         for i in (i for i, (of_role, _) in enumerate(files) if of_role == role):
             ledger, ledger_findings = parsed[i].result()
@@ -159,7 +172,7 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
             ledgers[role], merge_findings = merge_ledgers(read)
             findings += merge_findings
     for role, policy_id in needed.items():
-        if role in ledgers and ledgers[role].frame.empty:   # an empty export must not settle to 0.00
+        if role in ledgers and ledgers[role].spill is None and ledgers[role].frame.empty:   # an empty export must not settle to 0.00
             findings = [f for f in findings if not (f.code == "no-data-rows" and f.file == ledgers[role].label)]
             findings.append(finding("error", "no-data-rows-needed", file=ledgers[role].label,
                                     sheet=ledgers[role].sheet, blocking=True, role=role, policy=policy_id))
@@ -208,14 +221,19 @@ def _silent(stage: str, what: str | None = None, total: int | None = None) -> No
 
 
 @parallel.collector_paused()
-def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, engine: Engine | None = None
-           ) -> Settlement:
+def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, engine: Engine | None = None,
+           part: bool = False) -> Settlement:
     """Apply every rebate policy and the data checks; return the whole result.
 
     The rebate policies run on ``engine`` (default: the one ``loaded`` names, see
     :mod:`promo_cli.engines`). ``progress("settling", what=step)`` is told of each policy
-    applied and each audit step."""
+    applied and each audit step. Ledgers read out of core are settled shard by shard
+    (:mod:`promo_cli.engines.outofcore`); ``part`` settles one shard: what is about the whole
+    ledger (its second reading, the remarks, the segments and the evaluation) is left to the
+    merge, and the findings are also kept by where they come from (``groups``)."""
     progress = progress or _silent
+    if not part and loaded.ledgers.purchases is not None and loaded.ledgers.purchases.spill is not None:
+        return settle_out_of_core(loaded, read_findings, progress)
     engine = engine or get_engine(loaded.engine, loaded.spark_master)
     campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
     period = campaign.campaign.period
@@ -230,16 +248,17 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
     # need nothing the policies compute: on a large run they go on in a second process meanwhile.
     # The second reading of the files, the longest of them, in a process of its own.
     apart = sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS
-    reread_apart = parallel.Apart(reread_ledgers, ledgers, fork=apart)
+    reread_apart = parallel.Apart(reread_ledgers, ledgers, fork=apart) if not part else None
     audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
-                                 not engine.recomputes, fork=apart)
+                                 not engine.recomputes, part, fork=apart)
 
     master = ledgers.customers.frame if ledgers.customers is not None else None
     ctx = PolicyContext(in_period, payments, period.start, period.end, as_of, ledgers.purchases, master,
                         products=ledgers.products.frame if ledgers.products is not None else None,
                         agreements=loaded.agreements)
     findings: list[Finding] = list(read_findings)
-    if as_of < period.start:
+    groups: dict[str, list] = {"policies": []}
+    if as_of < period.start and not part:
         findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                 as_of=as_of.isoformat(), start=period.start.isoformat()))
     progress("settling", total=len(campaign.policies) + 3)
@@ -251,7 +270,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
                               for policy, policy_lines in zip(campaign.rebate_policies, rebates.lines)])
     for policy, policy_findings in zip(campaign.rebate_policies, rebates.findings):
         findings += policy_findings
-        if policy.type in REMARKS:      # what a policy remarks on the whole ledger, once
+        groups["policies"].append(list(policy_findings))
+        if policy.type in REMARKS and not part:      # what a policy remarks on the whole ledger, once
             findings += REMARKS[policy.type](policy, contexts[policy.id], all_lines)
         progress("settling", what=policy.id)
     lines, cut = budget_cap(campaign.rebate_policies, campaign.budget.rebate_cap if campaign.budget else None,
@@ -280,12 +300,16 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
     customers = _customers(campaign, in_period, lines, ledgers.customers)
     findings += scoped.findings(ledgers.purchases)
     orders = scoped.mark(orders)
-    findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
+    if not part:
+        findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
     data_findings, second, segments, sales, second_deposits, second_loyalty = audit_apart.result()
     if second is None:          # the engine recomputed where it settled; the caps are over all of it
         second = dict(rebates.recomputed)
         apply_caps(campaign, second, orders, as_of)
-    reread = reread_apart.result()
+    reread = reread_apart.result() if not part else ([], [])
+    if part:                    # each check's findings, not yet capped (the cap is over every shard)
+        groups["checks"] = data_findings
+        data_findings = [f for check in data_findings for f in check]
     findings += data_findings + reread[1]
     second_rows = []
     for policy_id, result in deposits.items():
@@ -298,22 +322,78 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
         findings += problems
     progress("settling", what="checks")
     compared, mismatches = audit.compare(customers, second)
+    groups["mismatches"] = mismatches
     progress("settling", what="recompute")
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),
                             recomputed=tuple(compared), deposits=deposits, loyalty=loyalty, segments=segments,
-                            engine={"name": engine.name, "partitions": rebates.partitions})
+                            engine={"name": engine.name, "partitions": rebates.partitions},
+                            groups=groups if part else None)
     settlement = replace(settlement, reconciliation=tuple(audit.reconcile(settlement, payments)) + tuple(reread[0])
                          + tuple(second_rows),
-                         evaluation=evaluate_settlement(settlement, sales))
+                         evaluation=evaluate_settlement(settlement, sales) if not part else None)
     progress("settling", what="evaluation")
     return settlement
+
+
+def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -> Settlement:
+    """A campaign whose purchase ledger was read out of core, settled shard by shard by DuckDB
+    (:mod:`promo_cli.engines.outofcore`) and merged into the settlement a whole-ledger run gives."""
+    from promo_cli.engines.partitions import FINDING_ORDER
+    campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
+    period = campaign.campaign.period
+
+    def finish(results, reduced: pd.DataFrame, detail, shards: int) -> Settlement:
+        findings: list[Finding] = list(read_findings)
+        if as_of < period.start:
+            findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
+                                    as_of=as_of.isoformat(), start=period.start.isoformat()))
+        kept = concat_lines([r.kept for r in results])
+        ctx = PolicyContext(_empty_purchases(), _payments_until(None, as_of), period.start, period.end, as_of,
+                            ledgers.purchases)
+        for i, policy in enumerate(campaign.rebate_policies):
+            findings += sorted((f for r in results for f in r.groups["policies"][i]),
+                               key=FINDING_ORDER[PARTITION_KEY[policy.type]])
+            if policy.type in REMARKS:
+                findings += REMARKS[policy.type](policy, ctx, kept)
+        customers = sorted((c for r in results for c in r.customers), key=lambda c: c.customer_id)
+        findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
+        label = ledgers.purchases.label
+        for i, check in enumerate(audit.CHECKS):
+            found = [f for r in results for f in r.groups["checks"][i]]
+            if check is audit.CHECKS[0]:          # out of period: counts per reason, added up
+                found = outofcore.out_of_period(found)
+            elif found and found[0].code == "several-names":
+                found.sort(key=lambda f: str(dict(f.params)["customer"]))
+            else:                                   # in ledger order (a purchase's before a payment's)
+                found.sort(key=lambda f: (f.code == "sign-mismatch", f.file != label, f.row or 0))
+            findings += audit.capped(found)
+        reread = reread_ledgers(ledgers)
+        findings += reread[1]
+        findings += sorted((f for r in results for f in r.groups["mismatches"]),
+                           key=lambda f: (str(dict(f.params)["customer"]), str(dict(f.params)["policy"])))
+        orders = reduced.assign(status=classify_rows(reduced, period.start, period.end, as_of).to_numpy())
+        in_period = orders[orders["status"] == "counted"]
+        history = orders[orders["order_date"] <= pd.Timestamp(as_of)]
+        compared = sorted((row for r in results for row in r.recomputed), key=lambda row: (row[0], row[1]))
+        settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
+                                tuple(customers), kept, orders, tuple(findings), recomputed=tuple(compared),
+                                segments=segment(history, in_period, period.start, None, first_purchases(ledgers)),
+                                engine={"name": "duckdb", "partitions": shards, "out_of_core": True},
+                                detail=detail,
+                                reconciliation=tuple(outofcore.reconciliation([r.reconciliation for r in results]))
+                                + tuple(reread[0]))
+        sales = _sales_figures(campaign, ledgers, orders, history, as_of)
+        progress("settling", what="evaluation")
+        return replace(settlement, evaluation=evaluate_settlement(settlement, sales))
+
+    return outofcore.settle(loaded, read_findings, progress, lambda shard: settle(shard, part=True), finish)
 
 
 @parallel.collector_paused()
 def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, payments: pd.DataFrame,
                  in_period: pd.DataFrame, history: pd.DataFrame | None, targets: set[str] | None, as_of: date,
-                 recompute_rebates: bool = True):
+                 recompute_rebates: bool = True, part: bool = False):
     """What the audit and the evaluation work out from the ledgers alone: the data checks'
     findings, the independent recomputation {(customer, policy): cents} (None when the engine
     recomputes where it settles), the segmentation,
@@ -330,7 +410,9 @@ def _audit_apart(campaign: Campaign, ledgers: Ledgers, orders: pd.DataFrame, pay
     for figures in second_deposits.values():
         for customer, days in figures["conversions"].items():
             conversions[customer] += days
-    return (audit.check_data(ledgers, orders, payments, in_period),
+    if part:        # one shard: its checks' findings check by check; no segments or sales figures
+        history = None
+    return (audit.check_data(ledgers, orders, payments, in_period, by_check=part),
             recompute(campaign, orders, payments, as_of, master, products,
                       ledgers.agreements.frame if ledgers.agreements is not None else None)
             if recompute_rebates else None,

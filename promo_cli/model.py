@@ -454,7 +454,7 @@ class Ledger:
 
     @property
     def rows(self) -> int:
-        return len(self.frame)
+        return self.spill.rows if self.spill is not None else len(self.frame)
 
     # A ledger merged from several files (deposits per store or month) keeps each row's
     # file in the ``_file`` column and each file's headers and sheet in ``parts``.
@@ -464,6 +464,8 @@ class Ledger:
     # a ledger that is a query's result: the query and its address (a SQLite file's made
     # absolute), for the audit's second reading
     query: "SqlInput | None" = None
+    # a ledger read out of core: its typed rows on disk (engines.outofcore.Spill), ``frame`` empty
+    spill: Any = None
 
     def at(self, column: str | None = None, row: int | None = None, file: str | None = None) -> dict[str, Any]:
         """Return finding keywords pointing at a cell of this ledger (header text, E17)."""
@@ -560,6 +562,12 @@ class Settlement:
     loyalty: dict[str, Any] = field(default_factory=dict)     # policy id → LoyaltyResult
     segments: dict[str, Any] | None = None                    # see promo_cli.segmentation
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local", "partitions": 1})
+    # Settled out of core (engines.outofcore): every line and order on disk (a Detail); ``lines``
+    # then holds only the lines the totals need (pending, taken at payment) and ``orders`` the
+    # purchase rows summed by customer, day, product and sign (``n`` rows each).
+    detail: Any = None
+    # a shard's settlement (engines.outofcore): its findings by where they come from, for the merge
+    groups: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:

@@ -45,7 +45,8 @@ def segment(history: pd.DataFrame, in_period: pd.DataFrame, start: date, targets
     """
     buyers = sorted(set(in_period["customer_id"]))
     new = len(new_customers(buyers, history, first_purchase or {}, start))
-    orders = in_period[in_period["amount"] > 0].groupby("customer_id").size()
+    bought = in_period[in_period["amount"] > 0]      # rows summed out of core say how many they are (n)
+    orders = bought.groupby("customer_id")["n"].sum() if "n" in bought else bought.groupby("customer_id").size()
     bands = []
     for name, low, high in BANDS:
         count = int(((orders >= low) & ((orders <= high) if high else True)).sum())

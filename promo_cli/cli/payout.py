@@ -132,7 +132,8 @@ def _pay(campaign: Path, history_path: Path, campaign_id: str, ref: str, out: Pa
             approved[customer] = approved.get(customer, 0) + cents
         batch_id = book.next_batch_id()
         master = settlement.ledgers.customers.frame if settlement.ledgers.customers is not None else None
-        names = customer_names(settlement.orders, settlement.ledgers.customers) if settlement.ledgers.purchases \
+        names = {c.customer_id: c.customer_name for c in settlement.customers} if settlement.detail is not None \
+            else customer_names(settlement.orders, settlement.ledgers.customers) if settlement.ledgers.purchases \
             else {}
         paid = book.paid_so_far(campaign_id)
         lines, problems = plan_batch(batch_id, campaign_id, approved, paid, master, names)

@@ -65,28 +65,39 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
                 continue
             if reading is None:
                 continue
+            where = f"{part.label}[{sheet.sheet}]" if sheet.sheet else part.label
+            if ledger.spill is not None:      # read out of core: the engine's figures from its rows on disk
+                engine_rows, engine_cents = ledger.spill.figures(reading.last_row)
+                out.append((f"reread-rows:{where}", engine_rows, reading.rows, "count"))
+                out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
+                findings += _differ(part, sheet, reading, engine_rows, engine_cents if amount is not None else None)
+                continue
             frame = ledger.frame
             if "_file" in frame and ledger.parts:
                 frame = frame[frame["_file"] == part.path.name]
             rows = frame["_row"].to_numpy()
             mine = (rows >= k * ROW_STRIDE) & (rows < (k + 1) * ROW_STRIDE) & (rows % ROW_STRIDE <= reading.last_row) \
                 if part.sheets else rows <= reading.last_row
-            where = f"{part.label}[{sheet.sheet}]" if sheet.sheet else part.label
             engine_rows = int(mine.sum())
             out.append((f"reread-rows:{where}", engine_rows, reading.rows, "count"))
-            checks = [("rows", f"{engine_rows:,}", f"{reading.rows:,}", engine_rows == reading.rows)]
+            engine_cents = None
             if amount is not None:
                 engine_cents = int(frame.loc[mine, "amount"].sum())
                 out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
-                checks.append(("amount", format_display(engine_cents), format_display(reading.cents),
-                               engine_cents == reading.cents))
-            # the first figure that differs; with rows it could not read, the amount is unknown
-            differs = [c for c in checks if not c[3]] or (checks[-1:] if reading.unreadable else [])
-            for what, ours, theirs, _ in differs[:1]:
-                findings.append(finding("error", "reread-differs", file=part.label, sheet=sheet.sheet,
-                                        what=(what, ()), engine=ours, reread=theirs,
-                                        unreadable=reading.unreadable, upto=reading.last_row))
+            findings += _differ(part, sheet, reading, engine_rows, engine_cents)
     return out, findings
+
+
+def _differ(part: Ledger, sheet: Ledger, reading: Reading, engine_rows: int, engine_cents: int | None) -> list[Finding]:
+    """An error for the first figure that differs; with rows it could not read, the amount is unknown."""
+    checks = [("rows", f"{engine_rows:,}", f"{reading.rows:,}", engine_rows == reading.rows)]
+    if engine_cents is not None:
+        checks.append(("amount", format_display(engine_cents), format_display(reading.cents),
+                       engine_cents == reading.cents))
+    differs = [c for c in checks if not c[3]] or (checks[-1:] if reading.unreadable else [])
+    return [finding("error", "reread-differs", file=part.label, sheet=sheet.sheet, what=(what, ()), engine=ours,
+                    reread=theirs, unreadable=reading.unreadable, upto=reading.last_row)
+            for what, ours, theirs, _ in differs[:1]]
 
 
 def _read(path: Path, sheet: str | None, key: str, amount: str | None) -> Reading | None:

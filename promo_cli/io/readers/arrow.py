@@ -47,19 +47,25 @@ def read_parquet(path: Path) -> tuple[pa.Table, str]:
         if path.is_dir() else [path]
     if not files:
         raise SourceError("parquet-empty-folder")
+    digest = parquet_digest(path, files)
+    try:
+        dataset = ds.dataset([str(f) for f in files], format="parquet",
+                             partitioning="hive" if path.is_dir() else None,
+                             partition_base_dir=str(path) if path.is_dir() else None)
+        return dataset.to_table(), digest
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError("parquet-unreadable", reason=str(exc).splitlines()[0]) from None
+
+
+def parquet_digest(path: Path, files: list[Path]) -> str:
+    """A digest of a Parquet ledger's files: their names (in a folder) and bytes."""
     digest = hashlib.sha256()
     for file in files:
         digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    try:
-        dataset = ds.dataset([str(f) for f in files], format="parquet",
-                             partitioning="hive" if path.is_dir() else None,
-                             partition_base_dir=str(path) if path.is_dir() else None)
-        return dataset.to_table(), digest.hexdigest()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise SourceError("parquet-unreadable", reason=str(exc).splitlines()[0]) from None
+    return digest.hexdigest()
 
 
 # user:password@ in a database address: credentials belong in the environment, never in a campaign file

@@ -3,6 +3,7 @@ Orders (every purchase row and whether it counted) and Policy (the campaign as a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -127,7 +128,7 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("exact"), "exact", total=True), Col(L("rebate"), "money", total=True),
                Col(L("due_date"), "date"), Col(L("paid_on"), "date"), Col(L("note"), "longtext", width=60),
                Col(L("source"), "text")]
-    write_detail(book, styles, "Lines", columns, len(s.lines), lines_rows(s, lang), side, "lines.csv",
+    write_detail(book, styles, "Lines", columns, line_count(s), lines_rows(s, lang), side, "lines.csv",
                  L(f"detail_in_{detail_format}"), totals_label=L("total"), limit=detail_rows, fmt=detail_format)
 
     # --- Orders
@@ -136,13 +137,16 @@ def _write_rebate_sheets(book, styles: Styles, s: Settlement, lang: str, generat
                Col(L("quantity"), "number"), Col(L("due_date"), "date"), Col(L("group_id"), "id"),
                Col(L("counted"), "text")]
     orders = s.orders
-    scoped = "left_out" in orders
+    scoped = "left_out" in orders and s.detail is None
     if scoped:
         columns.append(Col(L("left_out"), "longtext", width=40))
     status_label = {key: L("yes") if key == "counted" else L(key)
                     for key in ("counted", "before-start", "after-end", "after-as-of")}
-    write_detail(book, styles, "Orders", columns, len(orders),
-                 lambda start, stop: _orders_table(orders.iloc[start:stop], status_label, s.ledgers.purchases,
+    # settled out of core: every order is on disk, read back a chunk at a time
+    order_rows = (lambda start, stop: s.detail.chunk("orders", start, stop)) if s.detail is not None \
+        else (lambda start, stop: orders.iloc[start:stop])
+    write_detail(book, styles, "Orders", columns, s.detail.order_count if s.detail is not None else len(orders),
+                 lambda start, stop: _orders_table(order_rows(start, stop), status_label, s.ledgers.purchases,
                                                    lang if scoped else None),
                  side, "orders.csv", L(f"detail_in_{detail_format}"), limit=detail_rows, fmt=detail_format)
 
@@ -151,7 +155,7 @@ def _lines_where(s: Settlement, side, detail_rows: int | None, lang: str, detail
                  ) -> list[tuple[str, str]]:
     """Where the Lines are, when not simply on the Lines sheet: a CSV beside the workbook, or the
     sheets they take past Excel's row limit. A title pair for the Summary, or none."""
-    rows = len(s.lines)
+    rows = line_count(s)
     limit = sheet_layout.DETAIL_ROWS_LIMIT if detail_rows is None else detail_rows
     count = f"{rows:,} {label('rows', lang).lower()}"
     if side is not None and limit and rows > limit:
@@ -191,12 +195,23 @@ def _left_out(text: str, lang: str) -> str:
 
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     """The whole Lines sheet (see :func:`lines_rows`)."""
-    return lines_rows(s, lang)(0, len(s.lines))
+    return lines_rows(s, lang)(0, line_count(s))
 
 
-def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
+def line_count(s: Settlement) -> int:
+    """How many rebate lines the settlement has (on disk, when settled out of core)."""
+    return s.detail.line_count if s.detail is not None else len(s.lines)
+
+
+def lines_rows(s: Settlement, lang: str, finest: int | None = None) -> Callable[[int, int], pd.DataFrame]:
     """``rows(start, stop)``: rows ``start`` to ``stop`` of the Lines sheet, customer by customer
-    and policy by policy (that order is worked out once), built column-wise as Arrow text."""
+    and policy by policy (that order is worked out once), built column-wise as Arrow text. Settled
+    out of core, the lines are on disk in that order already: read back a chunk at a time."""
+    if s.detail is not None:
+        def from_disk(start: int, stop: int) -> pd.DataFrame:
+            part = s.detail.chunk("lines", start, stop)
+            return lines_rows(replace(s, lines=part, detail=None), lang, s.detail.finest)(0, len(part))
+        return from_disk
     L = lambda key: label(key, lang)  # noqa: E731
     lines = s.lines
     policies = s.campaign.rebate_policies
@@ -208,7 +223,7 @@ def lines_rows(s: Settlement, lang: str) -> Callable[[int, int], pd.DataFrame]:
     headers = {p.id: policy_header(p, lang) for p in policies}
     kinds = {k: L(k) for k in pd.unique(lines["kind"])}
     source = s.ledgers.purchases
-    finest = int(lines["scale"].max()) if len(lines) else 2
+    finest = finest or (int(lines["scale"].max()) if len(lines) else 2)
 
     def rows(start: int, stop: int) -> pd.DataFrame:
         part = lines.take(order[start:stop]).reset_index(drop=True)

@@ -1,0 +1,505 @@
+"""Settling a ledger larger than memory, on DuckDB: read in batches, split by DuckDB, settled shard by shard.
+
+A purchase (and payment) ledger in Parquet that holds at least OUT_OF_CORE_ROWS rows is never in
+memory whole:
+
+1. **Read in batches** (:func:`read_spilled`): the Parquet is read BATCH_ROWS records at a time,
+   each batch typed and checked by the same reader as any ledger (its findings point at the
+   records' own row numbers), and the typed rows are written to a *spill* (Parquet, in a
+   temporary folder). A key used twice anywhere in the ledger is found by DuckDB over the spill.
+2. **Split by DuckDB** (:func:`settle`): every figure of the rebate policies is per customer or
+   per group, so the customers linked by a group purchase form one *family*; DuckDB labels the
+   families (the least customer id of each, found by propagating labels over customer↔group
+   links) and writes each row to the shard of its family (``hash mod n``, n = rows /
+   SHARD_ROWS), each payment to its order's shard.
+3. **Settle shard by shard**: each shard is settled by the whole pipeline
+   (:func:`promo_cli.engine.settle` with ``part=True``: policies, caps, recomputation, data checks,
+   reconciliation), two at a time in forked workers. Each writes its lines and orders to Parquet
+   and returns its customers, findings and figures.
+4. **Merge**: customers by id, findings in the order of a whole-ledger run (the data checks'
+   caps over all shards), reconciliation rows added up, the segments and the evaluation worked
+   out from the purchase rows summed by customer, day, product and sign in DuckDB, and the lines
+   and orders sorted by DuckDB into one file each (:class:`Detail`), read back a chunk at a time
+   by the writers.
+
+What needs the whole ledger at once is not settled this way (the campaign is then read whole):
+deposit and loyalty policies, a budget cap, ``applies_to``, ``tiers_by``, a baseline or target
+ledger, or a SQL source (see :func:`wanted`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from promo_cli import parallel
+from promo_cli.io.columns import ARROW_TEXT, LEDGER_COLUMNS
+from promo_cli.model import Finding, Ledger, finding
+
+OUT_OF_CORE_ROWS = 2_000_000      # a Parquet ledger this long is settled out of core ($PROMO_OUT_OF_CORE_ROWS)
+SHARD_ROWS = 400_000              # purchase rows per shard
+BATCH_ROWS = 500_000              # records read and typed at a time
+DUCKDB_MEMORY = "1GB"             # DuckDB's own limit; past it, it works from its temporary files
+MAX_DUPLICATES = 20
+
+
+def threshold() -> int:
+    value = os.environ.get("PROMO_OUT_OF_CORE_ROWS", "").strip()
+    return int(value) if value.isdigit() else OUT_OF_CORE_ROWS
+
+
+# --------------------------------------------------------------------------- when
+
+def wanted(campaign, paths: dict[str, list], engine: str) -> bool:
+    """Whether this campaign is settled out of core: on ``duckdb``, a purchase ledger that is one
+    Parquet file or folder of at least :func:`threshold` records (payments one Parquet too, or
+    none), and only what is per customer or per group."""
+    from promo_cli.model import ParquetInput
+    if engine != "duckdb" or len(paths.get("purchases", [])) != 1 or len(paths.get("payments", [])) > 1:
+        return False
+    if any(paths.get(role) for role in ("baseline", "targets", "deposits", "agreements")):
+        return False
+    if any(p.type not in ("tiered", "on_time_payment", "group_purchase") or getattr(p, "applies_to", None) is not None
+           or getattr(p, "tiers_by", None) for p in campaign.policies) or not campaign.policies:
+        return False
+    if campaign.budget is not None and campaign.budget.rebate_cap is not None:
+        return False
+    specs = [paths["purchases"][0]] + list(paths.get("payments", []))
+    if not all(isinstance(s, ParquetInput) or (isinstance(s, Path) and _is_parquet(s)) for s in specs):
+        return False
+    return parquet_rows(_parquet_path(specs[0])) >= threshold()
+
+
+def _is_parquet(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            return any(path.rglob("*.parquet"))
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _parquet_path(spec) -> Path:
+    return Path(spec.parquet) if hasattr(spec, "parquet") else Path(spec)
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The files of a Parquet ledger, in the order they are read (names)."""
+    return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))) \
+        if path.is_dir() else [path]
+
+
+def parquet_rows(path: Path) -> int:
+    """Records in a Parquet file or folder, from the files' footers (0 when unreadable)."""
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
+    except (OSError, pa.ArrowInvalid):
+        return 0
+
+
+# --------------------------------------------------------------------------- typed rows on disk
+
+def encode(frame: pd.DataFrame, role: str) -> pa.Table:
+    """Typed ledger rows as Arrow, exactly: a number column (int or Decimal) and every other
+    Python-object column as text, the rest as they are typed."""
+    kinds = {c.name: c.kind for c in LEDGER_COLUMNS[role]}
+    arrays, names = [], []
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in column]
+            array = pa.array(values, type=pa.string())
+        elif str(column.dtype) == "Int64":
+            array = pa.array(column.array, type=pa.int64(), from_pandas=True)
+        elif pd.api.types.is_datetime64_any_dtype(column.dtype):
+            array = pa.array(column.to_numpy(dtype="datetime64[s]"), type=pa.timestamp("s"))
+        elif name in ARROW_TEXT or kinds.get(name) in ("id", "text"):
+            array = pa.array(column, type=pa.string(), from_pandas=True)
+        else:
+            array = pa.array(column.to_numpy())
+        arrays.append(array)
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def decode(table: pa.Table, role: str) -> pd.DataFrame:
+    """The typed frame :func:`encode` was given (its dtypes and Python values)."""
+    kinds = {c.name: c.kind for c in LEDGER_COLUMNS[role]}
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name == "_row":
+            out[name] = column.to_numpy().astype(np.int64)
+        elif pa.types.is_timestamp(column.type):
+            out[name] = column.to_numpy().astype("datetime64[s]")
+        elif name == "amount" or (pa.types.is_integer(column.type) and name != "_row"):
+            out[name] = pd.array(column.to_pylist(), dtype="Int64") if name == "amount" \
+                else column.to_numpy(zero_copy_only=False)
+        elif name in ARROW_TEXT:
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(column), dtype="str")
+        elif kinds.get(name) == "number":
+            out[name] = np.array([None if v is None else Decimal(v) if ("." in v or "E" in v.upper()) else int(v)
+                                  for v in column.to_pylist()], dtype=object)
+        else:
+            out[name] = np.array(column.to_pylist(), dtype=object)
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Spill:
+    """A ledger's typed rows, written to Parquet instead of kept in memory."""
+
+    path: Path
+    rows: int
+
+    def figures(self, last_row: int) -> tuple[int, int]:
+        """Rows and cents up to row ``last_row`` (the audit's second reading compares them)."""
+        with _db(self.path.parent) as db:
+            rows, cents = db.execute(f"select count(*), coalesce(sum(amount), 0)::hugeint from "
+                                     f"read_parquet({_q(self.path)}) where _row <= ?", [last_row]).fetchone()
+        return int(rows), int(cents)
+
+
+_FOLDERS: list[str] = []
+
+
+def work_folder() -> Path:
+    """A temporary folder for this run's spills and shards, removed when the process ends."""
+    folder = tempfile.mkdtemp(prefix="promo-duckdb-")
+    if not _FOLDERS:
+        atexit.register(lambda: [shutil.rmtree(f, ignore_errors=True) for f in _FOLDERS])
+    _FOLDERS.append(folder)
+    return Path(folder)
+
+
+def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger | None, list[Finding]]:
+    """Read a Parquet ledger BATCH_ROWS records at a time: each batch typed and checked by the
+    ledger reader (row numbers of the whole file), the typed rows spilled to ``folder``.
+    Returns the ledger (its frame empty, its rows in ``spill``) and every finding, a key used
+    twice (across batches too) included."""
+    import pyarrow.dataset as ds
+    from promo_cli.io.readers import Source, arrow, parse_ledger, source_name
+    from promo_cli.model import ParquetInput
+    spec = spec if isinstance(spec, ParquetInput) else ParquetInput(parquet=str(spec))
+    name, path = source_name(spec, role), Path(spec.parquet)
+    files = parquet_files(path)
+    digest = arrow.parquet_digest(path, files)
+    dataset = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive" if path.is_dir() else None,
+                         partition_base_dir=str(path) if path.is_dir() else None)
+    target = folder / f"{role}.parquet"
+    writer, first, findings, seen, rows, offset = None, None, [], set(), 0, 0
+    try:
+        for batch in dataset.to_batches(batch_size=BATCH_ROWS):
+            if not batch.num_rows:
+                continue
+            table, notes = arrow.arrow_table(pa.Table.from_batches([batch]), name)
+            table = replace(table, first_row=table.first_row + offset)
+            offset += batch.num_rows
+            ledger, more = parse_ledger(Source(path, role, None, "parquet", digest, None, notes, tables=[table]))
+            for f in more:      # the header's findings come with every batch: once; keys twice: below
+                if f.code == "duplicate-id" or (f.code == "more-like-this" and dict(f.params).get("like") == "duplicate-id"):
+                    continue
+                if repr(f) not in seen:
+                    seen.add(repr(f))
+                    findings.append(f)
+            if ledger is None:
+                return None, findings
+            first = first or ledger
+            data = encode(ledger.frame, role)
+            if writer is None:
+                writer = pq.ParquetWriter(target, data.schema)
+            writer.write_table(data.cast(writer.schema))
+            rows += len(ledger.frame)
+            if progress:
+                progress("reading", what=f"{name} {offset:,}")
+    except (pa.ArrowInvalid, OSError) as exc:
+        return None, findings + [finding("error", "parquet-unreadable", file=name, blocking=True, role=role,
+                                         reason=str(exc).splitlines()[0])]
+    finally:
+        if writer is not None:
+            writer.close()
+    if first is None:
+        return None, [finding("error", "no-data-rows-needed", file=name, blocking=True, role=role, policy="—")]
+    ledger = Ledger(role=role, path=path, sheet=None, frame=first.frame.iloc[:0], sha256=digest,
+                    headers=first.headers, spill=Spill(target, rows))
+    return ledger, findings + duplicate_keys(ledger)
+
+
+def _db(folder: Path):
+    import duckdb
+    threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    db = duckdb.connect(config={"threads": threads, "memory_limit": DUCKDB_MEMORY,
+                                "temp_directory": str(folder / "duckdb.tmp"), "preserve_insertion_order": False})
+    return db
+
+
+def _q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def duplicate_keys(ledger: Ledger) -> list[Finding]:
+    """A key (order id, payment id) used twice anywhere in a spilled ledger: the reader's
+    ``duplicate-id`` findings, worked out by DuckDB."""
+    from promo_cli.io.readers import MAX_FINDINGS_PER_COLUMN, UNIQUE_KEY
+    key = UNIQUE_KEY.get(ledger.role)
+    if key is None or key not in ledger.frame:
+        return []
+    with _db(ledger.spill.path.parent) as db:
+        rows = db.execute(f"""
+            with k as (select "{key}" as v, _row, min(_row) over (partition by "{key}") as first,
+                              count(*) over (partition by "{key}") as n
+                       from read_parquet({_q(ledger.spill.path)}) where "{key}" is not null)
+            select v, _row, first from k where n > 1 and _row > first order by _row""").fetchall()
+    out = []
+    for count, (value, row, first) in enumerate(rows):
+        if count >= MAX_FINDINGS_PER_COLUMN:
+            out.append(finding("error", "more-like-this", **ledger.at(key), blocking=True, count=len(rows) - count,
+                               like="duplicate-id"))
+            break
+        out.append(finding("error", "duplicate-id", **ledger.at(key, int(row)), value=value, blocking=True,
+                           first_row=int(first)))
+    return out
+
+
+# --------------------------------------------------------------------------- the detail on disk
+
+@dataclass(slots=True)
+class Detail:
+    """Every line and every order of a settlement settled out of core, each one Parquet file in
+    the order of the workbooks' Lines and Orders sheets, read back a chunk at a time."""
+
+    lines: Path
+    orders: Path
+    line_count: int
+    order_count: int
+    finest: int                         # the finest scale of any line (exact amounts' decimals)
+    _open: dict = field(default_factory=dict)
+
+    def chunk(self, which: str, start: int, stop: int) -> pd.DataFrame:
+        """Rows ``start`` to ``stop`` (asked for in order, as the writers do) of ``lines`` or ``orders``."""
+        state = self._open.get(which)
+        if state is None or start < state[1]:
+            reader = pq.ParquetFile(self.lines if which == "lines" else self.orders)
+            state = self._open[which] = [reader.iter_batches(batch_size=65_536), 0, None]
+        batches, position, rest = state
+        parts = []
+        while position < stop:
+            if rest is None:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                rest = pa.Table.from_batches([batch])
+            take = rest.slice(max(0, start - position), stop - position) if position < start \
+                else rest.slice(0, stop - position)
+            if position + rest.num_rows <= start:
+                position, rest = position + rest.num_rows, None
+                continue
+            skip = max(0, start - position)
+            parts.append(take)
+            used = skip + take.num_rows
+            rest = rest.slice(used) if used < rest.num_rows else None
+            position += used
+        state[1], state[2] = position, rest
+        table = pa.concat_tables(parts) if parts else pq.ParquetFile(
+            self.lines if which == "lines" else self.orders).schema_arrow.empty_table()
+        return decode_lines(table) if which == "lines" else decode(table, "purchases")
+
+
+_DECIMALS = ("rate", "lower", "upper")
+
+
+def encode_lines(lines: pd.DataFrame) -> pa.Table:
+    """Rebate lines as Arrow: Decimal columns as their exact text."""
+    frame = lines.copy()
+    for name in _DECIMALS:
+        frame[name] = pd.array([None if v is None else str(v) for v in frame[name]], dtype=pd.ArrowDtype(pa.string()))
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def decode_lines(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) else None)
+    for name in _DECIMALS:
+        frame[name] = np.array([None if v is None else Decimal(v) for v in table.column(name).to_pylist()],
+                               dtype=object)
+    for name in ("policy_id", "customer_id", "kind", "ref", "note"):
+        frame[name] = frame[name].astype("str")
+    frame["source_row"] = frame["source_row"].astype("Int64")
+    for name in ("due_date", "paid_on"):
+        frame[name] = frame[name].to_numpy(dtype="datetime64[s]")
+    return frame
+
+
+# --------------------------------------------------------------------------- settling
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    customers: tuple
+    groups: dict                       # findings by where they come from (see engine.settle)
+    recomputed: tuple
+    reconciliation: tuple
+    kept: pd.DataFrame                 # the lines the totals need (pending, taken at payment)
+    lines: int
+    finest: int
+
+
+def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable, finish: Callable):
+    """The campaign's settlement from its spilled ledgers (see the module's description).
+    ``settle_part(loaded)`` settles one shard as the pipeline does; ``finish(parts)`` makes the
+    Settlement from the merged parts."""
+    purchases, payments = loaded.ledgers.purchases, loaded.ledgers.payments
+    folder = purchases.spill.path.parent
+    shards = max(2, -(-purchases.spill.rows // SHARD_ROWS))
+    progress("settling", what="duckdb split")
+    with _db(folder) as db:
+        _split(db, purchases, payments, folder, shards)
+        reduced = _reduced(db, purchases)
+    jobs, results = [], []
+    workers = max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+    for k in range(shards):
+        jobs.append(parallel.Apart(_settle_shard, loaded, folder, k, settle_part, fork=True))
+        if len(jobs) >= workers:
+            results.append(jobs.pop(0).result())
+            progress("settling", what=f"shard {len(results)}/{shards}")
+    results += [job.result() for job in jobs]
+    with _db(folder) as db:
+        db.execute(f"copy (select * exclude (seq) from read_parquet({_q(folder / 'lines' / '*.parquet')}, "
+                   f"union_by_name = true) order by customer_id, seq) to {_q(folder / 'lines.parquet')} "
+                   f"(format parquet, row_group_size 100000)")
+        db.execute(f"copy (select * from read_parquet({_q(folder / 'orders' / '*.parquet')}) order by _row) "
+                   f"to {_q(folder / 'orders.parquet')} (format parquet, row_group_size 100000)")
+    detail = Detail(folder / "lines.parquet", folder / "orders.parquet", sum(r.lines for r in results),
+                    purchases.spill.rows, max([r.finest for r in results] + [2]))
+    return finish(results, reduced, detail, shards)
+
+
+def _split(db, purchases: Ledger, payments: Ledger | None, folder: Path, shards: int) -> None:
+    """Every purchase row to the shard of its family (customers linked by a group purchase),
+    every payment to its order's shard (shard 0 for an order no purchase row has)."""
+    (folder / "shards").mkdir(exist_ok=True)
+    p = f"read_parquet({_q(purchases.spill.path)})"
+    db.execute(f"create temp table links as select distinct customer_id as c, group_id as g from {p} "
+               f"where group_id is not null and customer_id is not null")
+    db.execute(f"create temp table label as select distinct customer_id as c, customer_id as l from {p} "
+               f"where customer_id is not null")
+    while True:         # each customer takes the least label of its groups' customers, until none changes
+        db.execute("create or replace temp table glabel as select links.g, min(label.l) as l from links "
+                   "join label using (c) group by links.g")
+        db.execute("create or replace temp table relabel as select label.c, least(label.l, min(glabel.l)) as l "
+                   "from label left join links using (c) left join glabel using (g) group by label.c, label.l")
+        changed = db.execute("select count(*) from relabel join label using (c) where relabel.l <> label.l").fetchone()[0]
+        db.execute("create or replace temp table label as select c, coalesce(l, c) as l from relabel")
+        if not changed:
+            break
+    db.execute(f"create temp table shard as select c, hash(l) % {shards} as k from label")
+    db.execute(f"copy (select p.*, coalesce(shard.k, 0) as k from {p} p left join shard on shard.c = p.customer_id) "
+               f"to {_q(folder / 'shards' / 'purchases')} (format parquet, partition_by (k))")
+    if payments is not None:
+        db.execute(f"create temp table order_shard as select distinct p.order_id, coalesce(shard.k, 0) as k "
+                   f"from {p} p left join shard on shard.c = p.customer_id where p.order_id is not null")
+        db.execute(f"copy (select q.*, coalesce(o.k, 0) as k from read_parquet({_q(payments.spill.path)}) q "
+                   f"left join order_shard o on o.order_id = q.order_id) "
+                   f"to {_q(folder / 'shards' / 'payments')} (format parquet, partition_by (k))")
+
+
+def _reduced(db, purchases: Ledger) -> pd.DataFrame:
+    """The purchase rows summed by customer, day, product and sign (``n`` rows each): what the
+    segments, the evaluation and the budget's months need of them."""
+    product = "product" if "product" in purchases.frame else "null::varchar"
+    quantity = "sum(try_cast(quantity as decimal(38, 10)))" if "quantity" in purchases.frame else "null::decimal(38,10)"
+    table = db.sql(f"""
+        select customer_id, any_value(customer_name) as customer_name, order_date, {product} as product,
+               count(*)::bigint as n, sum(amount)::bigint as amount, {quantity} as quantity
+        from read_parquet({_q(purchases.spill.path)})
+        group by customer_id, order_date, {product}, amount > 0
+        order by customer_id, order_date""").to_arrow_table()
+    frame = pd.DataFrame({
+        "customer_id": np.array(table.column("customer_id").to_pylist(), dtype=object),
+        "customer_name": np.array(table.column("customer_name").to_pylist(), dtype=object),
+        "order_date": table.column("order_date").to_numpy().astype("datetime64[s]"),
+        "product": np.array(table.column("product").to_pylist(), dtype=object),
+        "n": table.column("n").to_numpy(),
+        "amount": pd.array(table.column("amount").to_pylist(), dtype="Int64"),
+        "quantity": pd.arrays.ArrowExtensionArray(table.column("quantity")),
+    })
+    if "product" not in purchases.frame:
+        frame = frame.drop(columns="product")
+    if "quantity" not in purchases.frame:
+        frame = frame.drop(columns="quantity")
+    return frame
+
+
+def _shard_ledger(ledger: Ledger | None, folder: Path, role: str, k: int) -> Ledger | None:
+    if ledger is None:
+        return None
+    part = folder / "shards" / role / f"k={k}"
+    files = sorted(part.glob("*.parquet")) if part.exists() else []
+    if files:
+        table = pa.concat_tables([pq.read_table(f) for f in files])
+        table = table.drop_columns([c for c in ("k",) if c in table.column_names])
+        frame = decode(table, role).sort_values("_row", kind="stable", ignore_index=True)
+    else:
+        frame = ledger.frame.iloc[:0]
+    return replace(ledger, frame=frame, spill=None)
+
+
+@parallel.collector_paused()
+def _settle_shard(loaded, folder: Path, k: int, settle_part: Callable) -> ShardResult:
+    ledgers = replace(loaded.ledgers, purchases=_shard_ledger(loaded.ledgers.purchases, folder, "purchases", k),
+                      payments=_shard_ledger(loaded.ledgers.payments, folder, "payments", k))
+    s = settle_part(replace(loaded, ledgers=ledgers, engine="local"))
+    lines = s.lines
+    rank = {p.id: i for i, p in enumerate(s.campaign.rebate_policies)}
+    if len(lines):
+        order = np.lexsort((lines["policy_id"].map(rank).to_numpy(), pd.factorize(lines["customer_id"], sort=True)[0]))
+        lines = lines.take(order).reset_index(drop=True)
+    (folder / "lines").mkdir(exist_ok=True)
+    (folder / "orders").mkdir(exist_ok=True)
+    pq.write_table(encode_lines(lines.assign(seq=np.arange(len(lines), dtype=np.int64))),
+                   folder / "lines" / f"part-{k:05d}.parquet")
+    orders = s.orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
+                       "due_date", "group_id", "status"]]
+    pq.write_table(encode(orders, "purchases"), folder / "orders" / f"part-{k:05d}.parquet")
+    kept = lines[(lines["note"] == "not-yet-due").to_numpy() | (lines["kind"] == "taken-at-payment").to_numpy()] \
+        if len(lines) else lines
+    return ShardResult(s.customers, s.groups, s.recomputed, s.reconciliation, kept.reset_index(drop=True),
+                       len(lines), int(lines["scale"].max()) if len(lines) else 2)
+
+
+def reconciliation(parts: list[tuple]) -> list[tuple[str, int, int, str]]:
+    """The shards' reconciliation rows, added up key by key (all are counts or sums)."""
+    totals: dict[str, list] = {}
+    for rows in parts:
+        for key, left, right, unit in rows:
+            if key in totals:
+                totals[key][0] += left
+                totals[key][1] += right
+            else:
+                totals[key] = [left, right, unit]
+    return [(key, left, right, unit) for key, (left, right, unit) in totals.items()]
+
+
+def out_of_period(findings: list[Finding]) -> list[Finding]:
+    """The shards' ``out-of-period`` counts, one finding per reason as on the whole ledger."""
+    by_why: dict[Any, Finding] = {}
+    for f in findings:
+        why = dict(f.params)["why"]
+        key = repr(why)
+        if key in by_why:
+            params = dict(by_why[key].params)
+            params["count"] += dict(f.params)["count"]
+            by_why[key] = replace(by_why[key], params=tuple(params.items()))
+        else:
+            by_why[key] = f
+    return [by_why[k] for k in sorted(by_why, key=lambda k: str(dict(by_why[k].params)["why"]))]
