@@ -219,6 +219,26 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
                  len(counted) + int((s.orders["status"] != "counted").sum()), "count"))
     by_pair = {key: int(cents) for key, cents in
                s.lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum().items()}
+    rows += line_rows(s, by_pair)
+    if s.ledgers.payments is not None:
+        matched = payments["_order"] >= 0
+        rows.append(("payments-until-as-of", int(payments["amount"].sum()),
+                     int(payments.loc[matched, "amount"].sum()) + int(payments.loc[~matched, "amount"].sum()),
+                     "money"))
+        all_payments = s.ledgers.payments.frame
+        rows.append(("payment-rows", len(all_payments), len(payments) + int(
+            (all_payments["payment_date"] > pd.Timestamp(s.as_of)).sum()), "count"))
+    return rows
+
+
+# the reconciliation rows of the lines and the recomputation (the others are of the ledgers' rows)
+LINE_ROWS = ("lines-per-customer", "lines:", "deposits:", "recompute-agrees")
+
+
+def line_rows(s: Settlement, by_pair: dict[tuple[str, str], int]) -> list[tuple[str, int, int, str]]:
+    """The lines against the customers' totals (``by_pair``: the lines' cents per (customer,
+    policy)), the deposits' balances, and the recomputation's agreement."""
+    rows = []
     pairs = [(c.customer_id, pid, cents) for c in s.customers for pid, cents in c.rebates.items()]
     rows.append(("lines-per-customer", len(pairs),
                  sum(1 for customer, pid, cents in pairs if by_pair.get((customer, pid), 0) == cents), "count"))
@@ -231,12 +251,4 @@ def reconcile(s: Settlement, payments: pd.DataFrame) -> list[tuple[str, int, int
                      t["closing_balance"], "money"))
     rows.append(("recompute-agrees", len(s.recomputed),
                  sum(1 for _, _, ours, theirs in s.recomputed if ours == theirs), "count"))
-    if s.ledgers.payments is not None:
-        matched = payments["_order"] >= 0
-        rows.append(("payments-until-as-of", int(payments["amount"].sum()),
-                     int(payments.loc[matched, "amount"].sum()) + int(payments.loc[~matched, "amount"].sum()),
-                     "money"))
-        all_payments = s.ledgers.payments.frame
-        rows.append(("payment-rows", len(all_payments), len(payments) + int(
-            (all_payments["payment_date"] > pd.Timestamp(s.as_of)).sum()), "count"))
     return rows

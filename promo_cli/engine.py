@@ -47,7 +47,7 @@ from promo_cli.policies.agreements import read_agreements
 from promo_cli.policies.cap import apply_cap, budget_cap
 from promo_cli.policies.scope import Scopes
 from promo_cli.policies.prepaid_deposit import deposits_json
-from promo_cli.rebates import RebateWork
+from promo_cli.rebates import RebateWork, apply_rebates
 from promo_cli.recompute import apply_caps, plain_records, recompute
 from promo_cli.recompute_deposits import recompute_deposits
 from promo_cli.recompute_loyalty import PURCHASE_COLUMNS as LOYALTY_COLUMNS, recompute_loyalty
@@ -247,7 +247,8 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
     # The data checks, the independent recomputation, the segmentation and the sales figures
     # need nothing the policies compute: on a large run they go on in a second process meanwhile.
     # The second reading of the files, the longest of them, in a process of its own.
-    apart = sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS
+    # (a shard of a ledger settled out of core runs beside another shard already: not in two processes)
+    apart = sum(ledger.rows for ledger in ledgers.present()) >= parallel.APART_ROWS and not part
     reread_apart = parallel.Apart(reread_ledgers, ledgers, fork=apart) if not part else None
     audit_apart = parallel.Apart(_audit_apart, campaign, ledgers, orders, payments, in_period, history, targets, as_of,
                                  not engine.recomputes, part, fork=apart)
@@ -339,24 +340,49 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
 def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -> Settlement:
     """A campaign whose purchase ledger was read out of core, settled shard by shard by DuckDB
     (:mod:`promo_cli.engines.outofcore`) and merged into the settlement a whole-ledger run gives."""
-    from promo_cli.engines.partitions import FINDING_ORDER
+    from promo_cli.engines.partitions import FINDING_ORDER, merge
     campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
     period = campaign.campaign.period
+    by_customer, by_group = outofcore.split_policies(campaign)
 
-    def finish(results, reduced: pd.DataFrame, detail, shards: int) -> Settlement:
+    def finish(results, reduced_of, write_lines, shards: int):
+        # the group-keyed policies: every shard's groups together, then capped and rounded per customer
+        group_campaign = campaign.model_copy(update={"policies": by_group})
+        grouped = merge(RebateWork(group_campaign, {}, _empty_purchases(), _payments_until(None, as_of), as_of),
+                        [r.grouped for r in results]) if by_group else None
+        group_lines = round_lines(concat_lines([apply_cap(p, lines) for p, lines in zip(by_group, grouped.lines)])) \
+            if by_group else concat_lines([])
+        write_lines(group_lines)
+        second = {key: cents for r in results for key, cents in r.second.items()}
+        if by_group:
+            group_second = dict(grouped.recomputed)
+            apply_caps(group_campaign, group_second, _empty_purchases(), as_of)
+            second.update(group_second)
+        by_pair = {key: cents for r in results for key, cents in r.by_pair.items()}
+        by_pair.update({key: int(cents) for key, cents in
+                        group_lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum().items()})
+        ids = [p.id for p in campaign.rebate_policies]
+        customers = sorted((replace(c, rebates={pid: by_pair.get((c.customer_id, pid), 0) if pid not in c.rebates
+                                                else c.rebates[pid] for pid in ids})
+                            for r in results for c in r.customers), key=lambda c: c.customer_id)
+        for customer in customers:      # the recomputation names every customer with an in-period row
+            for policy in by_group:
+                second.setdefault((customer.customer_id, policy.id), 0)
         findings: list[Finding] = list(read_findings)
         if as_of < period.start:
             findings.append(finding("warning", "as-of-before-start", file=loaded.campaign_path.name,
                                     as_of=as_of.isoformat(), start=period.start.isoformat()))
-        kept = concat_lines([r.kept for r in results])
+        kept = pd.concat([r.kept for r in results] + [outofcore.kept(group_lines)], ignore_index=True)
         ctx = PolicyContext(_empty_purchases(), _payments_until(None, as_of), period.start, period.end, as_of,
                             ledgers.purchases)
-        for i, policy in enumerate(campaign.rebate_policies):
-            findings += sorted((f for r in results for f in r.groups["policies"][i]),
-                               key=FINDING_ORDER[PARTITION_KEY[policy.type]])
+        for policy in campaign.rebate_policies:
+            if policy in by_customer:
+                found = [f for r in results for f in r.groups["policies"][by_customer.index(policy)]]
+            else:
+                found = list(grouped.findings[by_group.index(policy)])
+            findings += sorted(found, key=FINDING_ORDER[PARTITION_KEY[policy.type]])
             if policy.type in REMARKS:
                 findings += REMARKS[policy.type](policy, ctx, kept)
-        customers = sorted((c for r in results for c in r.customers), key=lambda c: c.customer_id)
         findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
         label = ledgers.purchases.label
         for i, check in enumerate(audit.CHECKS):
@@ -370,24 +396,44 @@ def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -
             findings += audit.capped(found)
         reread = reread_ledgers(ledgers)
         findings += reread[1]
-        findings += sorted((f for r in results for f in r.groups["mismatches"]),
-                           key=lambda f: (str(dict(f.params)["customer"]), str(dict(f.params)["policy"])))
+        compared, mismatches = audit.compare(customers, second)
+        findings += mismatches
+        reduced = reduced_of()
         orders = reduced.assign(status=classify_rows(reduced, period.start, period.end, as_of).to_numpy())
         in_period = orders[orders["status"] == "counted"]
         history = orders[orders["order_date"] <= pd.Timestamp(as_of)]
-        compared = sorted((row for r in results for row in r.recomputed), key=lambda row: (row[0], row[1]))
         settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                                 tuple(customers), kept, orders, tuple(findings), recomputed=tuple(compared),
                                 segments=segment(history, in_period, period.start, None, first_purchases(ledgers)),
-                                engine={"name": "duckdb", "partitions": shards, "out_of_core": True},
-                                detail=detail,
-                                reconciliation=tuple(outofcore.reconciliation([r.reconciliation for r in results]))
-                                + tuple(reread[0]))
+                                engine={"name": "duckdb", "partitions": shards, "out_of_core": True})
+        # the ledgers' rows added up over the shards; the lines' and the recomputation's worked out here
+        ledger_rows = outofcore.reconciliation([[row for row in r.reconciliation if not row[0].startswith(audit.LINE_ROWS)]
+                                                for r in results])
+        rows = ledger_rows[:2] + audit.line_rows(settlement, by_pair) + ledger_rows[2:] + list(reread[0])
         sales = _sales_figures(campaign, ledgers, orders, history, as_of)
         progress("settling", what="evaluation")
-        return replace(settlement, evaluation=evaluate_settlement(settlement, sales))
+        settlement = replace(settlement, reconciliation=tuple(rows))
+        return replace(settlement, evaluation=evaluate_settlement(settlement, sales)), group_lines
 
-    return outofcore.settle(loaded, read_findings, progress, lambda shard: settle(shard, part=True), finish)
+    return outofcore.settle(loaded, read_findings, progress, lambda shard: settle(shard, part=True),
+                            group_rebates, finish)
+
+
+def group_rebates(loaded: Loaded):
+    """The rebate policies of ``loaded`` (the group-keyed ones of a campaign settled out of core)
+    over its rows (a shard's groups), with their recomputation: lines before caps and rounding."""
+    campaign, ledgers, as_of = loaded.campaign, loaded.ledgers, loaded.as_of
+    period = campaign.campaign.period
+    purchases = ledgers.purchases.frame
+    reason = classify_rows(purchases, period.start, period.end, as_of)
+    purchases, payments = link_orders(purchases, _payments_until(ledgers.payments, as_of))
+    master = ledgers.customers.frame if ledgers.customers is not None else None
+    products = ledgers.products.frame if ledgers.products is not None else None
+    ctx = PolicyContext(purchases[reason == "counted"], payments, period.start, period.end, as_of, ledgers.purchases,
+                        master, products=products, agreements=loaded.agreements)
+    return apply_rebates(RebateWork(campaign, {p.id: ctx for p in campaign.rebate_policies},
+                                    purchases.assign(status=reason.to_numpy()), payments, as_of, master, products),
+                         recompute_too=True)
 
 
 @parallel.collector_paused()

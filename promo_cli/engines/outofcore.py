@@ -48,7 +48,7 @@ from promo_cli.io.columns import ARROW_TEXT, LEDGER_COLUMNS
 from promo_cli.model import Finding, Ledger, finding
 
 OUT_OF_CORE_ROWS = 2_000_000      # a Parquet ledger this long is settled out of core ($PROMO_OUT_OF_CORE_ROWS)
-SHARD_ROWS = 400_000              # purchase rows per shard
+SHARD_ROWS = 150_000              # purchase rows per shard
 BATCH_ROWS = 500_000              # records read and typed at a time
 DUCKDB_MEMORY = "1GB"             # DuckDB's own limit; past it, it works from its temporary files
 MAX_DUPLICATES = 20
@@ -150,10 +150,10 @@ def decode(table: pa.Table, role: str) -> pd.DataFrame:
         elif name in ARROW_TEXT:
             out[name] = pd.Series(pd.arrays.ArrowExtensionArray(column), dtype="str")
         elif kinds.get(name) == "number":
-            out[name] = np.array([None if v is None else Decimal(v) if ("." in v or "E" in v.upper()) else int(v)
-                                  for v in column.to_pylist()], dtype=object)
-        else:
-            out[name] = np.array(column.to_pylist(), dtype=object)
+            out[name] = pd.Series([None if v is None else Decimal(v) if ("." in v or "E" in v.upper()) else int(v)
+                                   for v in column.to_pylist()], dtype=object)
+        else:       # Python strings (None where empty), as the reader gives them: not inferred as text
+            out[name] = pd.Series(column.to_pylist(), dtype=object)
     return pd.DataFrame(out)
 
 
@@ -234,6 +234,7 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
         return None, [finding("error", "no-data-rows-needed", file=name, blocking=True, role=role, policy="—")]
     ledger = Ledger(role=role, path=path, sheet=None, frame=first.frame.iloc[:0], sha256=digest,
                     headers=first.headers, spill=Spill(target, rows))
+    _release()
     return ledger, findings + duplicate_keys(ledger)
 
 
@@ -343,74 +344,102 @@ def decode_lines(table: pa.Table) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- settling
 
+# what the totals read of the lines they need: pending orders (on-time), rebates taken at payment
+KEPT = ("policy_id", "kind", "note", "base")
+
+
 @dataclass(frozen=True, slots=True)
 class ShardResult:
+    """What a shard settled: its customers (their customer-keyed policies), findings by where they
+    come from, the recomputed cents and line sums per (customer, policy), its reconciliation rows
+    of the ledgers, the lines the totals need; and its groups' raw rebates (``RebateResult`` of
+    the group-keyed policies, before caps and rounding), or None."""
+
     customers: tuple
-    groups: dict                       # findings by where they come from (see engine.settle)
-    recomputed: tuple
+    groups: dict
+    second: dict
+    by_pair: dict
     reconciliation: tuple
-    kept: pd.DataFrame                 # the lines the totals need (pending, taken at payment)
+    kept: pd.DataFrame
     lines: int
     finest: int
+    grouped: Any = None
 
 
-def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable, finish: Callable):
+def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable, group_part: Callable,
+           finish: Callable):
     """The campaign's settlement from its spilled ledgers (see the module's description).
-    ``settle_part(loaded)`` settles one shard as the pipeline does; ``finish(parts)`` makes the
-    Settlement from the merged parts."""
+    ``settle_part(loaded)`` settles one shard's customers as the pipeline does,
+    ``group_part(loaded)`` the group-keyed policies of one shard's groups, ``finish(results,
+    reduced, write_lines, shards)`` makes the Settlement from what they gave."""
     purchases, payments = loaded.ledgers.purchases, loaded.ledgers.payments
     folder = purchases.spill.path.parent
     shards = max(2, -(-purchases.spill.rows // SHARD_ROWS))
     progress("settling", what="duckdb split")
     with _db(folder) as db:
         _split(db, purchases, payments, folder, shards)
-        reduced = _reduced(db, purchases)
+    _release()
+    (folder / "lines").mkdir(exist_ok=True)
+    (folder / "orders").mkdir(exist_ok=True)
     jobs, results = [], []
     workers = max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
     for k in range(shards):
-        jobs.append(parallel.Apart(_settle_shard, loaded, folder, k, settle_part, fork=True))
+        jobs.append(parallel.Apart(_settle_shard, loaded, folder, k, settle_part, group_part, fork=True))
         if len(jobs) >= workers:
             results.append(jobs.pop(0).result())
             progress("settling", what=f"shard {len(results)}/{shards}")
     results += [job.result() for job in jobs]
+
+    def write_lines(lines: pd.DataFrame) -> None:
+        """More lines (the group-keyed policies', rounded in the merge) beside the shards'."""
+        pq.write_table(encode_lines(_ranked(lines, loaded.campaign)), folder / "lines" / "part-groups.parquet")
+
+    settlement, more_lines = finish(results, lambda: _reduced_of(folder, purchases), write_lines, shards)
     with _db(folder) as db:
-        db.execute(f"copy (select * exclude (seq) from read_parquet({_q(folder / 'lines' / '*.parquet')}, "
-                   f"union_by_name = true) order by customer_id, seq) to {_q(folder / 'lines.parquet')} "
+        db.execute(f"copy (select * exclude (rank, seq) from read_parquet({_q(folder / 'lines' / '*.parquet')}, "
+                   f"union_by_name = true) order by customer_id, rank, seq) to {_q(folder / 'lines.parquet')} "
                    f"(format parquet, row_group_size 100000)")
         db.execute(f"copy (select * from read_parquet({_q(folder / 'orders' / '*.parquet')}) order by _row) "
                    f"to {_q(folder / 'orders.parquet')} (format parquet, row_group_size 100000)")
-    detail = Detail(folder / "lines.parquet", folder / "orders.parquet", sum(r.lines for r in results),
-                    purchases.spill.rows, max([r.finest for r in results] + [2]))
-    return finish(results, reduced, detail, shards)
+    finest = max([r.finest for r in results] + [int(more_lines["scale"].max()) if len(more_lines) else 2])
+    detail = Detail(folder / "lines.parquet", folder / "orders.parquet", sum(r.lines for r in results) + len(more_lines),
+                    purchases.spill.rows, finest)
+    return replace(settlement, detail=detail)
+
+
+def _release() -> None:
+    """Give back to the system what the reading and the split freed (forked workers then start small)."""
+    import gc
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def _split(db, purchases: Ledger, payments: Ledger | None, folder: Path, shards: int) -> None:
-    """Every purchase row to the shard of its family (customers linked by a group purchase),
-    every payment to its order's shard (shard 0 for an order no purchase row has)."""
+    """Every purchase row to its customer's shard, and again, when it has a group, to its
+    group's shard; every payment to its order's shard (shard 0 for an order no purchase row
+    has), and a grouped order's payments to its group's shard too."""
     (folder / "shards").mkdir(exist_ok=True)
     p = f"read_parquet({_q(purchases.spill.path)})"
-    db.execute(f"create temp table links as select distinct customer_id as c, group_id as g from {p} "
-               f"where group_id is not null and customer_id is not null")
-    db.execute(f"create temp table label as select distinct customer_id as c, customer_id as l from {p} "
-               f"where customer_id is not null")
-    while True:         # each customer takes the least label of its groups' customers, until none changes
-        db.execute("create or replace temp table glabel as select links.g, min(label.l) as l from links "
-                   "join label using (c) group by links.g")
-        db.execute("create or replace temp table relabel as select label.c, least(label.l, min(glabel.l)) as l "
-                   "from label left join links using (c) left join glabel using (g) group by label.c, label.l")
-        changed = db.execute("select count(*) from relabel join label using (c) where relabel.l <> label.l").fetchone()[0]
-        db.execute("create or replace temp table label as select c, coalesce(l, c) as l from relabel")
-        if not changed:
-            break
-    db.execute(f"create temp table shard as select c, hash(l) % {shards} as k from label")
-    db.execute(f"copy (select p.*, coalesce(shard.k, 0) as k from {p} p left join shard on shard.c = p.customer_id) "
+    of = lambda column: f"coalesce(hash({column}) % {shards}, 0)"      # noqa: E731
+    db.execute(f"copy (select *, {of('customer_id')} as k from {p}) "
                f"to {_q(folder / 'shards' / 'purchases')} (format parquet, partition_by (k))")
-    if payments is not None:
-        db.execute(f"create temp table order_shard as select distinct p.order_id, coalesce(shard.k, 0) as k "
-                   f"from {p} p left join shard on shard.c = p.customer_id where p.order_id is not null")
-        db.execute(f"copy (select q.*, coalesce(o.k, 0) as k from read_parquet({_q(payments.spill.path)}) q "
-                   f"left join order_shard o on o.order_id = q.order_id) "
-                   f"to {_q(folder / 'shards' / 'payments')} (format parquet, partition_by (k))")
+    db.execute(f"copy (select *, {of('group_id')} as k from {p} where group_id is not null) "
+               f"to {_q(folder / 'shards' / 'grouped')} (format parquet, partition_by (k))")
+    if payments is None:
+        return
+    db.execute(f"create temp table orders as select order_id, any_value({of('customer_id')}) as k, "
+               f"any_value(group_id) as g, any_value({of('group_id')}) as gk from {p} "
+               f"where order_id is not null group by order_id")
+    q = f"read_parquet({_q(payments.spill.path)})"
+    db.execute(f"copy (select q.*, coalesce(o.k, 0) as k from {q} q left join orders o on o.order_id = q.order_id) "
+               f"to {_q(folder / 'shards' / 'payments')} (format parquet, partition_by (k))")
+    db.execute(f"copy (select q.*, o.gk as k from {q} q join orders o on o.order_id = q.order_id "
+               f"where o.g is not null) to {_q(folder / 'shards' / 'grouped_payments')} (format parquet, partition_by (k))")
+
+
+def _reduced_of(folder: Path, purchases: Ledger) -> pd.DataFrame:
+    with _db(folder) as db:
+        return _reduced(db, purchases)
 
 
 def _reduced(db, purchases: Ledger) -> pd.DataFrame:
@@ -419,16 +448,15 @@ def _reduced(db, purchases: Ledger) -> pd.DataFrame:
     product = "product" if "product" in purchases.frame else "null::varchar"
     quantity = "sum(try_cast(quantity as decimal(38, 10)))" if "quantity" in purchases.frame else "null::decimal(38,10)"
     table = db.sql(f"""
-        select customer_id, any_value(customer_name) as customer_name, order_date, {product} as product,
+        select customer_id, order_date, {product} as product,
                count(*)::bigint as n, sum(amount)::bigint as amount, {quantity} as quantity
         from read_parquet({_q(purchases.spill.path)})
         group by customer_id, order_date, {product}, amount > 0
         order by customer_id, order_date""").to_arrow_table()
     frame = pd.DataFrame({
-        "customer_id": np.array(table.column("customer_id").to_pylist(), dtype=object),
-        "customer_name": np.array(table.column("customer_name").to_pylist(), dtype=object),
+        "customer_id": pd.arrays.ArrowExtensionArray(table.column("customer_id")),
         "order_date": table.column("order_date").to_numpy().astype("datetime64[s]"),
-        "product": np.array(table.column("product").to_pylist(), dtype=object),
+        "product": pd.arrays.ArrowExtensionArray(table.column("product")),
         "n": table.column("n").to_numpy(),
         "amount": pd.array(table.column("amount").to_pylist(), dtype="Int64"),
         "quantity": pd.arrays.ArrowExtensionArray(table.column("quantity")),
@@ -440,41 +468,70 @@ def _reduced(db, purchases: Ledger) -> pd.DataFrame:
     return frame
 
 
-def _shard_ledger(ledger: Ledger | None, folder: Path, role: str, k: int) -> Ledger | None:
+def _shard_ledger(ledger: Ledger | None, folder: Path, name: str, k: int) -> Ledger | None:
     if ledger is None:
         return None
-    part = folder / "shards" / role / f"k={k}"
+    part = folder / "shards" / name / f"k={k}"
     files = sorted(part.glob("*.parquet")) if part.exists() else []
     if files:
         table = pa.concat_tables([pq.read_table(f) for f in files])
         table = table.drop_columns([c for c in ("k",) if c in table.column_names])
-        frame = decode(table, role).sort_values("_row", kind="stable", ignore_index=True)
+        frame = decode(table, ledger.role).sort_values("_row", kind="stable", ignore_index=True)
     else:
         frame = ledger.frame.iloc[:0]
     return replace(ledger, frame=frame, spill=None)
 
 
+def _ranked(lines: pd.DataFrame, campaign) -> pd.DataFrame:
+    """Lines in the order of the Lines sheet (customer, then policy as in the campaign), with that
+    order's ``rank`` (the policy's) and ``seq`` (its place) for DuckDB's final sort."""
+    position = {p.id: i for i, p in enumerate(campaign.rebate_policies)}
+    rank = lines["policy_id"].map(position).to_numpy(dtype=np.int64) if len(lines) else np.zeros(0, np.int64)
+    order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0])) if len(lines) else np.zeros(0, int)
+    lines = lines.take(order).reset_index(drop=True)
+    return lines.assign(rank=rank[order], seq=np.arange(len(lines), dtype=np.int64))
+
+
+def split_policies(campaign) -> tuple[list, list]:
+    """The rebate policies settled where the customer's rows are, and those where the group's are."""
+    from promo_cli.policies import PARTITION_KEY
+    policies = campaign.rebate_policies
+    return ([p for p in policies if PARTITION_KEY[p.type] == "customer_id"],
+            [p for p in policies if PARTITION_KEY[p.type] != "customer_id"])
+
+
 @parallel.collector_paused()
-def _settle_shard(loaded, folder: Path, k: int, settle_part: Callable) -> ShardResult:
+def _settle_shard(loaded, folder: Path, k: int, settle_part: Callable, group_part: Callable) -> ShardResult:
+    by_customer, by_group = split_policies(loaded.campaign)
+    others = [p for p in loaded.campaign.policies if p not in loaded.campaign.rebate_policies]
     ledgers = replace(loaded.ledgers, purchases=_shard_ledger(loaded.ledgers.purchases, folder, "purchases", k),
                       payments=_shard_ledger(loaded.ledgers.payments, folder, "payments", k))
-    s = settle_part(replace(loaded, ledgers=ledgers, engine="local"))
-    lines = s.lines
-    rank = {p.id: i for i, p in enumerate(s.campaign.rebate_policies)}
-    if len(lines):
-        order = np.lexsort((lines["policy_id"].map(rank).to_numpy(), pd.factorize(lines["customer_id"], sort=True)[0]))
-        lines = lines.take(order).reset_index(drop=True)
-    (folder / "lines").mkdir(exist_ok=True)
-    (folder / "orders").mkdir(exist_ok=True)
-    pq.write_table(encode_lines(lines.assign(seq=np.arange(len(lines), dtype=np.int64))),
-                   folder / "lines" / f"part-{k:05d}.parquet")
+    s = settle_part(replace(loaded, ledgers=ledgers, engine="local",
+                            campaign=loaded.campaign.model_copy(update={"policies": by_customer + others})))
+    grouped = None
+    if by_group:
+        ledgers = replace(loaded.ledgers, purchases=_shard_ledger(loaded.ledgers.purchases, folder, "grouped", k),
+                          payments=_shard_ledger(loaded.ledgers.payments, folder, "grouped_payments", k))
+        grouped = group_part(replace(loaded, ledgers=ledgers,
+                                     campaign=loaded.campaign.model_copy(update={"policies": by_group})))
+    lines = _ranked(s.lines, loaded.campaign)
+    pq.write_table(encode_lines(lines), folder / "lines" / f"part-{k:05d}.parquet")
     orders = s.orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
                        "due_date", "group_id", "status"]]
     pq.write_table(encode(orders, "purchases"), folder / "orders" / f"part-{k:05d}.parquet")
-    kept = lines[(lines["note"] == "not-yet-due").to_numpy() | (lines["kind"] == "taken-at-payment").to_numpy()] \
-        if len(lines) else lines
-    return ShardResult(s.customers, s.groups, s.recomputed, s.reconciliation, kept.reset_index(drop=True),
-                       len(lines), int(lines["scale"].max()) if len(lines) else 2)
+    by_pair = {key: int(cents) for key, cents in
+               s.lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum().items()}
+    second = {(c, p): theirs for c, p, _, theirs in s.recomputed if theirs is not None}
+    return ShardResult(s.customers, s.groups, second, by_pair, s.reconciliation, kept(lines), len(lines),
+                       int(lines["scale"].max()) if len(lines) else 2, grouped)
+
+
+def kept(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines the totals read (pending orders, rebates taken at payment), their columns they read."""
+    if not len(lines):
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in KEPT})
+    mine = (lines["note"] == "not-yet-due").to_numpy() | (lines["kind"] == "taken-at-payment").to_numpy()
+    return lines.loc[mine, list(KEPT)].reset_index(drop=True)
 
 
 def reconciliation(parts: list[tuple]) -> list[tuple[str, int, int, str]]:
