@@ -398,19 +398,23 @@ def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -
         findings += reread[1]
         compared, mismatches = audit.compare(customers, second)
         findings += mismatches
-        reduced = reduced_of()
-        orders = reduced.assign(status=classify_rows(reduced, period.start, period.end, as_of).to_numpy())
-        in_period = orders[orders["status"] == "counted"]
-        history = orders[orders["order_date"] <= pd.Timestamp(as_of)]
+        orders = reduced_of()
+        status = classify_rows(orders, period.start, period.end, as_of).to_numpy()
+        known = (orders["order_date"] <= pd.Timestamp(as_of)).to_numpy()
+        history = orders if known.all() else orders[known]
+        segments = segment(history, orders[status == "counted"], period.start, None, first_purchases(ledgers))
+        sales = _sales_figures(campaign, ledgers, orders, history, as_of)
+        del history
+        # what the settlement keeps of the purchase rows: their sums per day (the budget's months)
+        days = orders.assign(status=status).groupby(["order_date", "status"], dropna=False, sort=True)[["n", "amount"]]
+        orders = days.sum().reset_index()
         settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                                 tuple(customers), kept, orders, tuple(findings), recomputed=tuple(compared),
-                                segments=segment(history, in_period, period.start, None, first_purchases(ledgers)),
-                                engine={"name": "duckdb", "partitions": shards, "out_of_core": True})
+                                segments=segments, engine={"name": "duckdb", "partitions": shards, "out_of_core": True})
         # the ledgers' rows added up over the shards; the lines' and the recomputation's worked out here
         ledger_rows = outofcore.reconciliation([[row for row in r.reconciliation if not row[0].startswith(audit.LINE_ROWS)]
                                                 for r in results])
         rows = ledger_rows[:2] + audit.line_rows(settlement, by_pair) + ledger_rows[2:] + list(reread[0])
-        sales = _sales_figures(campaign, ledgers, orders, history, as_of)
         progress("settling", what="evaluation")
         settlement = replace(settlement, reconciliation=tuple(rows))
         return replace(settlement, evaluation=evaluate_settlement(settlement, sales)), group_lines

@@ -564,7 +564,7 @@ class Settlement:
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local", "partitions": 1})
     # Settled out of core (engines.outofcore): every line and order on disk (a Detail); ``lines``
     # then holds only the lines the totals need (pending, taken at payment) and ``orders`` the
-    # purchase rows summed by customer, day, product and sign (``n`` rows each).
+    # purchase rows summed by day and status (``n`` rows each).
     detail: Any = None
     # a shard's settlement (engines.outofcore): its findings by where they come from, for the merge
     groups: dict[str, Any] | None = None

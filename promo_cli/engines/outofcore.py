@@ -50,7 +50,7 @@ from promo_cli.model import Finding, Ledger, finding
 OUT_OF_CORE_ROWS = 2_000_000      # a Parquet ledger this long is settled out of core ($PROMO_OUT_OF_CORE_ROWS)
 SHARD_ROWS = 150_000              # purchase rows per shard
 BATCH_ROWS = 500_000              # records read and typed at a time
-DUCKDB_MEMORY = "1GB"             # DuckDB's own limit; past it, it works from its temporary files
+DUCKDB_MEMORY = "768MB"            # DuckDB's own limit; past it, it works from its temporary files
 MAX_DUPLICATES = 20
 
 
@@ -216,12 +216,14 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
                     findings.append(f)
             if ledger is None:
                 return None, findings
-            first = first or ledger
+            first = first or replace(ledger, frame=ledger.frame.iloc[:0].copy())
             data = encode(ledger.frame, role)
             if writer is None:
                 writer = pq.ParquetWriter(target, data.schema)
             writer.write_table(data.cast(writer.schema))
             rows += len(ledger.frame)
+            del ledger, data, table
+            _release()
             if progress:
                 progress("reading", what=f"{name} {offset:,}")
     except (pa.ArrowInvalid, OSError) as exc:
