@@ -132,8 +132,9 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
         return None, findings + [finding("error", "engine-not-available", file=campaign_path.name, blocking=True,
                                          engine=chosen, extra=missing[0], command=missing[1])]
     ledgers: dict[str, Ledger] = {}
-    progress("reading", total=sum(len(p) for p in paths.values()))
     if outofcore.wanted(campaign, paths, chosen):       # too long to hold: read in batches, typed rows on disk
+        progress("reading", total=sum(len(p) for role, p in paths.items() if role not in ("purchases", "payments"))
+                 + sum(outofcore.batches(paths[role][0]) for role in ("purchases", "payments") if paths[role]))
         folder = outofcore.work_folder()
         for role in ("purchases", "payments"):
             if paths[role]:
@@ -142,6 +143,8 @@ def load(campaign_path: Path, overrides: dict[str, Path | None], as_of: date | N
                 if ledger is not None:
                     ledgers[role] = ledger
                 paths[role] = []
+    else:
+        progress("reading", total=sum(len(p) for p in paths.values()))
     # Each file is opened (read; a workbook inspected) in turn, then parsed two at a time,
     # workbooks first: fastexcel parses a workbook outside the GIL while the other thread reads
     # a CSV. (Inspecting beside a CSV is slower: each would keep waiting for the other's GIL.)

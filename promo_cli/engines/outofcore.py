@@ -81,6 +81,11 @@ def wanted(campaign, paths: dict[str, list], engine: str) -> bool:
     return parquet_rows(_parquet_path(specs[0])) >= threshold()
 
 
+def batches(spec) -> int:
+    """How many batches a spilled ledger is read in (steps of the reading's progress)."""
+    return max(1, -(-parquet_rows(_parquet_path(spec)) // BATCH_ROWS))
+
+
 def _is_parquet(path: Path) -> bool:
     try:
         if path.is_dir():
@@ -225,7 +230,7 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
             del ledger, data, table
             _release()
             if progress:
-                progress("reading", what=f"{name} {offset:,}")
+                progress("reading", what=f"{name} {offset:,}")      # one step a batch (see batches())
     except (pa.ArrowInvalid, OSError) as exc:
         return None, findings + [finding("error", "parquet-unreadable", file=name, blocking=True, role=role,
                                          reason=str(exc).splitlines()[0])]
@@ -259,12 +264,14 @@ def duplicate_keys(ledger: Ledger) -> list[Finding]:
     key = UNIQUE_KEY.get(ledger.role)
     if key is None or key not in ledger.frame:
         return []
-    with _db(ledger.spill.path.parent) as db:
+    spill = f"read_parquet({_q(ledger.spill.path)})"
+    with _db(ledger.spill.path.parent) as db:      # the keys used twice first (none, as a rule), then their rows
+        db.execute(f'create temp table twice as select "{key}" as v from {spill} where "{key}" is not null '
+                   f'group by "{key}" having count(*) > 1')
         rows = db.execute(f"""
-            with k as (select "{key}" as v, _row, min(_row) over (partition by "{key}") as first,
-                              count(*) over (partition by "{key}") as n
-                       from read_parquet({_q(ledger.spill.path)}) where "{key}" is not null)
-            select v, _row, first from k where n > 1 and _row > first order by _row""").fetchall()
+            with k as (select "{key}" as v, _row, min(_row) over (partition by "{key}") as first
+                       from {spill} where "{key}" in (select v from twice))
+            select v, _row, first from k where _row > first order by _row""").fetchall()
     out = []
     for count, (value, row, first) in enumerate(rows):
         if count >= MAX_FINDINGS_PER_COLUMN:
@@ -377,6 +384,7 @@ def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable
     purchases, payments = loaded.ledgers.purchases, loaded.ledgers.payments
     folder = purchases.spill.path.parent
     shards = max(2, -(-purchases.spill.rows // SHARD_ROWS))
+    progress("settling", total=shards + 3)
     progress("settling", what="duckdb split")
     with _db(folder) as db:
         _split(db, purchases, payments, folder, shards)
@@ -397,6 +405,7 @@ def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable
         pq.write_table(encode_lines(_ranked(lines, loaded.campaign)), folder / "lines" / "part-groups.parquet")
 
     settlement, more_lines = finish(results, lambda: _reduced_of(folder, purchases), write_lines, shards)
+    progress("settling", what="duckdb lines, orders")
     with _db(folder) as db:
         db.execute(f"copy (select * exclude (rank, seq) from read_parquet({_q(folder / 'lines' / '*.parquet')}, "
                    f"union_by_name = true) order by customer_id, rank, seq) to {_q(folder / 'lines.parquet')} "
