@@ -206,7 +206,7 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
     target = folder / f"{role}.parquet"
     writer, first, findings, seen, rows, offset = None, None, [], set(), 0, 0
     try:
-        for batch in dataset.to_batches(batch_size=BATCH_ROWS):
+        for batch in dataset.to_batches(batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1):
             if not batch.num_rows:
                 continue
             table, notes = arrow.arrow_table(pa.Table.from_batches([batch]), name)
