@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from promo_cli.cli import app
 from promo_cli.engine import load
 from promo_cli.engines import outofcore
+from promo_cli.io.writers import sheet
 from promo_cli.model import ParquetInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,10 +34,12 @@ runner = CliRunner()
 
 @pytest.fixture
 def small_shards(monkeypatch):
-    """Out of core from 5,000 rows, read 3,000 at a time, 4,000 purchase rows a shard."""
+    """Out of core from 5,000 rows, read 3,000 at a time, 4,000 purchase rows a shard; the detail
+    files written 7,000 rows at a time (read back from disk in other steps)."""
     monkeypatch.setenv("PROMO_OUT_OF_CORE_ROWS", "5000")
     monkeypatch.setattr(outofcore, "BATCH_ROWS", 3000)
     monkeypatch.setattr(outofcore, "SHARD_ROWS", 4000)
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 7000)
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +65,11 @@ def _sheets(path: Path) -> dict[str, list]:
             for name in book.sheetnames}
 
 
-def test_out_of_core_gives_every_figure_of_the_whole_ledger(warehouse, tmp_path, small_shards):
+@pytest.mark.parametrize("detail", ["parquet", "csv"])
+def test_out_of_core_gives_every_figure_of_the_whole_ledger(warehouse, tmp_path, small_shards, detail):
     campaign = warehouse / "campaign.yaml"
-    whole = _settle(campaign, tmp_path / "local", "local", "--detail-csv-rows", "1000")
-    shards = _settle(campaign, tmp_path / "duckdb", "duckdb", "--detail-csv-rows", "1000")
+    whole = _settle(campaign, tmp_path / "local", "local", "--detail-csv-rows", "1000", "--detail-format", detail)
+    shards = _settle(campaign, tmp_path / "duckdb", "duckdb", "--detail-csv-rows", "1000", "--detail-format", detail)
     assert whole["engine"] == {"name": "local", "partitions": 1}
     assert shards["engine"] == {"name": "duckdb", "partitions": 5, "out_of_core": True}
     for key in sorted(set(whole) | set(shards)):
@@ -75,20 +79,25 @@ def test_out_of_core_gives_every_figure_of_the_whole_ledger(warehouse, tmp_path,
     assert len(whole["findings"]) > 100
     for name in ("rebate_detail.xlsx", "budget.xlsx", "audit_report.xlsx"):
         assert _sheets(tmp_path / "duckdb" / name) == _sheets(tmp_path / "local" / name), name
-    for name in ("lines.parquet", "orders.parquet", "recompute.parquet"):       # the detail beside, row for row
-        assert pq.read_table(tmp_path / "duckdb" / name).equals(pq.read_table(tmp_path / "local" / name)), name
-    assert pq.read_metadata(tmp_path / "duckdb" / "lines.parquet").num_rows > 20_000
+    for name in ("lines", "orders", "recompute"):       # the detail beside, row for row
+        if detail == "csv":
+            assert (tmp_path / "duckdb" / f"{name}.csv").read_bytes() == (tmp_path / "local" / f"{name}.csv").read_bytes()
+        else:
+            assert pq.read_table(tmp_path / "duckdb" / f"{name}.parquet").equals(
+                pq.read_table(tmp_path / "local" / f"{name}.parquet")), name
+    lines = tmp_path / "duckdb" / f"lines.{detail}"
+    assert (pq.read_metadata(lines).num_rows if detail == "parquet" else len(lines.read_text(encoding="utf-8").splitlines())) > 20_000
 
 
 def _messy(folder: Path) -> Path:
     """A warehouse folder of two Parquet files, typed as text the way an export is: an order id
-    used again 5,000 rows later (another batch), amounts and dates that are not ones, ids with
+    used again 5,000 rows later (another batch), 29 amounts and a date that are not ones, ids with
     spaces, a customer in two groups with another."""
     rows = []
     for i in range(7000):
         rows.append({"订单号": f"SO{i:06d}", "客户编号": f" C{i % 97:03d}" if i % 500 == 0 else f"C{i % 97:03d}",
                      "订单日期": "2026-02-30" if i == 4321 else f"2026-0{1 + i % 6}-1{i % 9}",
-                     "金额": "12,3x" if i == 6001 else f"{(i % 50) * 10 + 5}.25",
+                     "金额": "12,3x" if i == 6001 or i % 250 == 7 else f"{(i % 50) * 10 + 5}.25",
                      "数量": str(1 + i % 7), "团购编号": "G1" if i in (10, 11) else ("G2" if i in (12, 13) else None)})
     rows[5500]["订单号"] = "SO000002"
     frame = pd.DataFrame(rows)
@@ -108,6 +117,9 @@ def test_a_ledger_read_in_batches_reads_as_it_does_whole(tmp_path, small_shards)
     assert sorted(map(repr, findings)) == sorted(map(repr, whole))
     duplicate = [f for f in findings if f.code == "duplicate-id"]
     assert [(f.row, dict(f.params)["first_row"], f.cell) for f in duplicate] == [(5502, 4, "A5502")]
+    # 29 amounts that are none, in all three batches: 20 shown, the other 9 counted once
+    assert len([f for f in findings if f.code == "not-a-number"]) == 20
+    assert [dict(f.params)["count"] for f in findings if f.code == "more-like-this"] == [9]
 
 
 def test_the_typed_rows_on_disk_are_the_whole_ledgers_rows(tmp_path, small_shards):

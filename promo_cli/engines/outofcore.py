@@ -242,7 +242,43 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
     ledger = Ledger(role=role, path=path, sheet=None, frame=first.frame.iloc[:0], sha256=digest,
                     headers=first.headers, spill=Spill(target, rows))
     _release()
-    return ledger, findings + duplicate_keys(ledger)
+    return ledger, recap(findings) + duplicate_keys(ledger)
+
+
+def recap(findings: list[Finding]) -> list[Finding]:
+    """The batches' findings as one reading gives them: at most MAX_FINDINGS_PER_COLUMN cells of a
+    kind per column, the rest counted in one ``more-like-this`` (where the first one stood)."""
+    from promo_cli.io.readers import MAX_FINDINGS_PER_COLUMN
+    shown: dict[tuple, int] = {}
+    more: dict[tuple, int] = {}
+    out: list[Finding | tuple] = []
+    for f in findings:
+        if f.code == "more-like-this":
+            key = (dict(f.params).get("like"), f.column)
+            if key not in more:
+                out.append(("more", key, f))
+            more[key] = more.get(key, 0) + dict(f.params).get("count", 0)
+            continue
+        key = (f.code, f.column)
+        if f.row is not None and shown.get(key, 0) >= MAX_FINDINGS_PER_COLUMN:
+            if key not in more:
+                out.append(("more", key, f))
+            more[key] = more.get(key, 0) + 1
+            continue
+        shown[key] = shown.get(key, 0) + 1
+        out.append(f)
+    result = []
+    for item in out:
+        if not isinstance(item, tuple):
+            result.append(item)
+            continue
+        _, key, sample = item
+        if sample.code == "more-like-this":
+            result.append(replace(sample, params=tuple({**dict(sample.params), "count": more[key]}.items())))
+        else:
+            result.append(finding(sample.severity, "more-like-this", file=sample.file, sheet=sample.sheet,
+                                  column=sample.column, blocking=sample.blocking, count=more[key], like=key[0]))
+    return result
 
 
 def _db(folder: Path):
@@ -298,33 +334,33 @@ class Detail:
     _open: dict = field(default_factory=dict)
 
     def chunk(self, which: str, start: int, stop: int) -> pd.DataFrame:
-        """Rows ``start`` to ``stop`` (asked for in order, as the writers do) of ``lines`` or ``orders``."""
-        state = self._open.get(which)
-        if state is None or start < state[1]:
-            reader = pq.ParquetFile(self.lines if which == "lines" else self.orders)
-            state = self._open[which] = [reader.iter_batches(batch_size=65_536), 0, None]
-        batches, position, rest = state
-        parts = []
-        while position < stop:
-            if rest is None:
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                rest = pa.Table.from_batches([batch])
-            take = rest.slice(max(0, start - position), stop - position) if position < start \
-                else rest.slice(0, stop - position)
-            if position + rest.num_rows <= start:
-                position, rest = position + rest.num_rows, None
-                continue
-            skip = max(0, start - position)
-            parts.append(take)
-            used = skip + take.num_rows
-            rest = rest.slice(used) if used < rest.num_rows else None
-            position += used
-        state[1], state[2] = position, rest
-        table = pa.concat_tables(parts) if parts else pq.ParquetFile(
-            self.lines if which == "lines" else self.orders).schema_arrow.empty_table()
+        """Rows ``start`` to ``stop`` of ``lines`` or ``orders``, typed as the settlement's frames.
+        The writers ask for them in order: each file is read once, 65,536 rows at a time."""
+        cursor = self._open.get(which)
+        if cursor is None or start < cursor.offset:
+            cursor = self._open[which] = _Cursor(self.lines if which == "lines" else self.orders)
+        table = cursor.take(start, stop)
         return decode_lines(table) if which == "lines" else decode(table, "purchases")
+
+
+class _Cursor:
+    """A Parquet file read forward: ``buffer`` holds its rows from ``offset`` on."""
+
+    def __init__(self, path: Path) -> None:
+        file = pq.ParquetFile(path)
+        self.batches = file.iter_batches(batch_size=65_536)
+        self.buffer, self.offset = file.schema_arrow.empty_table(), 0
+
+    def take(self, start: int, stop: int) -> pa.Table:
+        while self.offset + self.buffer.num_rows < stop:
+            batch = next(self.batches, None)
+            if batch is None:
+                break
+            self.buffer = pa.concat_tables([self.buffer, pa.Table.from_batches([batch])])
+        part = self.buffer.slice(start - self.offset, stop - start)
+        self.buffer = self.buffer.slice(min(stop - self.offset, self.buffer.num_rows))
+        self.offset = max(stop, self.offset)
+        return part
 
 
 _DECIMALS = ("rate", "lower", "upper")
