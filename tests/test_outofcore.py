@@ -210,3 +210,22 @@ def test_what_needs_the_whole_ledger_is_read_whole(warehouse, tmp_path, small_sh
     assert summary["engine"]["name"] == "duckdb" and "out_of_core" not in summary["engine"]
     loaded, _ = load(warehouse / "campaign.yaml", {}, date(2026, 6, 30), engine="duckdb")
     assert loaded.ledgers.purchases.spill is not None and loaded.ledgers.purchases.frame.empty
+
+
+def test_a_ladder_alone_without_payments_is_settled_out_of_core(warehouse, tmp_path, small_shards):
+    """No group policy (no group shards) and no payment ledger: the same figures as whole."""
+    campaign = tmp_path / "ladder.yaml"
+    campaign.write_text(f"""\
+campaign: {{id: ladder-only, name: 阶梯, period: {{start: 2026-01-01, end: 2026-06-30}}}}
+inputs: {{purchases: {{parquet: {warehouse / 'purchases.parquet'}}}}}
+policies:
+  - {{id: ladder, type: tiered, tiers: [{{from: 0, rate: 1%}}, {{from: 100000, rate: 2.5%}}], cap: {{per_customer: 50}}}}
+""", encoding="utf-8")
+    whole = _settle(campaign, tmp_path / "local", "local", as_of="2026-05-31")
+    shards = _settle(campaign, tmp_path / "duckdb", "duckdb", as_of="2026-05-31")
+    assert shards["engine"]["out_of_core"] is True
+    for key in sorted(set(whole) | set(shards)):
+        if key not in ("engine", "run"):
+            assert shards.get(key) == whole.get(key), key
+    assert any(c["rebates"]["ladder"] == "50.00" for c in shards["customers"])      # the cap bit somewhere
+    assert _sheets(tmp_path / "duckdb" / "rebate_detail.xlsx") == _sheets(tmp_path / "local" / "rebate_detail.xlsx")

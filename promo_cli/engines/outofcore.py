@@ -5,26 +5,30 @@ memory whole:
 
 1. **Read in batches** (:func:`read_spilled`): the Parquet is read BATCH_ROWS records at a time,
    each batch typed and checked by the same reader as any ledger (its findings point at the
-   records' own row numbers), and the typed rows are written to a *spill* (Parquet, in a
-   temporary folder). A key used twice anywhere in the ledger is found by DuckDB over the spill.
-2. **Split by DuckDB** (:func:`settle`): every figure of the rebate policies is per customer or
-   per group, so the customers linked by a group purchase form one *family*; DuckDB labels the
-   families (the least customer id of each, found by propagating labels over customer↔group
-   links) and writes each row to the shard of its family (``hash mod n``, n = rows /
-   SHARD_ROWS), each payment to its order's shard.
-3. **Settle shard by shard**: each shard is settled by the whole pipeline
-   (:func:`promo_cli.engine.settle` with ``part=True``: policies, caps, recomputation, data checks,
-   reconciliation), two at a time in forked workers. Each writes its lines and orders to Parquet
-   and returns its customers, findings and figures.
-4. **Merge**: customers by id, findings in the order of a whole-ledger run (the data checks'
-   caps over all shards), reconciliation rows added up, the segments and the evaluation worked
-   out from the purchase rows summed by customer, day, product and sign in DuckDB, and the lines
-   and orders sorted by DuckDB into one file each (:class:`Detail`), read back a chunk at a time
-   by the writers.
+   records' own row numbers, capped per column over all batches as one reading caps them), and
+   the typed rows are written to a *spill* (Parquet, in a temporary folder). A key used twice
+   anywhere in the ledger is found by DuckDB over the spill.
+2. **Split by DuckDB** (:func:`settle`): a rebate policy's figures are per customer (tiered,
+   on-time) or per group (group purchase), so every row goes to its customer's shard
+   (``hash mod n``, n = rows / SHARD_ROWS) and, when it has a group, also to its group's shard;
+   every payment goes with its order. (Customers linked by groups cannot be kept together: on a
+   real ledger they link up into one family that is most of it.)
+3. **Settle shard by shard**, two at a time in forked workers: a shard's customers by the whole
+   pipeline (:func:`promo_cli.engine.settle` with ``part=True``: the customer policies, their
+   caps and rounding, the recomputation, the data checks, the reconciliation of its rows), and
+   a shard's groups by the group policies (:func:`promo_cli.engine.group_rebates`: lines before
+   caps and rounding). Each writes its lines to Parquet.
+4. **Merge** (:func:`promo_cli.engine.settle_out_of_core`): the group lines of every shard capped
+   and rounded per customer, customers by id, findings in the order of a whole-ledger run (the
+   data checks' caps over all shards), the recomputation compared once, the reconciliation rows
+   added up, the segments and the evaluation worked out from the purchase rows summed by
+   customer, day, product and sign in DuckDB; then DuckDB sorts the lines into one file. The
+   writers read the lines, and the orders from the spill (in ledger order already), a chunk at a
+   time (:class:`Detail`).
 
 What needs the whole ledger at once is not settled this way (the campaign is then read whole):
-deposit and loyalty policies, a budget cap, ``applies_to``, ``tiers_by``, a baseline or target
-ledger, or a SQL source (see :func:`wanted`).
+deposit and loyalty policies, a budget cap, ``applies_to``, ``tiers_by``, a baseline, target or
+agreements ledger, or a SQL source (see :func:`wanted`).
 """
 
 from __future__ import annotations
@@ -324,13 +328,15 @@ def duplicate_keys(ledger: Ledger) -> list[Finding]:
 @dataclass(slots=True)
 class Detail:
     """Every line and every order of a settlement settled out of core, each one Parquet file in
-    the order of the workbooks' Lines and Orders sheets, read back a chunk at a time."""
+    the order of the workbooks' Lines and Orders sheets (the orders: the purchase ledger's
+    spill), read back a chunk at a time."""
 
     lines: Path
     orders: Path
     line_count: int
     order_count: int
     finest: int                         # the finest scale of any line (exact amounts' decimals)
+    status: Callable[[pd.DataFrame], np.ndarray]     # how each purchase row counted (counted, before-start …)
     _open: dict = field(default_factory=dict)
 
     def chunk(self, which: str, start: int, stop: int) -> pd.DataFrame:
@@ -340,7 +346,10 @@ class Detail:
         if cursor is None or start < cursor.offset:
             cursor = self._open[which] = _Cursor(self.lines if which == "lines" else self.orders)
         table = cursor.take(start, stop)
-        return decode_lines(table) if which == "lines" else decode(table, "purchases")
+        if which == "lines":
+            return decode_lines(table)
+        orders = decode(table, "purchases")
+        return orders.assign(status=self.status(orders))
 
 
 class _Cursor:
@@ -412,11 +421,12 @@ class ShardResult:
 
 
 def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable, group_part: Callable,
-           finish: Callable):
+           finish: Callable, status: Callable):
     """The campaign's settlement from its spilled ledgers (see the module's description).
     ``settle_part(loaded)`` settles one shard's customers as the pipeline does,
     ``group_part(loaded)`` the group-keyed policies of one shard's groups, ``finish(results,
-    reduced, write_lines, shards)`` makes the Settlement from what they gave."""
+    reduced, write_lines, shards)`` makes the Settlement from what they gave; ``status(rows)``
+    says how each purchase row counted."""
     purchases, payments = loaded.ledgers.purchases, loaded.ledgers.payments
     folder = purchases.spill.path.parent
     shards = max(2, -(-purchases.spill.rows // SHARD_ROWS))
@@ -426,7 +436,6 @@ def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable
         _split(db, purchases, payments, folder, shards)
     _release()
     (folder / "lines").mkdir(exist_ok=True)
-    (folder / "orders").mkdir(exist_ok=True)
     jobs, results = [], []
     workers = max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
     for k in range(shards):
@@ -441,16 +450,14 @@ def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable
         pq.write_table(encode_lines(_ranked(lines, loaded.campaign)), folder / "lines" / "part-groups.parquet")
 
     settlement, more_lines = finish(results, lambda: _reduced_of(folder, purchases), write_lines, shards)
-    progress("settling", what="duckdb lines, orders")
+    progress("settling", what="duckdb lines")
     with _db(folder) as db:
         db.execute(f"copy (select * exclude (rank, seq) from read_parquet({_q(folder / 'lines' / '*.parquet')}, "
                    f"union_by_name = true) order by customer_id, rank, seq) to {_q(folder / 'lines.parquet')} "
                    f"(format parquet, row_group_size 100000)")
-        db.execute(f"copy (select * from read_parquet({_q(folder / 'orders' / '*.parquet')}) order by _row) "
-                   f"to {_q(folder / 'orders.parquet')} (format parquet, row_group_size 100000)")
     finest = max([r.finest for r in results] + [int(more_lines["scale"].max()) if len(more_lines) else 2])
-    detail = Detail(folder / "lines.parquet", folder / "orders.parquet", sum(r.lines for r in results) + len(more_lines),
-                    purchases.spill.rows, finest)
+    detail = Detail(folder / "lines.parquet", purchases.spill.path, sum(r.lines for r in results) + len(more_lines),
+                    purchases.spill.rows, finest, status)
     return replace(settlement, detail=detail)
 
 
@@ -563,9 +570,6 @@ def _settle_shard(loaded, folder: Path, k: int, settle_part: Callable, group_par
                                      campaign=loaded.campaign.model_copy(update={"policies": by_group})))
     lines = _ranked(s.lines, loaded.campaign)
     pq.write_table(encode_lines(lines), folder / "lines" / f"part-{k:05d}.parquet")
-    orders = s.orders[["_row", "order_id", "customer_id", "customer_name", "order_date", "amount", "quantity",
-                       "due_date", "group_id", "status"]]
-    pq.write_table(encode(orders, "purchases"), folder / "orders" / f"part-{k:05d}.parquet")
     by_pair = {key: int(cents) for key, cents in
                s.lines.groupby(["customer_id", "policy_id"], sort=False)["rebate"].sum().items()}
     second = {(c, p): theirs for c, p, _, theirs in s.recomputed if theirs is not None}
