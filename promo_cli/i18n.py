@@ -200,6 +200,6 @@ def engine_text(engine: dict, lang: str) -> str:
     if partitions <= 1:
         return name
     if engine.get("out_of_core"):       # read in batches and settled shard by shard, never whole in memory
-        return f"{name},{partitions} 个分片(分批读取,不整表载入内存)" if lang == "zh" \
-            else f"{name}, {partitions} shards (read in batches, never whole in memory)"
+        return f"{name},{partitions} 个分片,分批读取" if lang == "zh" \
+            else f"{name}, {partitions} shards, read in batches"
     return f"{name},{partitions} 个分区" if lang == "zh" else f"{name}, {partitions} partitions"
