@@ -32,12 +32,11 @@ from promo_cli.model import (
 )
 from promo_cli.lines import concat_lines, round_lines
 from promo_cli.money import format_display, round_cents
-from promo_cli.engines import outofcore
-from promo_cli.engines import NAMES as ENGINE_NAMES, Engine, get_engine, missing_part, spark_master, valid_master
+from promo_cli.engines import NAMES as ENGINE_NAMES, Engine, get_engine, missing_part, outofcore, spark_master, valid_master
 from promo_cli.policies import (
-    PARTITION_KEY,
     DEPOSIT_REGISTRY,
     LOYALTY_REGISTRY,
+    PARTITION_KEY,
     REGISTRY,
     REMARKS,
     PolicyContext,
@@ -326,7 +325,6 @@ def settle(loaded: Loaded, read_findings: list[Finding] = (), progress=None, eng
         findings += problems
     progress("settling", what="checks")
     compared, mismatches = audit.compare(customers, second)
-    groups["mismatches"] = mismatches
     progress("settling", what="recompute")
     settlement = Settlement(campaign, loaded.campaign_path, loaded.campaign_sha256, as_of, ledgers,
                             tuple(customers), lines, orders, tuple(findings + mismatches),

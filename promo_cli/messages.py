@@ -353,6 +353,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "customer-dropped": ("客户 {customer} 在运行 {run} 中按政策 {policy} 已结算 {amount},本次没有期内采购:全额冲回",
                          "customer {customer} was settled {amount} under {policy} in run {run} and has no in-period "
                          "purchase now: all of it is clawed back"),
+    "work-folder-failed": ("无法在临时文件夹 {folder} 写入分批结算的数据:{reason};未结算,未写入任何文件,也未记入结算历史。"
+                           "每百万行约需 300 MiB,可用环境变量 TMPDIR 指向空间足够的磁盘",
+                           "cannot write the data of a settlement in batches into the temporary folder {folder}: "
+                           "{reason}; nothing was settled, written or recorded. It needs about 300 MiB per million "
+                           "rows: point TMPDIR at a disk with room"),
     "cannot-write": ("无法在 {folder} 写入结果:{reason};未写入任何文件,也未记入结算历史",
                      "cannot write the outputs into {folder}: {reason}; nothing was written or recorded"),
     "as-of-before-start": ("结算日 {as_of} 早于活动开始 {start}:没有任何行计入",

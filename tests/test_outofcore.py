@@ -229,3 +229,22 @@ policies:
             assert shards.get(key) == whole.get(key), key
     assert any(c["rebates"]["ladder"] == "50.00" for c in shards["customers"])      # the cap bit somewhere
     assert _sheets(tmp_path / "duckdb" / "rebate_detail.xlsx") == _sheets(tmp_path / "local" / "rebate_detail.xlsx")
+
+
+def test_a_full_temporary_disk_is_said_plainly_and_nothing_is_written(warehouse, tmp_path, small_shards, monkeypatch):
+    """No space left for the shards: exit 7 (cannot write), the folder and the reason in words, no
+    crash log to report, no output, no run in the history."""
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(outofcore, "_split", full)
+    result = runner.invoke(app, ["settle", str(warehouse / "campaign.yaml"), "--out", str(tmp_path / "out"),
+                                 "--history", str(tmp_path / "h.sqlite"), "--as-of", "2026-06-30", "--engine", "duckdb",
+                                 "--lang", "zh"])
+    assert result.exit_code == 7, result.output
+    assert "无法在临时文件夹" in result.output and "promo-duckdb-" in result.output and "TMPDIR" in result.output
+    assert "promo-crash-" not in result.output
+    assert not (tmp_path / "out").exists()
+    listed = runner.invoke(app, ["history", "--history", str(tmp_path / "h.sqlite"), "--format", "tsv"])
+    assert "bench-factory" not in listed.output

@@ -96,6 +96,21 @@ HistoryOpt = Annotated[Optional[Path], typer.Option(
 CampaignOpt = Annotated[Optional[Path], typer.Option("--campaign", help="Use the history next to this campaign file.")]
 
 
+def _work_folder_failed(exc: Exception, kwargs: dict) -> bool:
+    """Say so when ``exc`` is a settlement in batches whose temporary folder could not be written
+    (a full disk: not a bug to report)."""
+    outofcore = sys.modules.get("promo_cli.engines.outofcore")     # only a run that settled in batches
+    if outofcore is None or not isinstance(exc, outofcore.WorkFolderError):
+        return False
+    from promo_cli.messages import message, os_reason
+    from promo_cli.model import finding
+    lang = kwargs["lang"].value if isinstance(kwargs.get("lang"), Lang) else detect(sys.argv, os.environ)
+    reason = os_reason(exc.exc) if isinstance(exc.exc, OSError) else str(exc.exc).splitlines()[0]
+    text = message(finding("error", "work-folder-failed", folder=exc.folder, reason=reason), lang)
+    Console(stderr=True).print(f"[bold red]{text}[/]", highlight=False, soft_wrap=True)
+    return True
+
+
 def guarded(command):
     """Turn any unexpected exception into a short message, a crash log and exit 4."""
     @functools.wraps(command)
@@ -110,6 +125,8 @@ def guarded(command):
             Console(stderr=True).print(_("interrupted; nothing was written"))
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            if _work_folder_failed(exc, kwargs):
+                raise typer.Exit(EXIT_WRITE) from None
             handle, log = tempfile.mkstemp(prefix="promo-crash-", suffix=".log")
             with open(handle, "w", encoding="utf-8") as out:
                 out.write(f"promo {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}")

@@ -181,12 +181,24 @@ class Spill:
         return int(rows), int(cents)
 
 
+class WorkFolderError(Exception):
+    """The temporary folder of a settlement out of core could not be written (a full disk, no
+    permission): not a bug, and nothing is settled."""
+
+    def __init__(self, folder: Path | str, exc: Exception) -> None:
+        super().__init__(f"{folder}: {exc}")
+        self.folder, self.exc = str(folder), exc
+
+
 _FOLDERS: list[str] = []
 
 
 def work_folder() -> Path:
     """A temporary folder for this run's spills and shards, removed when the process ends."""
-    folder = tempfile.mkdtemp(prefix="promo-duckdb-")
+    try:
+        folder = tempfile.mkdtemp(prefix="promo-duckdb-")
+    except OSError as exc:
+        raise WorkFolderError(tempfile.gettempdir(), exc) from None
     if not _FOLDERS:
         atexit.register(lambda: [shutil.rmtree(f, ignore_errors=True) for f in _FOLDERS])
     _FOLDERS.append(folder)
@@ -227,9 +239,12 @@ def read_spilled(spec, role: str, folder: Path, progress=None) -> tuple[Ledger |
                 return None, findings
             first = first or replace(ledger, frame=ledger.frame.iloc[:0].copy())
             data = encode(ledger.frame, role)
-            if writer is None:
-                writer = pq.ParquetWriter(target, data.schema)
-            writer.write_table(data.cast(writer.schema))
+            try:
+                if writer is None:
+                    writer = pq.ParquetWriter(target, data.schema)
+                writer.write_table(data.cast(writer.schema))
+            except OSError as exc:
+                raise WorkFolderError(folder, exc) from None
             rows += len(ledger.frame)
             del ledger, data, table
             _release()
@@ -427,6 +442,15 @@ def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable
     ``group_part(loaded)`` the group-keyed policies of one shard's groups, ``finish(results,
     reduced, write_lines, shards)`` makes the Settlement from what they gave; ``status(rows)``
     says how each purchase row counted."""
+    import duckdb
+    folder = loaded.ledgers.purchases.spill.path.parent
+    try:
+        return _settle(loaded, progress, settle_part, group_part, finish, status)
+    except (OSError, duckdb.IOException) as exc:        # a full disk: nothing settled
+        raise WorkFolderError(folder, exc) from None
+
+
+def _settle(loaded, progress, settle_part: Callable, group_part: Callable, finish: Callable, status: Callable):
     purchases, payments = loaded.ledgers.purchases, loaded.ledgers.payments
     folder = purchases.spill.path.parent
     shards = max(2, -(-purchases.spill.rows // SHARD_ROWS))

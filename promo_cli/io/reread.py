@@ -69,7 +69,8 @@ def reread_ledger(ledger: Ledger, key: str) -> tuple[list[tuple[str, int, int, s
             if ledger.spill is not None:      # read out of core: the engine's figures from its rows on disk
                 engine_rows, engine_cents = ledger.spill.figures(reading.last_row)
                 out.append((f"reread-rows:{where}", engine_rows, reading.rows, "count"))
-                out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
+                if amount is not None:
+                    out.append((f"reread-amount:{where}", engine_cents, reading.cents, "money"))
                 findings += _differ(part, sheet, reading, engine_rows, engine_cents if amount is not None else None)
                 continue
             frame = ledger.frame
