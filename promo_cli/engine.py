@@ -420,7 +420,7 @@ def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -
         settlement = replace(settlement, reconciliation=tuple(rows))
         return replace(settlement, evaluation=evaluate_settlement(settlement, sales)), group_lines
 
-    return outofcore.settle(loaded, read_findings, progress, lambda shard: settle(shard, part=True),
+    return outofcore.settle(loaded, progress, lambda shard: settle(shard, part=True),
                             group_rebates, finish,
                             lambda rows: classify_rows(rows, period.start, period.end, as_of).to_numpy())
 

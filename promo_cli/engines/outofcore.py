@@ -435,8 +435,7 @@ class ShardResult:
     grouped: Any = None
 
 
-def settle(loaded, read_findings: list[Finding], progress, settle_part: Callable, group_part: Callable,
-           finish: Callable, status: Callable):
+def settle(loaded, progress, settle_part: Callable, group_part: Callable, finish: Callable, status: Callable):
     """The campaign's settlement from its spilled ledgers (see the module's description).
     ``settle_part(loaded)`` settles one shard's customers as the pipeline does,
     ``group_part(loaded)`` the group-keyed policies of one shard's groups, ``finish(results,
@@ -581,11 +580,10 @@ def split_policies(campaign) -> tuple[list, list]:
 @parallel.collector_paused()
 def _settle_shard(loaded, folder: Path, k: int, settle_part: Callable, group_part: Callable) -> ShardResult:
     by_customer, by_group = split_policies(loaded.campaign)
-    others = [p for p in loaded.campaign.policies if p not in loaded.campaign.rebate_policies]
     ledgers = replace(loaded.ledgers, purchases=_shard_ledger(loaded.ledgers.purchases, folder, "purchases", k),
                       payments=_shard_ledger(loaded.ledgers.payments, folder, "payments", k))
     s = settle_part(replace(loaded, ledgers=ledgers, engine="local",
-                            campaign=loaded.campaign.model_copy(update={"policies": by_customer + others})))
+                            campaign=loaded.campaign.model_copy(update={"policies": by_customer})))
     grouped = None
     if by_group:
         ledgers = replace(loaded.ledgers, purchases=_shard_ledger(loaded.ledgers.purchases, folder, "grouped", k),
