@@ -248,3 +248,27 @@ def test_a_full_temporary_disk_is_said_plainly_and_nothing_is_written(warehouse,
     assert not (tmp_path / "out").exists()
     listed = runner.invoke(app, ["history", "--history", str(tmp_path / "h.sqlite"), "--format", "tsv"])
     assert "bench-factory" not in listed.output
+
+
+def test_each_customers_lines_are_read_from_disk_customer_by_customer(tmp_path, monkeypatch):
+    """What a payout's statements show: each customer's lines, the same as the whole Lines sheet's
+    rows of that customer, read two rows at a time (a customer's lines across chunks kept together)."""
+    from promo_cli.engine import settle
+    from promo_cli.io.writers.rebate_detail import lines_by_customer, lines_table
+    from tests.test_engines import _groups_across_customers
+    campaign = _groups_across_customers(tmp_path)
+    for name in ("purchases", "payments"):
+        table = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, encoding="utf-8-sig")
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp_path / f"{name}.parquet")
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace(".csv", ".parquet"), encoding="utf-8")
+    whole = lines_table(settle(*load(campaign, {}, date(2026, 12, 31), engine="local")), "zh")
+    monkeypatch.setenv("PROMO_OUT_OF_CORE_ROWS", "1")
+    monkeypatch.setattr(outofcore, "SHARD_ROWS", 1)
+    monkeypatch.setattr(sheet, "CSV_CHUNK_ROWS", 2)
+    shards = settle(*load(campaign, {}, date(2026, 12, 31), engine="duckdb"))
+    assert shards.detail is not None and shards.detail.line_count == len(whole) > 6
+    seen = list(lines_by_customer(shards, "zh"))
+    assert [customer for customer, _ in seen] == ["C1", "C2", "C3"]
+    for customer, frame in seen:
+        expected = whole[whole["customer_id"] == customer].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame.astype(str), expected.astype(str))

@@ -188,17 +188,22 @@ def _statements(folder: Path, settlement, lines, approved_amounts, paid, pairs, 
     """One statement per customer in the batch; its lines only where the approved run's inputs
     are unchanged (``settlement`` is None otherwise)."""
     from promo_cli.io.writers.payout import statement_names, write_statement
-    from promo_cli.io.writers.rebate_detail import lines_table
+    from promo_cli.io.writers.rebate_detail import lines_by_customer
     L = lambda key: label(key, lang)  # noqa: E731
     names = statement_names([l.customer_id for l in lines])
-    explained = lines_table(settlement, lang) if settlement is not None else None
+    # each customer's lines as the Lines sheet shows them, read customer by customer alongside
+    # the batch (both in customer id order): never every line in memory at once
+    explained = lines_by_customer(settlement, lang) if settlement is not None else iter(())
+    pending = next(explained, None)
     headers = {p.id: (f"{p.name} ({p.id})" if p.name else p.id)
                for p in (settlement.campaign.policies if settlement is not None else [])}
     for line in lines:
         by_policy = [(headers.get(policy, policy), cents) for (customer, policy), cents in
                      sorted(approved_amounts.items()) if customer == line.customer_id]
         figures = [(L("paid_before"), paid.get(line.customer_id, 0)), (L("this_payout"), line.amount)]
-        own = explained[explained["customer_id"] == line.customer_id] if explained is not None else None
+        while pending is not None and pending[0] < line.customer_id:
+            pending = next(explained, None)
+        own = pending[1] if pending is not None and pending[0] == line.customer_id else None
         write_statement(folder / names[line.customer_id],
                         pairs + [(L("customer"), f"{line.customer_name} ({line.customer_id})"),
                                  (L("payout_method"), L(f"method-{line.payout_method}")),

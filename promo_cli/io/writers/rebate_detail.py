@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -196,6 +196,23 @@ def _left_out(text: str, lang: str) -> str:
 def lines_table(s: Settlement, lang: str) -> pd.DataFrame:
     """The whole Lines sheet (see :func:`lines_rows`)."""
     return lines_rows(s, lang)(0, line_count(s))
+
+
+def lines_by_customer(s: Settlement, lang: str) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each customer's rows of the Lines sheet, customer by customer, built CSV_CHUNK_ROWS rows at
+    a time (a settlement out of core keeps its lines on disk: never all of them in memory)."""
+    rows, total = lines_rows(s, lang), line_count(s)
+    carry = None
+    for start in range(0, total, sheet_layout.CSV_CHUNK_ROWS):
+        part = rows(start, min(start + sheet_layout.CSV_CHUNK_ROWS, total))
+        part = pd.concat([carry, part], ignore_index=True) if carry is not None else part
+        last = part["customer_id"].iloc[-1]
+        ends = (part["customer_id"] == last).to_numpy()        # the last customer may go on in the next chunk
+        for customer, frame in part[~ends].groupby("customer_id", sort=False):
+            yield customer, frame.reset_index(drop=True)
+        carry = part[ends]
+    if carry is not None and len(carry):
+        yield str(carry["customer_id"].iloc[0]), carry.reset_index(drop=True)
 
 
 def line_count(s: Settlement) -> int:
