@@ -1,8 +1,8 @@
 """A Parquet ledger settled out of core on DuckDB gives the figures of the whole ledger (issue 22).
 
 The thresholds are lowered so that a few thousand rows go the way tens of millions do: read in
-batches into a typed spill, split by DuckDB into shards of customer families, settled shard by
-shard in worker processes, merged, the lines and orders sorted on disk.
+batches into a typed spill, split by DuckDB into shards by customer and by group, settled shard
+by shard in worker processes, merged, the lines sorted on disk and read back a chunk at a time.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ runner = CliRunner()
 @pytest.fixture
 def small_shards(monkeypatch):
     """Out of core from 5,000 rows, read 3,000 at a time, 4,000 purchase rows a shard; the detail
-    files written 7,000 rows at a time (read back from disk in other steps)."""
+    files written 7,000 rows at a time (read back from disk in 65,536-row steps: they straddle)."""
     monkeypatch.setenv("PROMO_OUT_OF_CORE_ROWS", "5000")
     monkeypatch.setattr(outofcore, "BATCH_ROWS", 3000)
     monkeypatch.setattr(outofcore, "SHARD_ROWS", 4000)
