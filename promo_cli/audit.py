@@ -7,6 +7,7 @@ return (key, expected, actual, unit) rows that the audit report shows side by si
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,30 @@ def _not_in_master(ledgers, orders, payments, in_period) -> list[Finding]:
 
 CHECKS = (_out_of_period, _unknown_orders, _overpaid, _payment_customer, _returns_without_purchase,
           _several_names, _odd_amounts, _not_in_master)
+
+
+def merge_checks(parts: list[list[list[Finding]]], purchases: str) -> list[Finding]:
+    """The data checks' findings of the shards of a ledger settled out of core (each shard's
+    ``check_data(by_check=True)``) as the checks give them on the whole ledger: counts added up,
+    in the order each check makes them, each check capped. ``purchases``: the purchase ledger's name."""
+    out = []
+    for i, check in enumerate(CHECKS):
+        found = [f for part in parts for f in part[i]]
+        if check is _out_of_period:             # a count per reason
+            totals: dict[str, Finding] = {}
+            for f in found:
+                params = dict(f.params)
+                why = params["why"][0]
+                if why in totals:
+                    params["count"] += dict(totals[why].params)["count"]
+                totals[why] = replace(f, params=tuple(params.items()))
+            found = [totals[why] for why in sorted(totals)]
+        elif check is _several_names:           # customer by customer
+            found.sort(key=lambda f: str(dict(f.params)["customer"]))
+        else:                                   # in ledger order, the purchases' first (and signs last)
+            found.sort(key=lambda f: (f.code == "sign-mismatch", f.file != purchases, f.row or 0))
+        out += capped(found)
+    return out
 
 
 def compare(customers: list[CustomerResult], second: dict[tuple[str, str], int]

@@ -385,16 +385,7 @@ def settle_out_of_core(loaded: Loaded, read_findings: list[Finding], progress) -
             if policy.type in REMARKS:
                 findings += REMARKS[policy.type](policy, ctx, kept)
         findings += over_estimate(campaign, sum(c.total_rebate for c in customers), loaded.campaign_path.name)
-        label = ledgers.purchases.label
-        for i, check in enumerate(audit.CHECKS):
-            found = [f for r in results for f in r.groups["checks"][i]]
-            if check is audit.CHECKS[0]:          # out of period: counts per reason, added up
-                found = outofcore.out_of_period(found)
-            elif found and found[0].code == "several-names":
-                found.sort(key=lambda f: str(dict(f.params)["customer"]))
-            else:                                   # in ledger order (a purchase's before a payment's)
-                found.sort(key=lambda f: (f.code == "sign-mismatch", f.file != label, f.row or 0))
-            findings += audit.capped(found)
+        findings += audit.merge_checks([r.groups["checks"] for r in results], ledgers.purchases.label)
         reread = reread_ledgers(ledgers)
         findings += reread[1]
         compared, mismatches = audit.compare(customers, second)

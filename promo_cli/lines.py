@@ -119,6 +119,16 @@ def concat_lines(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
+def sheet_order(lines: pd.DataFrame, policy_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The order of the Lines sheet: customer by customer (by id), then policy by policy as the
+    campaign lists them, each customer's lines of a policy as they come. Returns the positions in
+    that order and each line's policy rank."""
+    position = {pid: i for i, pid in enumerate(policy_ids)}
+    policy_codes, found = pd.factorize(lines["policy_id"])
+    rank = np.array([position[pid] for pid in found], dtype=np.int64)[policy_codes]
+    return np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0])), rank
+
+
 def round_lines(lines: pd.DataFrame) -> pd.DataFrame:
     """Round each customer's total under each policy half-up once; spread its cents over its lines.
 

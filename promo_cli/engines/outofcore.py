@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 
 from promo_cli import parallel
 from promo_cli.io.columns import ARROW_TEXT, LEDGER_COLUMNS
+from promo_cli.lines import sheet_order
 from promo_cli.model import Finding, Ledger, finding
 
 OUT_OF_CORE_ROWS = 2_000_000      # a Parquet ledger this long is settled out of core ($PROMO_OUT_OF_CORE_ROWS)
@@ -143,6 +144,10 @@ def encode(frame: pd.DataFrame, role: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+def _cents(column: pa.ChunkedArray) -> pd.arrays.IntegerArray:
+    return column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
+
+
 def decode(table: pa.Table, role: str) -> pd.DataFrame:
     """The typed frame :func:`encode` was given (its dtypes and Python values)."""
     kinds = {c.name: c.kind for c in LEDGER_COLUMNS[role]}
@@ -153,9 +158,8 @@ def decode(table: pa.Table, role: str) -> pd.DataFrame:
             out[name] = column.to_numpy().astype(np.int64)
         elif pa.types.is_timestamp(column.type):
             out[name] = column.to_numpy().astype("datetime64[s]")
-        elif name == "amount" or (pa.types.is_integer(column.type) and name != "_row"):
-            out[name] = pd.array(column.to_pylist(), dtype="Int64") if name == "amount" \
-                else column.to_numpy(zero_copy_only=False)
+        elif pa.types.is_integer(column.type):        # money: integer cents, <NA> where none
+            out[name] = _cents(column)
         elif name in ARROW_TEXT:
             out[name] = pd.Series(pd.arrays.ArrowExtensionArray(column), dtype="str")
         elif kinds.get(name) == "number":
@@ -523,7 +527,8 @@ def _reduced(db, purchases: Ledger) -> pd.DataFrame:
     """The purchase rows summed by customer, day, product and sign (``n`` rows each): what the
     segments, the evaluation and the budget's months need of them."""
     product = "product" if "product" in purchases.frame else "null::varchar"
-    quantity = "sum(try_cast(quantity as decimal(38, 10)))" if "quantity" in purchases.frame else "null::decimal(38,10)"
+    # quantities exactly (a value past 18 decimals or 20 digits stops the run: never dropped or rounded)
+    quantity = "sum(cast(quantity as decimal(38, 18)))" if "quantity" in purchases.frame else "null::decimal(38, 18)"
     table = db.sql(f"""
         select customer_id, order_date, {product} as product,
                count(*)::bigint as n, sum(amount)::bigint as amount, {quantity} as quantity
@@ -535,7 +540,7 @@ def _reduced(db, purchases: Ledger) -> pd.DataFrame:
         "order_date": table.column("order_date").to_numpy().astype("datetime64[s]"),
         "product": pd.arrays.ArrowExtensionArray(table.column("product")),
         "n": table.column("n").to_numpy(),
-        "amount": pd.array(table.column("amount").to_pylist(), dtype="Int64"),
+        "amount": _cents(table.column("amount")),
         "quantity": pd.arrays.ArrowExtensionArray(table.column("quantity")),
     })
     if "product" not in purchases.frame:
@@ -562,9 +567,7 @@ def _shard_ledger(ledger: Ledger | None, folder: Path, name: str, k: int) -> Led
 def _ranked(lines: pd.DataFrame, campaign) -> pd.DataFrame:
     """Lines in the order of the Lines sheet (customer, then policy as in the campaign), with that
     order's ``rank`` (the policy's) and ``seq`` (its place) for DuckDB's final sort."""
-    position = {p.id: i for i, p in enumerate(campaign.rebate_policies)}
-    rank = lines["policy_id"].map(position).to_numpy(dtype=np.int64) if len(lines) else np.zeros(0, np.int64)
-    order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0])) if len(lines) else np.zeros(0, int)
+    order, rank = sheet_order(lines, [p.id for p in campaign.rebate_policies])
     lines = lines.take(order).reset_index(drop=True)
     return lines.assign(rank=rank[order], seq=np.arange(len(lines), dtype=np.int64))
 
@@ -618,18 +621,3 @@ def reconciliation(parts: list[tuple]) -> list[tuple[str, int, int, str]]:
             else:
                 totals[key] = [left, right, unit]
     return [(key, left, right, unit) for key, (left, right, unit) in totals.items()]
-
-
-def out_of_period(findings: list[Finding]) -> list[Finding]:
-    """The shards' ``out-of-period`` counts, one finding per reason as on the whole ledger."""
-    by_why: dict[Any, Finding] = {}
-    for f in findings:
-        why = dict(f.params)["why"]
-        key = repr(why)
-        if key in by_why:
-            params = dict(by_why[key].params)
-            params["count"] += dict(f.params)["count"]
-            by_why[key] = replace(by_why[key], params=tuple(params.items()))
-        else:
-            by_why[key] = f
-    return [by_why[k] for k in sorted(by_why, key=lambda k: str(dict(by_why[k].params)["why"]))]

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyarrow import compute as pc
@@ -31,7 +30,7 @@ from promo_cli.io.writers.sheet import (
     write_table,
     write_title,
 )
-from promo_cli.lines import NOTE_PREFIX, exact_texts, texts_of_distinct
+from promo_cli.lines import NOTE_PREFIX, exact_texts, sheet_order, texts_of_distinct
 from promo_cli.messages import notes
 from promo_cli.model import Settlement
 from promo_cli.money import cents_to_decimal, format_rate
@@ -232,10 +231,7 @@ def lines_rows(s: Settlement, lang: str, finest: int | None = None) -> Callable[
     L = lambda key: label(key, lang)  # noqa: E731
     lines = s.lines
     policies = s.campaign.rebate_policies
-    position = {p.id: i for i, p in enumerate(policies)}
-    policy_codes, policy_ids = pd.factorize(lines["policy_id"])
-    rank = np.array([position[pid] for pid in policy_ids], dtype=np.int64)[policy_codes]
-    order = np.lexsort((rank, pd.factorize(lines["customer_id"], sort=True)[0]))
+    order, _ = sheet_order(lines, [p.id for p in policies])
     names = {c.customer_id: c.customer_name for c in s.customers}
     headers = {p.id: policy_header(p, lang) for p in policies}
     kinds = {k: L(k) for k in pd.unique(lines["kind"])}
